@@ -1,0 +1,94 @@
+// A data-only WebRTC peer connection: ICE (libnice) -> DTLS 1.2 (OpenSSL) ->
+// SCTP (usrsctp) -> data channels (DCEP). Built bottom-up once ICE connects,
+// closed top-down.
+//
+// Threads: construct, call every method and destroy on the thread that runs
+// Configuration::context. All callbacks are dispatched on that context.
+// DataChannel::send may be called from any thread.
+#pragma once
+
+#include <glib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtc/data_channel.h"
+#include "util/result.h"
+
+namespace lk::rtc {
+
+struct IceServer {
+  std::vector<std::string> urls;  // stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:host[:port]
+  std::string username, credential;
+};
+
+struct Configuration {
+  std::vector<IceServer> ice_servers;
+  bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
+  bool relay_only = false;             // announce only relay candidates
+  size_t max_message_size = 262144;    // what we advertise in a=max-message-size
+  GMainContext* context = nullptr;     // owner's context; nullptr = thread-default
+  // Liveness: no packet from the peer for this long while connected ->
+  // Disconnected; for failed_timeout_ms -> Failed. SCTP heartbeats keep an
+  // idle but healthy connection above both.
+  unsigned disconnected_timeout_ms = 4000;
+  unsigned failed_timeout_ms = 12000;
+};
+
+// Connecting: ICE checks / DTLS handshake / SCTP association in progress.
+// Connected: SCTP association up, channels usable.
+// Disconnected: peer silent past disconnected_timeout_ms (may recover).
+// Failed: ICE failed, DTLS failed (e.g. fingerprint mismatch) or silent past
+//         failed_timeout_ms. Closed: close() called, or the peer closed
+//         cleanly (DTLS close_notify or SCTP shutdown/abort).
+enum class PeerState { New, Connecting, Connected, Disconnected, Failed, Closed };
+const char* to_string(PeerState state);
+
+class PeerConnection {
+ public:
+  explicit PeerConnection(Configuration config);
+  ~PeerConnection();  // closes
+  PeerConnection(const PeerConnection&) = delete;
+  PeerConnection& operator=(const PeerConnection&) = delete;
+
+  // May be called before or after connecting. In-band channels get their id
+  // (even for the DTLS client, odd for the server) once the role is known.
+  lk::Result<std::shared_ptr<DataChannel>> create_data_channel(std::string label,
+                                                               DataChannelInit init = {});
+
+  // Each sets the result as local description and returns the SDP text. The
+  // offerer is ICE-controlling (also whenever the remote is ICE-lite).
+  lk::Result<std::string> create_offer();
+  lk::Result<std::string> create_answer();  // after set_remote_description("offer")
+  // type: "offer" or "answer". Audio/video sections are accepted in an offer
+  // and rejected (port 0) in our answer.
+  lk::Result<void> set_remote_description(std::string_view type, std::string_view sdp);
+  // candidate: "candidate:..." (an "a=" prefix is accepted). mid may be "".
+  lk::Result<void> add_remote_candidate(std::string_view candidate, std::string_view mid);
+  void add_remote_end_of_candidates();
+  // The next create_offer carries new ICE credentials (and our candidates inline).
+  void restart_ice();
+  void close();
+
+  PeerState state() const;
+  // "sha-256 AB:CD:..." of our certificate (what goes into a=fingerprint).
+  std::string local_fingerprint() const;
+
+  // A local candidate as "candidate:..." with its mid; ("", mid) = end of candidates.
+  std::function<void(const std::string& candidate, const std::string& mid)> on_local_candidate;
+  std::function<void(PeerState)> on_state_change;
+  std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;  // opened by the remote (DCEP)
+  std::function<void(const lk::Error&)> on_error;  // e.g. "DTLS fingerprint mismatch ..."
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace lk::rtc
