@@ -1,0 +1,83 @@
+// Reassembles one subscribed track's packets into frames (PROTOCOL.md §7),
+// behaving like the official depacketizer: no reordering across frames, no
+// timeouts; a frame with any packet missing is dropped, never delivered
+// partly. Every drop is counted by reason.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "datatrack/packet.h"
+
+namespace lk::datatrack {
+
+struct Frame {
+  std::vector<uint8_t> payload;
+  Extensions extensions;  // from the Start (or Single) packet
+  uint16_t frame_number = 0;
+  uint32_t timestamp = 0;
+};
+
+enum class DropReason : uint8_t {
+  Malformed,       // bytes failed to parse (push of raw bytes only)
+  UnknownFrame,    // Inter/Final without an open frame: Start lost, frame evicted or already ended
+  Interrupted,     // open frame evicted by a newer Start/Single at the partial-frame limit
+  Incomplete,      // Final arrived with a packet of start..final missing
+  TooManyPackets,  // more than 128 packets in one frame
+  UnevenPackets,   // packet sizes differ from the Start packet's (no official sender does that)
+};
+inline constexpr size_t kDropReasonCount = 6;
+std::string_view to_string(DropReason reason);
+
+struct DropCounts {
+  std::array<uint64_t, kDropReasonCount> by_reason{};
+  uint64_t operator[](DropReason r) const { return by_reason[size_t(r)]; }
+  uint64_t total() const;
+};
+
+class Depacketizer {
+ public:
+  static constexpr size_t kMaxPacketsPerFrame = 128;
+
+  // `max_partial_frames` frames may be open at once (at least 1, the official default).
+  explicit Depacketizer(size_t max_partial_frames = 1);
+
+  // Returns the frame this packet completes, if any.
+  std::optional<Frame> push(const PacketView& packet);
+  std::optional<Frame> push(std::span<const uint8_t> packet_bytes);
+
+  const DropCounts& drops() const { return drops_; }
+  size_t open_frames() const { return partials_.size(); }
+  void reset() { partials_.clear(); }  // forget open frames, keep counts
+
+ private:
+  // Payload bytes are written straight to their final offset (packet k of the
+  // frame at k * chunk), so each byte is copied once and the buffer is handed
+  // out by move.
+  struct Partial {
+    uint16_t frame_number = 0;
+    uint16_t start_sequence = 0;
+    uint32_t timestamp = 0;
+    Extensions extensions;
+    size_t chunk = 0;  // payload bytes of every packet but the last
+    std::vector<uint8_t> data;
+    std::bitset<kMaxPacketsPerFrame> received;
+  };
+
+  std::optional<Frame> deliver_single(const PacketView& packet);
+  void open_partial(const PacketView& packet);
+  std::optional<Frame> add_to_partial(const PacketView& packet);
+  void evict_for_new_frame();
+  void drop(DropReason reason) { ++drops_.by_reason[size_t(reason)]; }
+
+  size_t max_partial_frames_;
+  std::vector<Partial> partials_;  // oldest first
+  size_t size_hint_ = 0;           // last multi-packet frame's size: reserve that much up front
+  DropCounts drops_;
+};
+
+}  // namespace lk::datatrack
