@@ -1,0 +1,245 @@
+// In-page helpers around the official livekit-client (window.LivekitClient), called from Node
+// through ClientPage.call(). Everything returned is plain JSON: errors become
+// {error: {name, reasonName, status, message}}, bigints become decimal strings.
+// Loaded before the client so that the peer-connection count sees every construction.
+'use strict';
+(() => {
+  const NativePeerConnection = window.RTCPeerConnection;
+  let peerConnectionsCreated = 0;
+  window.RTCPeerConnection = class CountedPeerConnection extends NativePeerConnection {
+    constructor(...args) {
+      super(...args);
+      peerConnectionsCreated += 1;
+    }
+  };
+
+  // A frame with these exact bytes marks "is the subscription live yet?" and is never a test frame.
+  const PROBE = new TextEncoder().encode('lkt-probe');
+
+  const now = () => performance.timeOrigin + performance.now();
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  let room = null;
+  const roomEvents = [];
+  const localTracks = new Map(); // name -> LocalDataTrack
+  const receivers = new Map(); // name -> { frames, probes, end }
+
+  function describeError(err) {
+    return {
+      name: err?.name ?? typeof err,
+      reasonName: err?.reasonName ?? null,
+      status: err?.status ?? null,
+      message: String(err?.message ?? err),
+    };
+  }
+
+  async function settle(fn) {
+    const started = now();
+    try {
+      return { ok: await fn(), elapsedMs: now() - started };
+    } catch (err) {
+      return { error: describeError(err), elapsedMs: now() - started };
+    }
+  }
+
+  async function waitFor(what, predicate, timeoutMs) {
+    const deadline = now() + timeoutMs;
+    for (;;) {
+      const value = predicate();
+      if (value) return value;
+      if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(20);
+    }
+  }
+
+  // Deterministic pseudo-random bytes (xorshift32): sender and test can regenerate a payload.
+  function payloadFor(size, seed) {
+    const bytes = new Uint8Array(size);
+    let x = (seed * 2654435761) >>> 0 || 1;
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13; x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5; x >>>= 0;
+      bytes[i] = x & 0xff;
+    }
+    return bytes;
+  }
+
+  async function sha256(bytes) {
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function isProbe(payload) {
+    return payload.length === PROBE.length && payload.every((b, i) => b === PROBE[i]);
+  }
+
+  function remoteTrack(identity, name) {
+    return room.remoteParticipants.get(identity)?.dataTracks.get(name);
+  }
+
+  async function readFrames(stream, receiver, hashFrames) {
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (isProbe(value.payload)) {
+          receiver.probes += 1;
+          continue;
+        }
+        receiver.frames.push({
+          size: value.payload.length,
+          userTimestamp: value.userTimestamp === undefined ? null : value.userTimestamp.toString(),
+          sha256: hashFrames ? sha256(value.payload) : null,
+          at: now(),
+        });
+      }
+      receiver.end = { done: true };
+    } catch (err) {
+      receiver.end = { error: describeError(err) };
+    }
+  }
+
+  window.lkt = {
+    /** Joins with the official client; data-only, no media auto-subscription. */
+    connect(url, token, { singlePeerConnection = true, logLevel = 'warn' } = {}) {
+      return settle(async () => {
+        LivekitClient.setLogLevel(logLevel);
+        room = new LivekitClient.Room({ singlePeerConnection });
+        room.on(LivekitClient.RoomEvent.DataTrackPublished, (track) => roomEvents.push({
+          type: 'published', sid: track.info.sid, name: track.info.name, publisher: track.publisherIdentity,
+        }));
+        room.on(LivekitClient.RoomEvent.DataTrackUnpublished, (sid) => roomEvents.push({ type: 'unpublished', sid }));
+        await room.connect(url, token, { autoSubscribe: false });
+        return {
+          identity: room.localParticipant.identity,
+          sid: room.localParticipant.sid,
+          serverVersion: room.serverInfo?.version ?? null,
+          peerConnectionsCreated,
+        };
+      });
+    },
+
+    disconnect() {
+      return settle(async () => room?.disconnect());
+    },
+
+    roomEvents() {
+      return roomEvents;
+    },
+
+    peerConnectionsCreated() {
+      return peerConnectionsCreated;
+    },
+
+    publish(name) {
+      return settle(async () => {
+        const track = await room.localParticipant.publishDataTrack({ name });
+        localTracks.set(name, track);
+        return { sid: track.info.sid, pubHandle: track.info.pubHandle, name: track.info.name };
+      });
+    },
+
+    unpublish(name) {
+      return settle(async () => localTracks.get(name).unpublish());
+    },
+
+    /** Pushes frames {size, seed, userTimestamp: decimal string} one by one; returns their hashes. */
+    pushFrames(name, frames) {
+      return settle(async () => {
+        const track = localTracks.get(name);
+        const sent = [];
+        for (const f of frames) {
+          const payload = payloadFor(f.size, f.seed);
+          sent.push({ size: f.size, userTimestamp: f.userTimestamp, sha256: await sha256(payload) });
+          await track.tryPush({ payload, userTimestamp: BigInt(f.userTimestamp) });
+          await track.flush();
+        }
+        return sent;
+      });
+    },
+
+    pushProbe(name) {
+      return settle(async () => localTracks.get(name).tryPush({ payload: PROBE.slice() }));
+    },
+
+    /** Pushes `count` frames of `size` bytes as fast as the client's flow control lets it. */
+    pushBurst(name, size, count) {
+      return settle(async () => {
+        const track = localTracks.get(name);
+        const startedAt = now();
+        let dropped = 0;
+        for (let i = 0; i < count; i++) {
+          const payload = new Uint8Array(size);
+          new DataView(payload.buffer).setUint32(0, i);
+          try {
+            await track.tryPush({ payload });
+          } catch (err) {
+            if (err?.reasonName !== 'Dropped') throw err;
+            dropped += 1;
+          }
+          if (i % 16 === 15) await track.flush(); // bound the client's in-memory send queue
+        }
+        await track.flush();
+        return { startedAt, flushedAt: now(), dropped };
+      });
+    },
+
+    /** Waits for a remote participant's track through dataTracks.getDeferred. */
+    awaitRemoteTrack(identity, name, timeoutMs) {
+      return settle(async () => {
+        const participant = await waitFor(`participant ${identity}`, () => room.remoteParticipants.get(identity), timeoutMs);
+        const track = await participant.dataTracks.getDeferred(name, AbortSignal.timeout(timeoutMs));
+        return { sid: track.info.sid, name: track.info.name, pubHandle: track.info.pubHandle,
+          usesE2ee: track.info.usesE2ee, publisherIdentity: track.publisherIdentity };
+      });
+    },
+
+    /** Subscribes and starts reading; frames are collected for receivedFrames(). */
+    subscribe(identity, name, { bufferSize = 64, hashFrames = true } = {}) {
+      return settle(async () => {
+        const receiver = { frames: [], probes: 0, end: null };
+        receivers.set(name, receiver);
+        const stream = remoteTrack(identity, name).subscribe({ bufferSize });
+        readFrames(stream, receiver, hashFrames);
+        return true;
+      });
+    },
+
+    receivedProbes(name) {
+      return receivers.get(name).probes;
+    },
+
+    /**
+     * Waits until `count` frames arrived, the stream ended, `timeoutMs` passed or nothing new
+     * came for `idleMs`; then returns what arrived.
+     */
+    receivedFrames(name, count, timeoutMs, idleMs = timeoutMs) {
+      return settle(async () => {
+        const receiver = receivers.get(name);
+        const deadline = now() + timeoutMs;
+        let lastCount = -1;
+        let lastChange = now();
+        while (receiver.frames.length < count && !receiver.end && now() < deadline && now() - lastChange < idleMs) {
+          if (receiver.frames.length !== lastCount) {
+            lastCount = receiver.frames.length;
+            lastChange = now();
+          }
+          await sleep(20);
+        }
+        const frames = await Promise.all(receiver.frames.map(async (f) => ({ ...f, sha256: await f.sha256 })));
+        return { frames, probes: receiver.probes, end: receiver.end };
+      });
+    },
+
+    /** Waits until the track is gone: the DataTrackUnpublished event and dataTracks no longer has it. */
+    awaitUnpublished(identity, name, sid, timeoutMs) {
+      return settle(async () => {
+        await waitFor(`DataTrackUnpublished for ${sid}`,
+          () => roomEvents.some((e) => e.type === 'unpublished' && e.sid === sid), timeoutMs);
+        return { stillListed: remoteTrack(identity, name) !== undefined, end: receivers.get(name)?.end ?? null };
+      });
+    },
+  };
+})();

@@ -1,0 +1,55 @@
+// Baseline throughput of the official client through the test server: page A pushes a fixed
+// number of frames as fast as livekit-client's flow control allows, page B counts what arrives.
+// Prints a table; the figures are not asserted, but a run where nothing arrives fails.
+//   node throughput.mjs [frames of 16 KB, default 1000] [frames of 64 KiB, default 250]
+// Run inside scripts/netns-run.sh.
+import { runScenario, ok } from './lib/run.mjs';
+import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
+
+const count16k = Number(process.argv[2] ?? 1000);
+const count64k = Number(process.argv[3] ?? 250);
+const RUNS = [
+  { size: 16000, count: count16k },
+  { size: 64 * 1024, count: count64k },
+];
+const MODES = [
+  { label: 'v1 (1 PC)', singlePeerConnection: true },
+  { label: 'v0 (2 PCs)', singlePeerConnection: false },
+];
+
+async function measure(a, b, { size, count }) {
+  const name = `bulk-${size}`;
+  await publishAndSubscribe(a, b, name, { bufferSize: count, hashFrames: false });
+  const sent = ok(await a.call('pushBurst', name, size, count), 'A burst');
+  const got = ok(await b.call('receivedFrames', name, count, 60000, 3000), 'B receive');
+  ok(await a.call('unpublish', name), 'A unpublish');
+  const frames = got.frames;
+  const seconds = frames.length ? (frames[frames.length - 1].at - sent.startedAt) / 1000 : NaN;
+  const bytes = frames.reduce((n, f) => n + f.size, 0);
+  return {
+    size, sent: count - sent.dropped, received: frames.length,
+    lost: count - frames.length, mbps: bytes / 1e6 / seconds, fps: frames.length / seconds,
+  };
+}
+
+await runScenario('throughput (official client via test server)', async (scenario) => {
+  const rows = [];
+  for (const mode of MODES) {
+    const server = await scenario.startServer();
+    const { a, b } = await connectPair(scenario, server, { singlePeerConnection: mode.singlePeerConnection });
+    for (const run of RUNS) rows.push({ mode: mode.label, ...(await measure(a, b, run)) });
+    await a.call('disconnect');
+    await b.call('disconnect');
+    await scenario.stopServer(server);
+  }
+
+  console.log('\nlivekit-client 2.23.0 (Chromium) -> test server -> livekit-client, one frame stream');
+  console.log('| client mode | frame bytes | frames pushed | received | lost | MB/s | frames/s |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.mode} | ${r.size} | ${r.sent} | ${r.received} | ${r.lost} (${(100 * r.lost / r.sent).toFixed(1)}%) `
+      + `| ${r.mbps.toFixed(1)} | ${r.fps.toFixed(0)} |`);
+  }
+  const empty = rows.filter((r) => r.received === 0);
+  if (empty.length) throw new Error(`no frame arrived for: ${empty.map((r) => `${r.mode} ${r.size} B`).join(', ')}`);
+}, { timeoutMs: 180000 });
