@@ -90,6 +90,7 @@
         }
         receiver.frames.push({
           size: value.payload.length,
+          text: value.payload.length <= 256 ? new TextDecoder().decode(value.payload) : null,
           userTimestamp: value.userTimestamp === undefined ? null : value.userTimestamp.toString(),
           sha256: hashFrames ? sha256(value.payload) : null,
           at: now(),
@@ -145,14 +146,17 @@
       return settle(async () => localTracks.get(name).unpublish());
     },
 
-    /** Pushes frames {size, seed, userTimestamp: decimal string} one by one; returns their hashes. */
+    /**
+     * Pushes frames one by one, each {size, seed} (pseudo-random bytes) or {text}, with
+     * userTimestamp as a decimal string; returns their sizes and hashes.
+     */
     pushFrames(name, frames) {
       return settle(async () => {
         const track = localTracks.get(name);
         const sent = [];
         for (const f of frames) {
-          const payload = payloadFor(f.size, f.seed);
-          sent.push({ size: f.size, userTimestamp: f.userTimestamp, sha256: await sha256(payload) });
+          const payload = f.text === undefined ? payloadFor(f.size, f.seed) : new TextEncoder().encode(f.text);
+          sent.push({ size: payload.length, userTimestamp: f.userTimestamp, sha256: await sha256(payload) });
           await track.tryPush({ payload, userTimestamp: BigInt(f.userTimestamp) });
           await track.flush();
         }
