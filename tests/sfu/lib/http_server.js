@@ -1,0 +1,79 @@
+// HTTP side of the server: the validate endpoints, the WebSocket upgrade on /rtc and
+// /rtc/v1 (refused with the server's status and message when the request is not valid),
+// CORS headers for browsers, and /debug/stats with the data-track counters.
+import http from 'node:http';
+import { DisconnectReason } from '@livekit/protocol';
+import { WebSocketServer } from 'ws';
+import { parseConnectRequest } from './connect_request.js';
+import { logger } from './log.js';
+import { SignalSession } from './session.js';
+
+const MAX_SIGNAL_MESSAGE = 1 << 20;
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+};
+
+// "//rtc/v1/" -> "/rtc/v1"
+function normalizePath(pathname) {
+  return pathname.replace(/^\/+/, '/').replace(/(.)\/+$/, '$1');
+}
+
+export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
+  const log = logger('http');
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_MESSAGE, perMessageDeflate: false });
+  const sessions = new Set();
+  const routes = { '/rtc': false, '/rtc/validate': false };
+  if (v1) Object.assign(routes, { '/rtc/v1': true, '/rtc/v1/validate': true });
+
+  function answer(res, status, body, type = 'text/plain; charset=utf-8') {
+    res.writeHead(status, { ...CORS, 'Content-Type': type });
+    res.end(body);
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const path = normalizePath(url.pathname);
+    if (req.method === 'OPTIONS') return answer(res, 204, '');
+    if (path === '/') return answer(res, 200, 'OK');
+    if (path === '/debug/stats') return answer(res, 200, JSON.stringify(rooms.stats()), 'application/json');
+    if (path === '/rtc/validate' || (path === '/rtc/v1/validate' && v1)) {
+      const r = parseConnectRequest(url, req.headers, keys, routes[path]);
+      return r.ok ? answer(res, 200, 'success') : answer(res, r.status, r.message);
+    }
+    // /rtc and /rtc/v1 only speak WebSocket.
+    return answer(res, 404, '404 page not found');
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url, 'http://localhost');
+    const path = normalizePath(url.pathname);
+    const refuse = (status, message) => {
+      log.info(`upgrade ${path} refused: ${status} ${message}`);
+      const body = Buffer.from(message);
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Access-Control-Allow-Origin: *\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${message}`);
+    };
+    if (path !== '/rtc' && !(path === '/rtc/v1' && v1)) return refuse(404, '404 page not found');
+    const connect = parseConnectRequest(url, req.headers, keys, routes[path]);
+    if (!connect.ok) return refuse(connect.status, connect.message);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new SignalSession(ws, connect, { rooms, iceLite, nodeId });
+      sessions.add(session);
+      ws.on('close', () => sessions.delete(session));
+      session.start();
+    });
+  });
+
+  return {
+    http: server,
+    close() {
+      rooms.closeAll(DisconnectReason.SERVER_SHUTDOWN);
+      for (const s of sessions) s.close();
+      wss.close();
+      server.close();
+      server.closeAllConnections?.();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// A participant's server-side state: identity and grants, the data tracks it publishes
+// (by publisher handle), its subscriptions (by track sid, each with a subscriber handle
+// allocated here) and the data channel its subscribed packets go out on.
+import {
+  DataTrackSubscriberHandles,
+  DataTrackSubscriberHandles_PublishedDataTrack,
+  ParticipantInfo,
+  ParticipantInfo_State,
+  ParticipantPermission,
+} from '@livekit/protocol';
+import { randomId } from './ids.js';
+
+// Packets for a subscriber are dropped while its channel holds more than this (bounded memory;
+// livekit-server drops at max(bitrate x 100 ms, 8 KiB), more generous here for bursts).
+export const MAX_CHANNEL_BUFFER = 1 << 20;
+
+export class Participant {
+  // grants: from auth.joinGrants; options: session options; send(SignalResponse message)
+  constructor(grants, options, send) {
+    this.sid = randomId('PA_');
+    this.identity = grants.identity;
+    this.name = grants.name;
+    this.metadata = grants.metadata;
+    this.attributes = grants.attributes;
+    this.grants = grants;
+    this.options = options;
+    this.send = send;
+    this.state = ParticipantInfo_State.JOINING;
+    this.version = 0;
+    this.joinedAt = BigInt(Math.floor(Date.now() / 1000));
+    this.joinedAtMs = BigInt(Date.now());
+    this.published = new Map(); // pub handle -> DataTrack
+    this.subscriptions = new Map(); // track sid -> {track, handle}
+    this.lastHandle = 0;
+    this.downlink = null; // the _data_track channel packets for this participant go out on
+    this.stats = { received: 0, forwarded: 0, malformed: 0, unknownHandle: 0, congestionDrops: 0, channelMissing: 0 };
+  }
+
+  get isActive() {
+    return this.state === ParticipantInfo_State.ACTIVE;
+  }
+
+  setState(state) {
+    this.state = state;
+    this.version++;
+  }
+
+  // Something others see changed (data tracks): bump the info version.
+  touch() {
+    this.version++;
+  }
+
+  // Subscriber handles: counter from 1, skipping 0 on wrap, as livekit-server does.
+  allocateHandle() {
+    this.lastHandle = (this.lastHandle + 1) & 0xffff;
+    if (this.lastHandle === 0) this.lastHandle = 1;
+    return this.lastHandle;
+  }
+
+  info() {
+    return new ParticipantInfo({
+      sid: this.sid,
+      identity: this.identity,
+      name: this.name,
+      metadata: this.metadata,
+      attributes: this.attributes,
+      state: this.state,
+      version: this.version,
+      joinedAt: this.joinedAt,
+      joinedAtMs: this.joinedAtMs,
+      permission: new ParticipantPermission({
+        canPublish: this.grants.canPublish,
+        canSubscribe: this.grants.canSubscribe,
+        canPublishData: this.grants.canPublishData,
+        hidden: this.grants.hidden,
+      }),
+      dataTracks: [...this.published.values()].map((t) => t.info),
+    });
+  }
+
+  // What others see once this participant has left.
+  departedInfo() {
+    return new ParticipantInfo({ sid: this.sid, identity: this.identity, state: ParticipantInfo_State.DISCONNECTED, version: this.version + 1 });
+  }
+
+  // Full snapshot of this participant's active subscriptions.
+  sendSubscriberHandles() {
+    const subHandles = {};
+    for (const { track, handle } of this.subscriptions.values()) {
+      subHandles[handle] = new DataTrackSubscriberHandles_PublishedDataTrack({
+        publisherIdentity: track.publisher.identity,
+        publisherSid: track.publisher.sid,
+        trackSid: track.sid,
+      });
+    }
+    this.send({ case: 'dataTrackSubscriberHandles', value: new DataTrackSubscriberHandles({ subHandles }) });
+  }
+
+  sendDataTrackPacket(buf) {
+    const ch = this.downlink;
+    if (!ch || ch.readyState !== 'open') {
+      this.stats.channelMissing++;
+      return;
+    }
+    if (ch.bufferedAmount > MAX_CHANNEL_BUFFER) {
+      this.stats.congestionDrops++;
+      return;
+    }
+    try {
+      ch.send(buf);
+      this.stats.forwarded++;
+    } catch {
+      this.stats.channelMissing++;
+    }
+  }
+}

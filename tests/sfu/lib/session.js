@@ -1,0 +1,226 @@
+// One signalling connection: the participant's WebSocket, its peer connection(s) and the
+// dispatch of SignalRequests to the room. v1 (/rtc/v1): one client-offered PC. v0 (/rtc):
+// a client-offered publisher PC and, when subscriber_primary, a server-offered subscriber PC
+// with the server's own _reliable/_lossy/_data_track channels.
+import {
+  ClientConfigSetting,
+  ClientConfiguration,
+  DisconnectReason,
+  JoinResponse,
+  LeaveRequest,
+  LeaveRequest_Action,
+  Pong,
+  ServerInfo,
+  ServerInfo_Edition,
+  SessionDescription,
+  SignalRequest,
+  SignalResponse,
+  SignalTarget,
+  TrickleRequest,
+} from '@livekit/protocol';
+import { logger } from './log.js';
+import { Participant } from './participant.js';
+import { PeerTransport } from './transport.js';
+
+export const SERVER_VERSION = '1.13.5';
+export const PROTOCOL_VERSION = 17;
+const PING_INTERVAL_S = 5;
+const PING_TIMEOUT_S = 15;
+
+export class SignalSession {
+  // ws: a connected `ws` WebSocket; connect: {grants, options} from parseConnectRequest;
+  // ctx: {rooms, iceLite, nodeId}
+  constructor(ws, connect, ctx) {
+    this.ws = ws;
+    this.ctx = ctx;
+    this.options = connect.options;
+    this.grants = connect.grants;
+    this.useText = false; // reply with protobuf-JSON after a text frame
+    this.closed = false;
+    this.lastSeen = Date.now();
+    this.nextOfferId = 1;
+    this.participant = new Participant(connect.grants, connect.options, (message) => this.send(message));
+    this.participant.disconnect = (reason) => this.leaveAndClose(reason, LeaveRequest_Action.DISCONNECT);
+    this.log = logger(`session ${this.grants.identity}`);
+    const protocol = this.options.clientInfo?.protocol ?? 0;
+    this.subscriberPrimary = !this.options.singlePC && protocol > 2 && this.grants.canSubscribe;
+  }
+
+  start() {
+    this.ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    this.ws.on('close', () => this.close());
+    this.ws.on('error', (e) => this.log.warn(`websocket error: ${e.message}`));
+    if (this.options.reconnect) {
+      // No session resumption here: ask the client for a full reconnect.
+      this.log.info('resume requested; not supported, asking for a full reconnect');
+      this.leaveAndClose(DisconnectReason.STATE_MISMATCH, LeaveRequest_Action.RECONNECT);
+      return;
+    }
+    this.room = this.ctx.rooms.get(this.grants.room);
+    this.publisher = this.makeTransport('publisher', SignalTarget.PUBLISHER);
+    if (this.subscriberPrimary) {
+      this.subscriber = this.makeTransport('subscriber', SignalTarget.SUBSCRIBER);
+      this.subscriber.createServerChannels();
+    }
+    this.room.join(this.participant);
+    this.send({ case: 'join', value: this.joinResponse() });
+    if (this.options.publisherOffer?.sdp) this.answerOffer(this.options.publisherOffer);
+    if (this.subscriber) this.offerSubscriber();
+    this.keepalive = setInterval(() => this.checkAlive(), PING_INTERVAL_S * 1000);
+  }
+
+  joinResponse() {
+    const info = new ServerInfo({ edition: ServerInfo_Edition.Standard, version: SERVER_VERSION, protocol: PROTOCOL_VERSION, nodeId: this.ctx.nodeId });
+    return new JoinResponse({
+      room: this.room.info(),
+      participant: this.participant.info(),
+      otherParticipants: this.room.otherInfos(this.participant),
+      iceServers: [],
+      subscriberPrimary: this.subscriberPrimary,
+      // No resumption: clients go straight to a full reconnect.
+      clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
+      pingInterval: PING_INTERVAL_S,
+      pingTimeout: PING_TIMEOUT_S,
+      serverInfo: info,
+      serverVersion: SERVER_VERSION,
+      fastPublish: this.grants.canPublish,
+    });
+  }
+
+  makeTransport(name, target) {
+    const primary = (target === SignalTarget.SUBSCRIBER) === this.subscriberPrimary;
+    return new PeerTransport({
+      name: `${this.grants.identity} ${name}`,
+      iceLite: this.ctx.iceLite,
+      onCandidate: (c) => {
+        if (c) this.send({ case: 'trickle', value: new TrickleRequest({ candidateInit: JSON.stringify(c), target }) });
+      },
+      onChannel: (label, ch) => this.adoptChannel(label, ch, target),
+      onConnectionState: (state) => {
+        this.log.debug(`${name} pc ${state}`);
+        if (primary && state === 'connected') this.room.activate(this.participant);
+      },
+    });
+  }
+
+  // Packets arriving on any _data_track are data-track uplink; the downlink is the client's
+  // channel (v1, v0 publisher-primary) or ours on the subscriber PC (v0 subscriber-primary).
+  adoptChannel(label, ch, target) {
+    this.log.debug(`channel ${label} on ${target === SignalTarget.SUBSCRIBER ? 'subscriber' : 'publisher'} pc`);
+    if (label !== '_data_track') return;
+    ch.binaryType = 'arraybuffer';
+    ch.onmessage = (ev) => {
+      if (this.closed) return;
+      const buf = typeof ev.data === 'string' ? Buffer.alloc(0) : Buffer.from(ev.data);
+      this.room.onDataTrackPacket(this.participant, buf);
+    };
+    if ((target === SignalTarget.SUBSCRIBER) === this.subscriberPrimary) this.participant.downlink = ch;
+  }
+
+  answerOffer(sd) {
+    this.publisher.answer(sd.sdp).then(
+      (sdp) => this.send({ case: 'answer', value: new SessionDescription({ type: 'answer', sdp, id: sd.id }) }),
+      (e) => this.log.warn(`cannot answer offer: ${e.message}`),
+    );
+  }
+
+  offerSubscriber() {
+    const id = this.nextOfferId++;
+    this.subscriber.offer().then(
+      (sdp) => this.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp, id }) }),
+      (e) => this.log.warn(`cannot offer subscriber pc: ${e.message}`),
+    );
+  }
+
+  onFrame(data, isBinary) {
+    this.lastSeen = Date.now();
+    let req;
+    try {
+      this.useText = !isBinary;
+      req = isBinary ? SignalRequest.fromBinary(new Uint8Array(data)) : SignalRequest.fromJsonString(data.toString('utf8'));
+    } catch (e) {
+      this.log.warn(`undecodable signal request dropped: ${e.message}`);
+      return;
+    }
+    if (this.closed || !this.room) return;
+    this.dispatch(req.message);
+  }
+
+  dispatch({ case: kind, value }) {
+    const p = this.participant;
+    switch (kind) {
+      case 'offer':
+        this.answerOffer(value);
+        break;
+      case 'answer':
+        if (this.subscriber) this.subscriber.acceptAnswer(value.sdp).catch((e) => this.log.warn(`bad answer: ${e.message}`));
+        break;
+      case 'trickle':
+        this.addCandidate(value);
+        break;
+      case 'leave':
+        this.log.info('client left');
+        this.close();
+        break;
+      case 'ping':
+        this.send({ case: 'pong', value: BigInt(Date.now()) });
+        break;
+      case 'pingReq':
+        this.send({ case: 'pongResp', value: new Pong({ lastPingTimestamp: value.timestamp, timestamp: BigInt(Date.now()) }) });
+        break;
+      case 'publishDataTrackRequest':
+        this.room.publishDataTrack(p, value);
+        break;
+      case 'unpublishDataTrackRequest':
+        this.room.unpublishDataTrack(p, value);
+        break;
+      case 'updateDataSubscription':
+        this.room.updateDataSubscription(p, value);
+        break;
+      default:
+        this.log.debug(`ignored signal request ${kind}`);
+    }
+  }
+
+  addCandidate(trickle) {
+    let init;
+    try {
+      init = JSON.parse(trickle.candidateInit);
+    } catch {
+      this.log.warn('trickle with unparseable candidateInit dropped');
+      return;
+    }
+    const pc = trickle.target === SignalTarget.SUBSCRIBER ? this.subscriber : this.publisher;
+    pc?.addCandidate(init);
+  }
+
+  send(message) {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    const res = new SignalResponse({ message });
+    this.ws.send(this.useText ? res.toJsonString() : res.toBinary());
+  }
+
+  checkAlive() {
+    if (Date.now() - this.lastSeen > PING_TIMEOUT_S * 1000) {
+      this.log.info('no signal for ping timeout: closing');
+      this.close();
+      return;
+    }
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  leaveAndClose(reason, action) {
+    this.send({ case: 'leave', value: new LeaveRequest({ reason, action }) });
+    this.close();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.keepalive);
+    this.room?.leave(this.participant);
+    this.publisher?.close();
+    this.subscriber?.close();
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
+  }
+}
