@@ -75,15 +75,17 @@ std::optional<Frame> Depacketizer::deliver_single(const PacketView& packet) {
 
 void Depacketizer::open_partial(const PacketView& packet) {
   const Header& h = packet.header;
-  auto same = std::find_if(partials_.begin(), partials_.end(),
-                           [&](const Partial& p) { return p.frame_number == h.frame_number; });
-  if (same != partials_.end()) {  // a restarted frame replaces the old attempt
-    partials_.erase(same);
-    drop(DropReason::Interrupted);
-  }
   evict_for_new_frame();
+  auto it = std::find_if(partials_.begin(), partials_.end(),
+                         [&](const Partial& p) { return p.frame_number == h.frame_number; });
+  if (it != partials_.end()) {
+    drop(DropReason::Interrupted);  // a restarted frame replaces the old attempt in its place
+    *it = Partial{};
+  } else {
+    it = partials_.emplace(partials_.end());
+  }
 
-  Partial& p = partials_.emplace_back();
+  Partial& p = *it;
   p.frame_number = h.frame_number;
   p.start_sequence = h.sequence;
   p.timestamp = h.timestamp;
