@@ -65,6 +65,14 @@ std::string to_hex(const std::string& bytes) {
   return out;
 }
 
+// Keeps a report on one output line (the differencer writes one per field).
+std::string one_line(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  for (char& c : text)
+    if (c == '\n' || c == '\t') c = ';';
+  return text;
+}
+
 // Calls visit(message, field) for every field set in msg and its sub-messages
 // (map entries included).
 template <typename Visit>
@@ -86,11 +94,11 @@ void walk_set_fields(const pb::Message& msg, Visit&& visit) {
 // Official fields our schema does not know (or knows with another wire type)
 // end up as unknown fields: list them with the message they sit in.
 std::string unknown_fields_report(const pb::Message& msg) {
-  std::ostringstream out;
-  auto report = [&out](const pb::Message& m) {
+  std::set<std::string> found;
+  auto report = [&found](const pb::Message& m) {
     const pb::UnknownFieldSet& unknown = m.GetReflection()->GetUnknownFields(m);
     for (int i = 0; i < unknown.field_count(); ++i)
-      out << " " << m.GetDescriptor()->full_name() << " has unknown field number " << unknown.field(i).number() << ";";
+      found.insert(m.GetDescriptor()->full_name() + " has unknown field number " + std::to_string(unknown.field(i).number()));
   };
   report(msg);
   walk_set_fields(msg, [&](const pb::Message& parent, const pb::FieldDescriptor* f) {
@@ -102,7 +110,9 @@ std::string unknown_fields_report(const pb::Message& msg) {
       report(refl->GetMessage(parent, f));
     }
   });
-  return out.str();
+  std::string text;
+  for (const std::string& line : found) text += " " + line + ";";
+  return text;
 }
 
 void collect_fields(const pb::Descriptor* type, std::set<std::string>& all) {
@@ -185,7 +195,7 @@ int run_check(std::istream& in, std::ostream& out) {
     if (auto ours = check_sample(type_name, hex, json, covered, failure)) {
       out << "OK\t" << label << "\t" << *ours << "\n";
     } else {
-      out << "FAIL\t" << label << "\t" << failure << "\n";
+      out << "FAIL\t" << label << "\t" << one_line(failure) << "\n";
       ++failures;
     }
   }
