@@ -52,7 +52,7 @@ const char* to_string(PeerState state);
 class PeerConnection {
  public:
   explicit PeerConnection(Configuration config);
-  ~PeerConnection();  // closes
+  ~PeerConnection();  // closes without calling back; do not destroy inside a callback
   PeerConnection(const PeerConnection&) = delete;
   PeerConnection& operator=(const PeerConnection&) = delete;
 

@@ -1,0 +1,62 @@
+// The data channels of one peer connection, keyed by SCTP stream: DCEP
+// handshake, stream-id choice by DTLS role, per-channel send queues with
+// buffered amount, and close by stream reset. Owner-thread API except the
+// DataChannel entry points (send/buffered_amount), which lock mutex_.
+#pragma once
+
+#include <glib.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rtc/data_channel.h"
+#include "rtc/sctp_transport.h"
+#include "util/result.h"
+
+namespace lk::rtc {
+
+class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegistry> {
+ public:
+  DataChannelRegistry() = default;
+
+  lk::Result<std::shared_ptr<DataChannel>> create(std::string label, DataChannelInit init);
+  // SCTP association is up: assign ids, open pending channels.
+  void attach(SctpTransport* sctp, bool dtls_client, size_t remote_max_message_size);
+  // SCTP gone: every channel closes.
+  void detach();
+
+  void handle_message(uint16_t stream, uint32_t ppid, std::vector<uint8_t>&& data);
+  void handle_stream_reset(uint16_t stream);
+  void handle_writable();
+
+  std::function<void(std::shared_ptr<DataChannel>)> on_remote_channel;
+
+  // Entry points of DataChannel.
+  lk::Result<void> send(DataChannel& channel, std::span<const uint8_t> data, bool binary);
+  size_t buffered_amount(const DataChannel& channel);
+  void set_low_threshold(DataChannel& channel, size_t bytes);
+  void close(DataChannel& channel);
+
+ private:
+  using Callbacks = std::vector<std::function<void()>>;
+  lk::Result<uint16_t> pick_id_locked();
+  void open_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);
+  bool flush_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);  // false: SCTP would block
+  void finish_close_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);
+  static void run(Callbacks& callbacks);
+
+  std::mutex mutex_;
+  SctpTransport* sctp_ = nullptr;
+  bool dtls_client_ = false;
+  size_t remote_max_message_size_ = 65536;
+  std::map<uint16_t, std::shared_ptr<DataChannel>> by_stream_;
+  std::vector<std::shared_ptr<DataChannel>> pending_;  // created before the association was up
+};
+
+}  // namespace lk::rtc

@@ -1,0 +1,87 @@
+#include "rtc/dcep.h"
+
+namespace lk::rtc::dcep {
+namespace {
+
+void put16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v));
+}
+uint16_t get16(std::span<const uint8_t> b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
+uint32_t get32(std::span<const uint8_t> b, size_t at) { return uint32_t{get16(b, at)} << 16 | get16(b, at + 2); }
+
+constexpr size_t kOpenHeader = 12;
+
+}  // namespace
+
+std::vector<uint8_t> encode(const Open& open) {
+  std::vector<uint8_t> out;
+  out.reserve(kOpenHeader + open.label.size() + open.protocol.size());
+  out.push_back(kMessageOpen);
+  out.push_back(open.channel_type);
+  put16(out, open.priority);
+  put32(out, open.reliability);
+  put16(out, static_cast<uint16_t>(open.label.size()));
+  put16(out, static_cast<uint16_t>(open.protocol.size()));
+  out.insert(out.end(), open.label.begin(), open.label.end());
+  out.insert(out.end(), open.protocol.begin(), open.protocol.end());
+  return out;
+}
+
+std::vector<uint8_t> encode_ack() { return {kMessageAck}; }
+
+bool is_ack(std::span<const uint8_t> message) { return !message.empty() && message[0] == kMessageAck; }
+
+lk::Result<Open> decode_open(std::span<const uint8_t> m) {
+  if (m.size() < kOpenHeader) return make_error(ErrorKind::Malformed, "DCEP OPEN shorter than its 12-byte header");
+  if (m[0] != kMessageOpen) return make_error(ErrorKind::Malformed, "not a DCEP OPEN message");
+  Open o;
+  o.channel_type = m[1];
+  switch (o.channel_type & ~kUnorderedBit) {
+    case kReliable:
+    case kPartialReliableRexmit:
+    case kPartialReliableTimed: break;
+    default: return make_error(ErrorKind::Malformed, "DCEP OPEN has an unknown channel type");
+  }
+  o.priority = get16(m, 2);
+  o.reliability = get32(m, 4);
+  size_t label_len = get16(m, 8), protocol_len = get16(m, 10);
+  if (kOpenHeader + label_len + protocol_len > m.size())
+    return make_error(ErrorKind::Malformed, "DCEP OPEN label/protocol lengths overrun the message");
+  o.label.assign(reinterpret_cast<const char*>(m.data()) + kOpenHeader, label_len);
+  o.protocol.assign(reinterpret_cast<const char*>(m.data()) + kOpenHeader + label_len, protocol_len);
+  return o;
+}
+
+Open open_for(const std::string& label, const DataChannelInit& init) {
+  Open o;
+  o.label = label;
+  o.protocol = init.protocol;
+  if (init.max_retransmits) {
+    o.channel_type = kPartialReliableRexmit;
+    o.reliability = *init.max_retransmits;
+  } else if (init.max_packet_life_time_ms) {
+    o.channel_type = kPartialReliableTimed;
+    o.reliability = *init.max_packet_life_time_ms;
+  }
+  if (!init.ordered) o.channel_type |= kUnorderedBit;
+  return o;
+}
+
+DataChannelInit init_from(const Open& open, uint16_t stream) {
+  DataChannelInit init;
+  init.ordered = !(open.channel_type & kUnorderedBit);
+  uint8_t kind = open.channel_type & ~kUnorderedBit;
+  uint16_t value = open.reliability > 0xffff ? 0xffff : static_cast<uint16_t>(open.reliability);
+  if (kind == kPartialReliableRexmit) init.max_retransmits = value;
+  if (kind == kPartialReliableTimed) init.max_packet_life_time_ms = value;
+  init.protocol = open.protocol;
+  init.id = stream;
+  return init;
+}
+
+}  // namespace lk::rtc::dcep

@@ -1,0 +1,345 @@
+#include "rtc/dtls_transport.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "livekit-rtc-dtls"
+
+namespace lk::rtc {
+namespace {
+
+constexpr long kDtlsMtu = 1400;  // SCTP packets are <= 1200 bytes, so one record per packet
+constexpr const char* kCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384";
+
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+const EVP_MD* digest_for(const std::string& algorithm) {
+  if (algorithm == "sha-256") return EVP_sha256();
+  if (algorithm == "sha-384") return EVP_sha384();
+  if (algorithm == "sha-512") return EVP_sha512();
+  if (algorithm == "sha-224") return EVP_sha224();
+  if (algorithm == "sha-1") return EVP_sha1();
+  return nullptr;
+}
+
+BIO_METHOD* ice_bio_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "livekit-ice");
+    return m;
+  }();
+  return method;
+}
+
+int ssl_ex_index() {
+  static int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+void log_info(const SSL*, int where, int ret) {
+  if (where & SSL_CB_HANDSHAKE_START) g_debug("handshake start");
+  if (where & SSL_CB_HANDSHAKE_DONE) g_debug("handshake done");
+  if (where & SSL_CB_ALERT)
+    g_debug("%s alert %s: %s", (where & SSL_CB_READ) ? "received" : "sent", SSL_alert_type_string_long(ret),
+            SSL_alert_desc_string_long(ret));
+}
+
+}  // namespace
+
+std::string certificate_fingerprint(X509* cert, const std::string& algorithm) {
+  const EVP_MD* md = digest_for(algorithm);
+  if (!md || !cert) return {};
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!X509_digest(cert, md, digest, &len)) return {};
+  return sdp::format_fingerprint({digest, len});
+}
+
+lk::Result<std::shared_ptr<Certificate>> Certificate::generate() {
+  std::shared_ptr<Certificate> c(new Certificate());
+  c->key_ = EVP_EC_gen("P-256");
+  c->x509_ = X509_new();
+  if (!c->key_ || !c->x509_) return make_error(ErrorKind::Internal, "certificate generation: " + openssl_errors());
+  uint64_t serial = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial);
+  X509_set_version(c->x509_, 2);
+  ASN1_INTEGER_set_uint64(X509_get_serialNumber(c->x509_), serial >> 1);
+  X509_gmtime_adj(X509_getm_notBefore(c->x509_), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(c->x509_), 30L * 24 * 3600);
+  X509_NAME* name = X509_get_subject_name(c->x509_);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("livekit-rtc"), -1, -1, 0);
+  X509_set_issuer_name(c->x509_, name);
+  X509_set_pubkey(c->x509_, c->key_);
+  if (!X509_sign(c->x509_, c->key_, EVP_sha256()))
+    return make_error(ErrorKind::Internal, "certificate signing: " + openssl_errors());
+  c->fingerprint_ = {"sha-256", certificate_fingerprint(c->x509_, "sha-256")};
+  return c;
+}
+
+Certificate::~Certificate() {
+  X509_free(x509_);
+  EVP_PKEY_free(key_);
+}
+
+DtlsTransport::DtlsTransport(GMainContext* context, bool client, sdp::Fingerprint remote, SendDatagram send)
+    : context_(g_main_context_ref(context)),
+      client_(client),
+      remote_fingerprint_(std::move(remote)),
+      send_datagram_(std::move(send)),
+      read_buffer_(64 * 1024) {}
+
+lk::Result<std::unique_ptr<DtlsTransport>> DtlsTransport::create(GMainContext* context, std::shared_ptr<Certificate> cert,
+                                                                 bool client, sdp::Fingerprint remote,
+                                                                 SendDatagram send_datagram) {
+  if (!digest_for(remote.algorithm))
+    return make_error(ErrorKind::Unsupported, "unsupported fingerprint algorithm in remote SDP: " + remote.algorithm);
+  std::unique_ptr<DtlsTransport> t(new DtlsTransport(context, client, std::move(remote), std::move(send_datagram)));
+  t->cert_ = std::move(cert);
+  if (auto r = t->init(*t->cert_); !r) return r.error();
+  return t;
+}
+
+lk::Result<void> DtlsTransport::init(const Certificate& cert) {
+  BIO_METHOD* method = ice_bio_method();
+  static std::once_flag once;
+  std::call_once(once, [method] {
+    BIO_meth_set_write(method, bio_write);
+    BIO_meth_set_ctrl(method, bio_ctrl);
+    BIO_meth_set_create(method, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    BIO_meth_set_destroy(method, [](BIO*) { return 1; });
+  });
+
+  ctx_ = SSL_CTX_new(DTLS_method());
+  if (!ctx_) return make_error(ErrorKind::Internal, "SSL_CTX_new: " + openssl_errors());
+  SSL_CTX_set_min_proto_version(ctx_, DTLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx_, DTLS1_2_VERSION);
+  SSL_CTX_set_options(ctx_, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+  SSL_CTX_set_read_ahead(ctx_, 1);
+  if (!SSL_CTX_set_cipher_list(ctx_, kCiphers) || !SSL_CTX_use_certificate(ctx_, cert.x509()) ||
+      !SSL_CTX_use_PrivateKey(ctx_, cert.key()) || !SSL_CTX_check_private_key(ctx_))
+    return make_error(ErrorKind::Internal, "DTLS context setup: " + openssl_errors());
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_peer);
+  SSL_CTX_set_info_callback(ctx_, log_info);
+
+  ssl_ = SSL_new(ctx_);
+  if (!ssl_) return make_error(ErrorKind::Internal, "SSL_new: " + openssl_errors());
+  SSL_set_ex_data(ssl_, ssl_ex_index(), this);
+  rbio_ = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(rbio_, -1);
+  BIO* wbio = BIO_new(method);
+  BIO_set_data(wbio, this);
+  SSL_set_bio(ssl_, rbio_, wbio);
+  SSL_set_mtu(ssl_, kDtlsMtu);
+  DTLS_set_link_mtu(ssl_, kDtlsMtu);
+  if (client_) SSL_set_connect_state(ssl_);
+  else SSL_set_accept_state(ssl_);
+  return lk::ok();
+}
+
+DtlsTransport::~DtlsTransport() {
+  if (timer_) {
+    g_source_destroy(timer_);
+    g_source_unref(timer_);
+  }
+  SSL_free(ssl_);
+  SSL_CTX_free(ctx_);
+  g_main_context_unref(context_);
+}
+
+void DtlsTransport::start() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::New) return;
+    state_ = State::Connecting;
+    state_dirty_ = true;
+    if (client_) after_io(SSL_do_handshake(ssl_));
+  }
+  flush_events();
+}
+
+void DtlsTransport::receive(std::span<const uint8_t> datagram) {
+  // DTLS records start with a content type of 20..63 (RFC 7983 demux).
+  if (datagram.empty() || datagram[0] < 20 || datagram[0] > 63) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Failed || state_ == State::Closed) return;
+    if (state_ == State::New) {  // ClientHello before our ICE said connected
+      state_ = State::Connecting;
+      state_dirty_ = true;
+    }
+    BIO_write(rbio_, datagram.data(), static_cast<int>(datagram.size()));
+  }
+  // One record per lock: delivering data re-enters send() via usrsctp.
+  for (;;) {
+    int n;
+    {
+      std::lock_guard lock(mutex_);
+      if (!ssl_ || state_ == State::Failed || state_ == State::Closed) break;
+      n = SSL_read(ssl_, read_buffer_.data(), static_cast<int>(read_buffer_.size()));
+      if (n <= 0) after_io(n);
+      else if (!handshake_done_) after_io(n);
+    }
+    flush_events();
+    if (n <= 0) break;
+    if (on_receive) on_receive({read_buffer_.data(), static_cast<size_t>(n)});
+  }
+  std::lock_guard lock(mutex_);
+  if (BIO_ctrl_pending(rbio_) == 0) return;
+  BIO_reset(rbio_);  // leftovers of a datagram OpenSSL refused
+}
+
+bool DtlsTransport::send(std::span<const uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::Connected) return false;
+  int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+  if (n <= 0) {
+    ERR_clear_error();
+    return false;
+  }
+  return true;
+}
+
+void DtlsTransport::close() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Closed) return;
+    if (state_ == State::Connected) {
+      SSL_shutdown(ssl_);  // sends close_notify
+      g_debug("sent close_notify");
+    }
+    state_ = State::Closed;
+    state_dirty_ = true;
+  }
+  if (timer_) {
+    g_source_destroy(timer_);
+    g_source_unref(timer_);
+    timer_ = nullptr;
+  }
+  flush_events();
+}
+
+void DtlsTransport::fail(std::string message) {
+  g_debug("failed: %s", message.c_str());
+  state_ = State::Failed;
+  state_dirty_ = true;
+  pending_error_ = std::move(message);
+}
+
+void DtlsTransport::after_io(int ret) {
+  if (ret > 0 || SSL_is_init_finished(ssl_)) {
+    if (!handshake_done_ && SSL_is_init_finished(ssl_)) {
+      handshake_done_ = true;
+      g_debug("connected as %s, cipher %s", client_ ? "client" : "server", SSL_get_cipher(ssl_));
+      state_ = State::Connected;
+      state_dirty_ = true;
+    }
+  }
+  if (ret <= 0) {
+    int err = SSL_get_error(ssl_, ret);
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      g_debug("received close_notify");
+      state_ = State::Closed;
+      state_dirty_ = true;
+    } else if (err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) {
+      std::string why = !mismatch_.empty() ? mismatch_ : "DTLS handshake failed: " + openssl_errors();
+      ERR_clear_error();
+      if (handshake_done_ && mismatch_.empty()) {
+        g_debug("dropping bad record: %s", why.c_str());  // a corrupt datagram, not fatal
+      } else {
+        fail(why);
+      }
+    }
+  }
+  if (!handshake_done_ && state_ == State::Connecting) arm_timer();
+}
+
+void DtlsTransport::arm_timer() {
+  timeval tv{};
+  if (!DTLSv1_get_timeout(ssl_, &tv)) return;
+  if (timer_) {
+    g_source_destroy(timer_);
+    g_source_unref(timer_);
+  }
+  guint ms = static_cast<guint>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+  timer_ = g_timeout_source_new(ms ? ms : 1);
+  g_source_set_callback(
+      timer_,
+      [](gpointer data) -> gboolean {
+        auto* self = static_cast<DtlsTransport*>(data);
+        {
+          std::lock_guard lock(self->mutex_);
+          g_source_unref(self->timer_);
+          self->timer_ = nullptr;  // the source ends with this dispatch
+          if (self->state_ == State::Connecting && !self->handshake_done_) {
+            if (DTLSv1_handle_timeout(self->ssl_) < 0) self->fail("DTLS handshake timed out: " + openssl_errors());
+            else self->arm_timer();
+          }
+        }
+        self->flush_events();
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(timer_, context_);
+}
+
+void DtlsTransport::flush_events() {
+  State state;
+  std::string error;
+  {
+    std::lock_guard lock(mutex_);
+    if (!state_dirty_ && pending_error_.empty()) return;
+    state_dirty_ = false;
+    state = state_;
+    error.swap(pending_error_);
+  }
+  if (!error.empty() && on_error) on_error(make_error(ErrorKind::Network, error));
+  if (on_state) on_state(state);
+}
+
+int DtlsTransport::verify_peer(int, X509_STORE_CTX* store) {
+  SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* self = static_cast<DtlsTransport*>(SSL_get_ex_data(ssl, ssl_ex_index()));
+  X509* cert = X509_STORE_CTX_get0_cert(store);
+  std::string actual = certificate_fingerprint(cert, self->remote_fingerprint_.algorithm);
+  if (actual == self->remote_fingerprint_.value) return 1;
+  self->mismatch_ = "DTLS fingerprint mismatch: the remote SDP announced " + self->remote_fingerprint_.algorithm + " " +
+                    self->remote_fingerprint_.value + " but the peer's certificate has " + actual;
+  return 0;
+}
+
+int DtlsTransport::bio_write(BIO* bio, const char* data, int len) {
+  auto* self = static_cast<DtlsTransport*>(BIO_get_data(bio));
+  if (len <= 0) return len;
+  self->send_datagram_({reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)});
+  return len;  // datagrams may be lost anyway; DTLS/SCTP retransmit
+}
+
+long DtlsTransport::bio_ctrl(BIO*, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_DGRAM_QUERY_MTU: return kDtlsMtu;
+    case BIO_CTRL_WPENDING:
+    case BIO_CTRL_PENDING: return 0;
+    default: return 0;
+  }
+}
+
+}  // namespace lk::rtc

@@ -1,0 +1,362 @@
+#include "rtc/ice_transport.h"
+
+#include <agent.h>
+#include <gio/gio.h>
+#include <sys/socket.h>
+
+#include <charconv>
+#include <cstring>
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "livekit-rtc-ice"
+
+namespace lk::rtc {
+namespace {
+
+constexpr guint kComponent = 1;
+constexpr int kSocketBufferBytes = 8 * 1024 * 1024;
+
+// libnice logs under its own domains; re-emit them under ours so one
+// G_MESSAGES_DEBUG=livekit-rtc-ice shows both. Secrets: libnice does not log
+// passwords at debug level beyond what is already on the wire.
+void forward_libnice_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
+  g_log(G_LOG_DOMAIN, static_cast<GLogLevelFlags>(level & ~G_LOG_FLAG_FATAL), "[%s] %s", domain, message);
+}
+
+void bridge_libnice_logging_once() {
+  static gsize done = 0;
+  if (g_once_init_enter(&done)) {
+    const char* env = g_getenv("G_MESSAGES_DEBUG");
+    if (env && (strstr(env, G_LOG_DOMAIN) || strstr(env, "all"))) {
+      nice_debug_enable(FALSE);
+      for (const char* d : {"libnice", "libnice-stun"})
+        g_log_set_handler(d, static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK), forward_libnice_log, nullptr);
+    }
+    g_once_init_leave(&done, 1);
+  }
+}
+
+std::string resolve(const std::string& host) {
+  GInetAddress* literal = g_inet_address_new_from_string(host.c_str());
+  if (literal) {
+    g_object_unref(literal);
+    return host;
+  }
+  GResolver* resolver = g_resolver_get_default();
+  GList* list = g_resolver_lookup_by_name(resolver, host.c_str(), nullptr, nullptr);
+  std::string out;
+  for (GList* l = list; l && out.empty(); l = l->next)
+    if (g_inet_address_get_family(G_INET_ADDRESS(l->data)) == G_SOCKET_FAMILY_IPV4) {
+      gchar* s = g_inet_address_to_string(G_INET_ADDRESS(l->data));
+      out = s;
+      g_free(s);
+    }
+  if (out.empty() && list) {
+    gchar* s = g_inet_address_to_string(G_INET_ADDRESS(list->data));
+    out = s;
+    g_free(s);
+  }
+  g_resolver_free_addresses(list);
+  g_object_unref(resolver);
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(IceTransport::State state) {
+  switch (state) {
+    case IceTransport::State::New: return "new";
+    case IceTransport::State::Checking: return "checking";
+    case IceTransport::State::Connected: return "connected";
+    case IceTransport::State::Disconnected: return "disconnected";
+    case IceTransport::State::Failed: return "failed";
+    case IceTransport::State::Closed: return "closed";
+  }
+  return "?";
+}
+
+lk::Result<IceServerAddress> parse_ice_server_url(std::string_view url, std::string username, std::string credential) {
+  IceServerAddress a;
+  a.username = std::move(username);
+  a.credential = std::move(credential);
+  std::string_view rest;
+  if (url.starts_with("stun:")) {
+    a.kind = IceServerAddress::Kind::Stun;
+    rest = url.substr(5);
+  } else if (url.starts_with("turns:")) {
+    a.kind = IceServerAddress::Kind::TurnTls;
+    a.port = 5349;
+    rest = url.substr(6);
+  } else if (url.starts_with("turn:")) {
+    a.kind = IceServerAddress::Kind::TurnUdp;
+    rest = url.substr(5);
+  } else {
+    return make_error(ErrorKind::InvalidArgument, "ICE server URL must start with stun:, turn: or turns: (" + std::string(url) + ")");
+  }
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  if (query == "transport=tcp" && a.kind == IceServerAddress::Kind::TurnUdp) a.kind = IceServerAddress::Kind::TurnTcp;
+  else if (!query.empty() && query != "transport=udp" && query != "transport=tcp")
+    return make_error(ErrorKind::InvalidArgument, "ICE server URL has an unknown query: " + std::string(url));
+  std::string_view host = rest;
+  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return make_error(ErrorKind::InvalidArgument, "bad IPv6 host in " + std::string(url));
+    host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && rest.front() == ':') rest.remove_prefix(1);
+    else rest = {};
+  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    rest = rest.substr(colon + 1);
+  } else {
+    rest = {};
+  }
+  if (!rest.empty()) {
+    auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), a.port);
+    if (ec != std::errc() || p != rest.data() + rest.size() || a.port == 0)
+      return make_error(ErrorKind::InvalidArgument, "bad port in ICE server URL " + std::string(url));
+  }
+  if (host.empty()) return make_error(ErrorKind::InvalidArgument, "no host in ICE server URL " + std::string(url));
+  a.host = std::string(host);
+  return a;
+}
+
+IceTransport::IceTransport(const Config& config)
+    : context_(g_main_context_ref(config.context)),
+      disconnected_timeout_ms_(config.disconnected_timeout_ms),
+      failed_timeout_ms_(config.failed_timeout_ms) {}
+
+lk::Result<std::unique_ptr<IceTransport>> IceTransport::create(const Config& config) {
+  if (!config.context) return make_error(ErrorKind::InvalidArgument, "IceTransport needs a GMainContext");
+  bridge_libnice_logging_once();
+  std::unique_ptr<IceTransport> t(new IceTransport(config));
+  if (auto r = t->init(config); !r) return r.error();
+  return t;
+}
+
+lk::Result<void> IceTransport::init(const Config& config) {
+  agent_ = nice_agent_new_full(context_, NICE_COMPATIBILITY_RFC5245,
+                               static_cast<NiceAgentOption>(NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS));
+  if (!agent_) return make_error(ErrorKind::Internal, "libnice could not create an agent");
+  g_object_set(agent_, "ice-tcp", config.ice_tcp ? TRUE : FALSE, "ice-udp", TRUE, "upnp", FALSE,
+               "keepalive-conncheck", TRUE, "force-relay", config.relay_only ? TRUE : FALSE, nullptr);
+  stream_ = nice_agent_add_stream(agent_, 1);
+  if (!stream_) return make_error(ErrorKind::Internal, "libnice could not add a stream");
+  nice_agent_set_stream_name(agent_, stream_, "application");
+
+  for (const auto& s : config.servers) {
+    std::string ip = resolve(s.host);
+    if (ip.empty()) {
+      g_warning("ICE server %s could not be resolved; skipped", s.host.c_str());
+      continue;
+    }
+    if (s.kind == IceServerAddress::Kind::Stun) {
+      g_object_set(agent_, "stun-server", ip.c_str(), "stun-server-port", static_cast<guint>(s.port), nullptr);
+      continue;
+    }
+    NiceRelayType type = s.kind == IceServerAddress::Kind::TurnUdp   ? NICE_RELAY_TYPE_TURN_UDP
+                         : s.kind == IceServerAddress::Kind::TurnTcp ? NICE_RELAY_TYPE_TURN_TCP
+                                                                     : NICE_RELAY_TYPE_TURN_TLS;
+    if (!nice_agent_set_relay_info(agent_, stream_, kComponent, ip.c_str(), s.port, s.username.c_str(),
+                                   s.credential.c_str(), type))
+      g_warning("TURN server %s:%u refused by libnice; skipped", ip.c_str(), s.port);
+  }
+
+  g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
+  g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_gathering_done), this);
+  g_signal_connect(agent_, "component-state-changed", G_CALLBACK(on_component_state), this);
+  nice_agent_attach_recv(agent_, stream_, kComponent, context_, on_recv, this);
+
+  watchdog_ = g_timeout_source_new(250);
+  g_source_set_callback(
+      watchdog_, [](gpointer self) { return static_cast<IceTransport*>(self)->on_watchdog(); }, this, nullptr);
+  g_source_attach(watchdog_, context_);
+  return lk::ok();
+}
+
+IceTransport::~IceTransport() {
+  if (watchdog_) {
+    g_source_destroy(watchdog_);
+    g_source_unref(watchdog_);
+  }
+  if (agent_) {
+    g_signal_handlers_disconnect_by_data(agent_, this);
+    nice_agent_attach_recv(agent_, stream_, kComponent, context_, nullptr, nullptr);
+    nice_agent_remove_stream(agent_, stream_);
+    nice_agent_close_async(agent_, nullptr, nullptr);
+    g_object_unref(agent_);
+  }
+  g_main_context_unref(context_);
+}
+
+std::string IceTransport::local_ufrag() const {
+  gchar *u = nullptr, *p = nullptr;
+  nice_agent_get_local_credentials(agent_, stream_, &u, &p);
+  std::string out = u ? u : "";
+  g_free(u);
+  g_free(p);
+  return out;
+}
+
+std::string IceTransport::local_pwd() const {
+  gchar *u = nullptr, *p = nullptr;
+  nice_agent_get_local_credentials(agent_, stream_, &u, &p);
+  std::string out = p ? p : "";
+  g_free(u);
+  g_free(p);
+  return out;
+}
+
+void IceTransport::set_controlling(bool controlling) {
+  g_object_set(agent_, "controlling-mode", controlling ? TRUE : FALSE, nullptr);
+}
+
+bool IceTransport::controlling() const {
+  gboolean c = FALSE;
+  g_object_get(agent_, "controlling-mode", &c, nullptr);
+  return c;
+}
+
+lk::Result<void> IceTransport::set_remote_credentials(const std::string& ufrag, const std::string& pwd) {
+  if (!nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str()))
+    return make_error(ErrorKind::InvalidArgument, "libnice refused the remote ICE credentials");
+  if (state_ == State::New) set_state(State::Checking);
+  return lk::ok();
+}
+
+lk::Result<void> IceTransport::add_remote_candidate(std::string_view candidate) {
+  if (candidate.starts_with("a=")) candidate.remove_prefix(2);
+  if (!candidate.starts_with("candidate:"))
+    return make_error(ErrorKind::InvalidArgument, "ICE candidate must start with 'candidate:'");
+  std::string line = "a=" + std::string(candidate);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, line.c_str());
+  if (!c) return make_error(ErrorKind::InvalidArgument, "unparseable ICE candidate: " + std::string(candidate));
+  if (c->component_id != kComponent) {  // RTCP candidates of a media section
+    nice_candidate_free(c);
+    return lk::ok();
+  }
+  GSList* list = g_slist_append(nullptr, c);
+  int added = nice_agent_set_remote_candidates(agent_, stream_, kComponent, list);
+  g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(nice_candidate_free));
+  if (added < 0) return make_error(ErrorKind::InvalidArgument, "libnice refused ICE candidate: " + std::string(candidate));
+  g_debug("remote candidate %s", line.c_str() + 2);
+  return lk::ok();
+}
+
+void IceTransport::remote_gathering_done() { nice_agent_peer_candidate_gathering_done(agent_, stream_); }
+
+lk::Result<void> IceTransport::gather() {
+  if (!nice_agent_gather_candidates(agent_, stream_))
+    return make_error(ErrorKind::Network, "libnice could not gather ICE candidates (no usable interface?)");
+  return lk::ok();
+}
+
+std::vector<std::string> IceTransport::local_candidates() const {
+  std::vector<std::string> out;
+  GSList* list = nice_agent_get_local_candidates(agent_, stream_, kComponent);
+  for (GSList* l = list; l; l = l->next) {
+    gchar* sdp = nice_agent_generate_local_candidate_sdp(agent_, static_cast<NiceCandidate*>(l->data));
+    if (sdp) out.emplace_back(g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp);
+    g_free(sdp);
+  }
+  g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(nice_candidate_free));
+  return out;
+}
+
+void IceTransport::restart() {
+  nice_agent_restart_stream(agent_, stream_);
+  g_debug("ICE restart: new local credentials");
+}
+
+bool IceTransport::send(std::span<const uint8_t> datagram) {
+  if (!agent_) return false;
+  return nice_agent_send(agent_, stream_, kComponent, datagram.size(), reinterpret_cast<const gchar*>(datagram.data())) ==
+         static_cast<gint>(datagram.size());
+}
+
+void IceTransport::set_state(State state) {
+  if (state_ == state || state_ == State::Closed) return;
+  g_debug("state %s -> %s", to_string(state_), to_string(state));
+  state_ = state;
+  if (on_state) on_state(state);
+}
+
+// Bigger kernel buffers: bursts at hundreds of MB/s overflow the default
+// 208 KiB receive buffer and SCTP then sees loss.
+void IceTransport::tune_selected_socket() {
+  GSocket* socket = nice_agent_get_selected_socket(agent_, stream_, kComponent);
+  if (!socket) return;
+  for (int opt : {SO_RCVBUFFORCE, SO_SNDBUFFORCE}) {
+    if (!g_socket_set_option(socket, SOL_SOCKET, opt, kSocketBufferBytes, nullptr))
+      g_socket_set_option(socket, SOL_SOCKET, opt == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF, kSocketBufferBytes, nullptr);
+  }
+  g_object_unref(socket);
+}
+
+gboolean IceTransport::on_watchdog() {
+  if (!ice_connected_ || state_ == State::Failed || state_ == State::Closed) return G_SOURCE_CONTINUE;
+  int64_t silent_ms = (g_get_monotonic_time() - last_receive_us_.load()) / 1000;
+  if (silent_ms >= failed_timeout_ms_) {
+    g_debug("peer silent for %" G_GINT64_FORMAT " ms: failed", silent_ms);
+    set_state(State::Failed);
+  } else if (silent_ms >= disconnected_timeout_ms_) {
+    set_state(State::Disconnected);
+  } else if (state_ == State::Disconnected) {
+    set_state(State::Connected);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void IceTransport::on_new_candidate(NiceAgent* agent, void* candidate, gpointer data) {
+  auto* self = static_cast<IceTransport*>(data);
+  gchar* sdp = nice_agent_generate_local_candidate_sdp(agent, static_cast<NiceCandidate*>(candidate));
+  if (!sdp) return;
+  std::string line = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
+  g_free(sdp);
+  g_debug("local candidate %s", line.c_str());
+  if (self->on_candidate) self->on_candidate(line);
+}
+
+void IceTransport::on_gathering_done(NiceAgent*, guint, gpointer data) {
+  auto* self = static_cast<IceTransport*>(data);
+  self->gathering_done_ = true;
+  g_debug("gathering done");
+  if (self->on_candidate) self->on_candidate("");
+}
+
+void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpointer data) {
+  auto* self = static_cast<IceTransport*>(data);
+  g_debug("libnice component state %s", nice_component_state_to_string(static_cast<NiceComponentState>(state)));
+  switch (state) {
+    case NICE_COMPONENT_STATE_CONNECTED:
+    case NICE_COMPONENT_STATE_READY:
+      if (!self->ice_connected_) {
+        self->ice_connected_ = true;
+        self->last_receive_us_ = g_get_monotonic_time();
+        self->tune_selected_socket();
+      }
+      if (self->state_ != State::Disconnected) self->set_state(State::Connected);
+      break;
+    case NICE_COMPONENT_STATE_FAILED:
+      self->set_state(State::Failed);
+      break;
+    case NICE_COMPONENT_STATE_DISCONNECTED:
+      if (self->ice_connected_) self->set_state(State::Disconnected);
+      break;
+    default:
+      break;
+  }
+}
+
+void IceTransport::on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer data) {
+  auto* self = static_cast<IceTransport*>(data);
+  self->last_receive_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
+  if (self->on_receive) self->on_receive({reinterpret_cast<const uint8_t*>(buf), len});
+}
+
+}  // namespace lk::rtc

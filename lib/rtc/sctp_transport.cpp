@@ -1,0 +1,398 @@
+#define SCTP_DEBUG 1  // declares usrsctp_sysctl_set_sctp_debug_on
+#include "rtc/sctp_transport.h"
+
+#include <usrsctp.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_set>
+
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "livekit-rtc-sctp"
+
+namespace lk::rtc {
+namespace {
+
+// Buffers: big enough that a saturating sender keeps the pipe full at
+// hundreds of MB/s on a sub-millisecond RTT, and that the receive window
+// never closes while the owner thread drains messages.
+constexpr int kSendBufferBytes = 4 * 1024 * 1024;
+constexpr int kRecvBufferBytes = 8 * 1024 * 1024;
+constexpr uint32_t kWritableThreshold = kSendBufferBytes / 2;
+// RFC 8261: without PMTU discovery use a safe MTU (SCTP packet <= 1200 B);
+// the SCTP MTU counts the SCTP common header, DTLS/UDP/IP come on top.
+constexpr uint32_t kSctpMtu = 1200;
+constexpr uint16_t kStreams = 1024;
+
+void usrsctp_log(const char* format, ...) {
+  char line[1024];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+  g_debug("[usrsctp] %s", line);
+}
+
+}  // namespace
+
+// usrsctp is initialised once per process and finished when the last
+// transport goes away. Live instances are registered so a callback that
+// usrsctp fires after a transport is gone finds nothing.
+struct UsrsctpLibrary {
+  static std::mutex mutex;
+  static int users;
+  static std::shared_mutex instances_mutex;
+  static std::unordered_set<const SctpTransport*> instances;
+
+  static void acquire() {
+    std::lock_guard lock(mutex);
+    if (users++ > 0) return;
+    const char* env = g_getenv("G_MESSAGES_DEBUG");
+    bool debug = env && (strstr(env, G_LOG_DOMAIN) || strstr(env, "all"));
+    usrsctp_init(0, SctpTransport::on_output, debug ? usrsctp_log : nullptr);
+    if (debug) usrsctp_sysctl_set_sctp_debug_on(SCTP_DEBUG_ALL);
+    usrsctp_sysctl_set_sctp_ecn_enable(0);
+    usrsctp_sysctl_set_sctp_pr_enable(1);        // RFC 3758, for maxRetransmits/maxPacketLifeTime
+    usrsctp_sysctl_set_sctp_reconfig_enable(1);  // RFC 6525 stream reset closes channels
+    usrsctp_sysctl_set_sctp_asconf_enable(0);
+    usrsctp_sysctl_set_sctp_auto_asconf(0);
+    usrsctp_sysctl_set_sctp_sendspace(kSendBufferBytes);
+    usrsctp_sysctl_set_sctp_recvspace(kRecvBufferBytes);
+    usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);  // default 512 starves big windows
+    usrsctp_sysctl_set_sctp_initial_cwnd(10);                // RFC 6928
+    usrsctp_sysctl_set_sctp_max_burst_default(16);
+    usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
+    usrsctp_sysctl_set_sctp_rto_min_default(200);
+    usrsctp_sysctl_set_sctp_rto_max_default(10000);
+    usrsctp_sysctl_set_sctp_rto_initial_default(1000);
+    usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
+    usrsctp_sysctl_set_sctp_init_rtx_max_default(8);
+    usrsctp_sysctl_set_sctp_heartbeat_interval_default(1000);  // feeds the liveness watchdog
+  }
+
+  static void release() {
+    std::lock_guard lock(mutex);
+    if (--users > 0) return;
+    // Aborted associations linger briefly inside usrsctp; finish fails until then.
+    for (int i = 0; i < 100 && usrsctp_finish() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+};
+std::mutex UsrsctpLibrary::mutex;
+int UsrsctpLibrary::users = 0;
+std::shared_mutex UsrsctpLibrary::instances_mutex;
+std::unordered_set<const SctpTransport*> UsrsctpLibrary::instances;
+
+SctpTransport::SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, SendPacket send_packet)
+    : context_(g_main_context_ref(context)),
+      local_port_(local_port),
+      remote_port_(remote_port),
+      send_packet_(std::move(send_packet)) {}
+
+lk::Result<std::unique_ptr<SctpTransport>> SctpTransport::create(GMainContext* context, uint16_t local_port,
+                                                                 uint16_t remote_port, SendPacket send_packet) {
+  UsrsctpLibrary::acquire();
+  std::unique_ptr<SctpTransport> t(new SctpTransport(context, local_port, remote_port, std::move(send_packet)));
+  usrsctp_register_address(t.get());
+  {
+    std::unique_lock lock(UsrsctpLibrary::instances_mutex);
+    UsrsctpLibrary::instances.insert(t.get());
+  }
+  if (auto r = t->open_socket(); !r) return r.error();
+  return t;
+}
+
+lk::Result<void> SctpTransport::open_socket() {
+  sock_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, on_usrsctp_receive, on_usrsctp_send_space,
+                         kWritableThreshold, this);
+  if (!sock_) return make_error(ErrorKind::Internal, std::string("usrsctp_socket: ") + strerror(errno));
+  auto set = [this](int level, int name, const void* value, socklen_t len, const char* what) -> lk::Result<void> {
+    if (usrsctp_setsockopt(sock_, level, name, value, len) != 0)
+      return make_error(ErrorKind::Internal, std::string("usrsctp option ") + what + ": " + strerror(errno));
+    return lk::ok();
+  };
+  usrsctp_set_non_blocking(sock_, 1);
+  // Closing aborts: by then DTLS is going away, so SCTP must not linger.
+  linger lg{1, 0};
+  int on = 1, level0 = 0, sndbuf = kSendBufferBytes, rcvbuf = kRecvBufferBytes;
+  sctp_assoc_value reset{SCTP_ALL_ASSOC, SCTP_ENABLE_RESET_STREAM_REQ};
+  sctp_initmsg init{kStreams, kStreams, 0, 0};
+  sctp_paddrparams spp{};
+  spp.spp_flags = SPP_HB_ENABLE | SPP_PMTUD_DISABLE;
+  spp.spp_hbinterval = 1000;
+  spp.spp_pathmtu = kSctpMtu;
+  for (auto r : {set(SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER"),
+                 set(SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf, "SO_SNDBUF"),
+                 set(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF"),
+                 set(IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &reset, sizeof reset, "SCTP_ENABLE_STREAM_RESET"),
+                 set(IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof on, "SCTP_RECVRCVINFO"),
+                 set(IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on, "SCTP_NODELAY"),
+                 set(IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &level0, sizeof level0, "SCTP_FRAGMENT_INTERLEAVE"),
+                 set(IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof init, "SCTP_INITMSG"),
+                 set(IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &spp, sizeof spp, "SCTP_PEER_ADDR_PARAMS")})
+    if (!r) return r;
+  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT}) {
+    sctp_event ev{SCTP_ALL_ASSOC, type, 1};
+    if (auto r = set(IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof ev, "SCTP_EVENT"); !r) return r;
+  }
+  sockaddr_conn local{};
+  local.sconn_family = AF_CONN;
+  local.sconn_port = htons(local_port_);
+  local.sconn_addr = this;
+  if (usrsctp_bind(sock_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+    return make_error(ErrorKind::Internal, std::string("usrsctp_bind: ") + strerror(errno));
+  return lk::ok();
+}
+
+lk::Result<void> SctpTransport::start() {
+  sockaddr_conn remote{};
+  remote.sconn_family = AF_CONN;
+  remote.sconn_port = htons(remote_port_);
+  remote.sconn_addr = this;
+  std::lock_guard lock(usrsctp_mutex_);
+  // Both ends connect (RFC 8841 §9.3): the INITs cross and SCTP merges them.
+  if (usrsctp_connect(sock_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0 && errno != EINPROGRESS)
+    return make_error(ErrorKind::Network, std::string("SCTP connect: ") + strerror(errno));
+  return lk::ok();
+}
+
+SctpTransport::~SctpTransport() {
+  *alive_ = false;
+  {
+    std::unique_lock lock(UsrsctpLibrary::instances_mutex);
+    UsrsctpLibrary::instances.erase(this);
+  }
+  if (sock_) {
+    std::lock_guard lock(usrsctp_mutex_);
+    usrsctp_close(sock_);  // SO_LINGER 0: ABORT, dropped since we are unregistered
+  }
+  usrsctp_deregister_address(this);
+  {
+    std::lock_guard lock(events_mutex_);
+    if (dispatch_source_) {
+      g_source_destroy(dispatch_source_);
+      g_source_unref(dispatch_source_);
+      dispatch_source_ = nullptr;
+    }
+  }
+  g_main_context_unref(context_);
+  UsrsctpLibrary::release();
+}
+
+void SctpTransport::receive(std::span<const uint8_t> packet) {
+  std::lock_guard lock(usrsctp_mutex_);
+  usrsctp_conninput(this, packet.data(), packet.size(), 0);
+}
+
+SctpTransport::SendStatus SctpTransport::send(const SendParams& p, std::span<const uint8_t> data) {
+  if (state_ != State::Connected) return SendStatus::Failed;
+  sctp_sendv_spa spa{};
+  spa.sendv_flags = SCTP_SEND_SNDINFO_VALID;
+  spa.sendv_sndinfo.snd_sid = p.stream;
+  spa.sendv_sndinfo.snd_ppid = htonl(p.ppid);
+  spa.sendv_sndinfo.snd_flags = SCTP_EOR | (p.unordered ? SCTP_UNORDERED : 0);
+  if (p.max_retransmits) {
+    spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+    spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_RTX;
+    spa.sendv_prinfo.pr_value = *p.max_retransmits;
+  } else if (p.max_packet_life_time_ms) {
+    spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+    spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL;
+    spa.sendv_prinfo.pr_value = *p.max_packet_life_time_ms;
+  }
+  ssize_t n;
+  {
+    std::lock_guard lock(usrsctp_mutex_);
+    n = usrsctp_sendv(sock_, data.data(), data.size(), nullptr, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
+  }
+  if (n >= 0) return SendStatus::Sent;
+  if (errno == EWOULDBLOCK || errno == EAGAIN) return SendStatus::WouldBlock;
+  if (errno == EMSGSIZE) return SendStatus::TooBig;
+  g_debug("usrsctp_sendv on stream %u: %s", p.stream, strerror(errno));
+  return SendStatus::Failed;
+}
+
+bool SctpTransport::reset_stream(uint16_t stream) {
+  if (state_ != State::Connected) return false;
+  std::vector<uint8_t> buf(sizeof(sctp_reset_streams) + sizeof(uint16_t));
+  auto* srs = reinterpret_cast<sctp_reset_streams*>(buf.data());
+  srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+  srs->srs_number_streams = 1;
+  srs->srs_stream_list[0] = stream;
+  std::lock_guard lock(usrsctp_mutex_);
+  if (usrsctp_setsockopt(sock_, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs, static_cast<socklen_t>(buf.size())) != 0) {
+    g_debug("reset of stream %u failed: %s", stream, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+void SctpTransport::shutdown() {
+  if (state_ != State::Connected) return;
+  std::lock_guard lock(usrsctp_mutex_);
+  usrsctp_shutdown(sock_, SHUT_RDWR);
+}
+
+void SctpTransport::post(Event&& event) {
+  std::lock_guard lock(events_mutex_);
+  events_.push_back(std::move(event));
+  if (dispatch_source_) return;
+  dispatch_source_ = g_idle_source_new();
+  g_source_set_priority(dispatch_source_, G_PRIORITY_DEFAULT);
+  g_source_set_callback(
+      dispatch_source_,
+      [](gpointer self) -> gboolean {
+        static_cast<SctpTransport*>(self)->dispatch_events();
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(dispatch_source_, context_);
+}
+
+void SctpTransport::dispatch_events() {
+  std::deque<Event> batch;
+  auto alive = alive_;
+  {
+    std::lock_guard lock(events_mutex_);
+    batch.swap(events_);
+    g_source_unref(dispatch_source_);
+    dispatch_source_ = nullptr;
+  }
+  for (auto& e : batch) {
+    switch (e.kind) {
+      case Event::Kind::State:
+        if (on_state) on_state(e.state);
+        break;
+      case Event::Kind::Message:
+        if (on_message) on_message(e.stream, e.ppid, std::move(e.data));
+        break;
+      case Event::Kind::StreamReset:
+        if (on_stream_reset) on_stream_reset(e.stream);
+        break;
+      case Event::Kind::Writable:
+        writable_pending_ = false;
+        if (on_writable) on_writable();
+        break;
+    }
+    if (!*alive) return;  // a callback destroyed us (e.g. the owner closed)
+  }
+}
+
+void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, const uint8_t* data, size_t len) {
+  if (!(flags & MSG_EOR) || partial_.count(stream)) {  // partial delivery of a big message
+    auto& buf = partial_[stream];
+    buf.insert(buf.end(), data, data + len);
+    if (!(flags & MSG_EOR)) return;
+    Event e{Event::Kind::Message};
+    e.stream = stream;
+    e.ppid = ppid;
+    e.data = std::move(buf);
+    partial_.erase(stream);
+    post(std::move(e));
+    return;
+  }
+  Event e{Event::Kind::Message};
+  e.stream = stream;
+  e.ppid = ppid;
+  e.data.assign(data, data + len);
+  post(std::move(e));
+}
+
+void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
+  if (len < sizeof(sctp_notification::sctp_tlv)) return;
+  const auto* n = reinterpret_cast<const sctp_notification*>(data);
+  switch (n->sn_header.sn_type) {
+    case SCTP_ASSOC_CHANGE: {
+      const auto& ac = n->sn_assoc_change;
+      g_debug("association change: state %u error %u streams out %u in %u", ac.sac_state, ac.sac_error,
+              ac.sac_outbound_streams, ac.sac_inbound_streams);
+      Event e{Event::Kind::State};
+      if (ac.sac_state == SCTP_COMM_UP || ac.sac_state == SCTP_RESTART) {
+        max_streams_ = std::min(ac.sac_outbound_streams, ac.sac_inbound_streams);
+        state_ = State::Connected;
+        e.state = State::Connected;
+      } else if (ac.sac_state == SCTP_COMM_LOST || ac.sac_state == SCTP_SHUTDOWN_COMP ||
+                 ac.sac_state == SCTP_CANT_STR_ASSOC) {
+        state_ = State::Closed;
+        e.state = State::Closed;
+      } else {
+        return;
+      }
+      post(std::move(e));
+      break;
+    }
+    case SCTP_STREAM_RESET_EVENT: {
+      const auto& sr = n->sn_strreset_event;
+      size_t count = (sr.strreset_length - sizeof(sctp_stream_reset_event)) / sizeof(uint16_t);
+      if (sr.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
+        g_debug("stream reset denied/failed");
+        break;
+      }
+      if (!(sr.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)) break;  // our own outgoing reset done
+      for (size_t i = 0; i < count; ++i) {
+        Event e{Event::Kind::StreamReset};
+        e.stream = sr.strreset_stream_list[i];
+        post(std::move(e));
+      }
+      break;
+    }
+    case SCTP_SENDER_DRY_EVENT:
+      if (!writable_pending_.exchange(true)) post(Event{Event::Kind::Writable});
+      break;
+    default:
+      break;
+  }
+}
+
+int SctpTransport::on_output(void* addr, void* buffer, size_t length, uint8_t, uint8_t) {
+  std::shared_lock lock(UsrsctpLibrary::instances_mutex);
+  auto* self = static_cast<SctpTransport*>(addr);
+  if (!UsrsctpLibrary::instances.count(self)) return -1;
+  return self->send_packet_({static_cast<const uint8_t*>(buffer), length}) ? 0 : -1;
+}
+
+int SctpTransport::on_usrsctp_receive(struct socket*, union sctp_sockstore, void* data, size_t len,
+                                      struct sctp_rcvinfo info, int flags, void* ulp) {
+  std::shared_lock lock(UsrsctpLibrary::instances_mutex);
+  auto* self = static_cast<SctpTransport*>(ulp);
+  if (!data) {  // association gone (socket EOF)
+    if (UsrsctpLibrary::instances.count(self) && self->state_ != State::Closed) {
+      self->state_ = State::Closed;
+      Event e{Event::Kind::State};
+      e.state = State::Closed;
+      self->post(std::move(e));
+    }
+    return 1;
+  }
+  if (UsrsctpLibrary::instances.count(self)) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    if (flags & MSG_NOTIFICATION) {
+      auto& buf = self->partial_notification_;
+      buf.insert(buf.end(), bytes, bytes + len);
+      if (flags & MSG_EOR) {
+        self->handle_notification(buf.data(), buf.size());
+        buf.clear();
+      }
+    } else {
+      self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), flags, bytes, len);
+    }
+  }
+  free(data);
+  return 1;
+}
+
+int SctpTransport::on_usrsctp_send_space(struct socket*, uint32_t, void* ulp) {
+  std::shared_lock lock(UsrsctpLibrary::instances_mutex);
+  auto* self = static_cast<SctpTransport*>(ulp);
+  if (UsrsctpLibrary::instances.count(self) && !self->writable_pending_.exchange(true))
+    self->post(Event{Event::Kind::Writable});
+  return 0;
+}
+
+}  // namespace lk::rtc

@@ -1,0 +1,108 @@
+// SCTP (usrsctp, AF_CONN) over DTLS. One association, many streams.
+// usrsctp calls back on its own threads; this class turns those callbacks into
+// events dispatched on the owner's GMainContext (on_state, on_message,
+// on_stream_reset, on_writable). send() and reset_stream() are thread-safe;
+// receive(), start() and the destructor run on the owner thread.
+#pragma once
+
+#include <glib.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "util/result.h"
+
+struct socket;
+union sctp_sockstore;
+struct sctp_rcvinfo;
+
+namespace lk::rtc {
+
+class SctpTransport {
+ public:
+  enum class State { Connecting, Connected, Closed };
+  enum class SendStatus { Sent, WouldBlock, TooBig, Failed };
+
+  struct SendParams {
+    uint16_t stream = 0;
+    uint32_t ppid = 0;
+    bool unordered = false;
+    std::optional<uint16_t> max_retransmits;
+    std::optional<uint16_t> max_packet_life_time_ms;
+  };
+
+  using SendPacket = std::function<bool(std::span<const uint8_t>)>;
+
+  static lk::Result<std::unique_ptr<SctpTransport>> create(GMainContext* context, uint16_t local_port,
+                                                           uint16_t remote_port, SendPacket send_packet);
+  ~SctpTransport();  // aborts the association if still up
+  SctpTransport(const SctpTransport&) = delete;
+  SctpTransport& operator=(const SctpTransport&) = delete;
+
+  lk::Result<void> start();                          // simultaneous-open connect
+  void receive(std::span<const uint8_t> packet);     // decrypted DTLS payload
+  SendStatus send(const SendParams& params, std::span<const uint8_t> data);
+  bool reset_stream(uint16_t stream);                // outgoing direction
+  void shutdown();                                   // graceful SHUTDOWN
+  State state() const { return state_; }
+  uint16_t max_streams() const { return max_streams_.load(); }
+
+  std::function<void(State)> on_state;
+  std::function<void(uint16_t stream, uint32_t ppid, std::vector<uint8_t>&& data)> on_message;
+  std::function<void(uint16_t stream)> on_stream_reset;  // the peer reset its outgoing stream
+  std::function<void()> on_writable;                     // send buffer has room again
+
+ private:
+  struct Event {
+    enum class Kind { State, Message, StreamReset, Writable };
+    explicit Event(Kind k) : kind(k) {}
+    Kind kind;
+    State state = State::Connecting;
+    uint16_t stream = 0;
+    uint32_t ppid = 0;
+    std::vector<uint8_t> data;
+  };
+
+  SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, SendPacket send_packet);
+  lk::Result<void> open_socket();
+  void post(Event&& event);  // any thread
+  void dispatch_events();    // owner thread
+  void handle_data(uint16_t stream, uint32_t ppid, int flags, const uint8_t* data, size_t len);
+  void handle_notification(const uint8_t* data, size_t len);
+
+  static int on_output(void* addr, void* buffer, size_t length, uint8_t tos, uint8_t set_df);
+  static int on_usrsctp_receive(struct socket* sock, union sctp_sockstore addr, void* data, size_t len,
+                                struct sctp_rcvinfo info, int flags, void* ulp);
+  static int on_usrsctp_send_space(struct socket* sock, uint32_t sb_free, void* ulp);
+  friend struct UsrsctpLibrary;
+
+  GMainContext* context_;
+  uint16_t local_port_, remote_port_;
+  SendPacket send_packet_;
+  struct socket* sock_ = nullptr;
+  std::atomic<State> state_{State::Connecting};
+  std::atomic<uint16_t> max_streams_{0};
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+
+  // usrsctp's sendv and conninput race inside usrsctp on one association;
+  // this lock serialises them. Never held while calling back to the owner.
+  std::mutex usrsctp_mutex_;
+
+  std::map<uint16_t, std::vector<uint8_t>> partial_;  // partial deliveries, per stream (usrsctp threads)
+  std::vector<uint8_t> partial_notification_;
+
+  std::mutex events_mutex_;
+  std::deque<Event> events_;
+  GSource* dispatch_source_ = nullptr;  // pending dispatch, under events_mutex_
+  std::atomic<bool> writable_pending_{false};
+};
+
+}  // namespace lk::rtc
