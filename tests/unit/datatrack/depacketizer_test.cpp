@@ -86,6 +86,17 @@ TEST(DatatrackDepacketizer, ReassemblesPacketizerOutputForManySizes) {
   }
 }
 
+TEST(DatatrackDepacketizer, RepeatedFrameSizeIsAssembledInOneBufferWithoutRegrowth) {
+  const Bytes frame = pattern(10 * kChunk + 5);
+  Depacketizer d;
+  auto out = push_all(d, packetize({frame, frame, frame}));
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(out[i].payload, frame);
+    EXPECT_EQ(out[i].payload.capacity(), frame.size());  // reserved once from the size hint, filled in place
+  }
+}
+
 TEST(DatatrackDepacketizer, OutOfOrderPacketsWithinAFrameAssemble) {
   const Bytes frame = pattern(4 * kChunk + 100);
   auto packets = packetize({frame});
