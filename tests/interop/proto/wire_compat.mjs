@@ -326,11 +326,13 @@ for (const [name, ours] of ourMessages)
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const input = samples.map((s) => `${s.type.typeName}\t${s.label}\t${hex(s.message.toBinary())}\t${s.message.toJsonString()}\n`).join('');
 let output;
+let checkerStatus = 0;
 try {
   output = execFileSync(checker, ['check'], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
 } catch (e) {
   if (e.stdout === undefined) throw e;
-  output = e.stdout; // exit status 1: the FAIL lines say why
+  output = e.stdout; // the FAIL lines say why
+  checkerStatus = e.status ?? e.signal;
 }
 
 // Paths where two JSON values differ, for a message that names the field.
@@ -362,6 +364,8 @@ for (const line of output.split('\n').filter(Boolean)) {
   }
 }
 for (const s of samples) if (!answered.has(s.label) && !failures.some((f) => f.includes(`[${s.label}]`))) fail(`no answer for [${s.label}]`);
+
+if (checkerStatus !== 0 && failures.length === 0) fail(`proto_wire_check ended with ${checkerStatus} but reported no failure`);
 
 // ---------------------------------------------------------------- verdict
 
