@@ -8,11 +8,8 @@ import {
   ParticipantInfo_State,
   ParticipantPermission,
 } from '@livekit/protocol';
+import { DownlinkWriter } from './downlink.js';
 import { randomId } from './ids.js';
-
-// Packets for a subscriber are dropped while its channel holds more than this (bounded memory;
-// livekit-server drops at max(bitrate x 100 ms, 8 KiB), more generous here for bursts).
-export const MAX_CHANNEL_BUFFER = 1 << 20;
 
 export class Participant {
   // grants: from auth.joinGrants; options: session options; send(SignalResponse message)
@@ -32,8 +29,8 @@ export class Participant {
     this.published = new Map(); // pub handle -> DataTrack
     this.subscriptions = new Map(); // track sid -> {track, handle}
     this.lastHandle = 0;
-    this.downlink = null; // the _data_track channel packets for this participant go out on
     this.stats = { received: 0, forwarded: 0, malformed: 0, unknownHandle: 0, congestionDrops: 0, channelMissing: 0 };
+    this.downlink = new DownlinkWriter(this.stats); // to this participant's receiving _data_track
   }
 
   get isActive() {
@@ -97,20 +94,6 @@ export class Participant {
   }
 
   sendDataTrackPacket(buf) {
-    const ch = this.downlink;
-    if (!ch || ch.readyState !== 'open') {
-      this.stats.channelMissing++;
-      return;
-    }
-    if (ch.bufferedAmount > MAX_CHANNEL_BUFFER) {
-      this.stats.congestionDrops++;
-      return;
-    }
-    try {
-      ch.send(buf);
-      this.stats.forwarded++;
-    } catch {
-      this.stats.channelMissing++;
-    }
+    this.downlink.send(buf);
   }
 }

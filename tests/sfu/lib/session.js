@@ -114,7 +114,7 @@ export class SignalSession {
       const buf = typeof ev.data === 'string' ? Buffer.alloc(0) : Buffer.from(ev.data);
       this.room.onDataTrackPacket(this.participant, buf);
     };
-    if ((target === SignalTarget.SUBSCRIBER) === this.subscriberPrimary) this.participant.downlink = ch;
+    if ((target === SignalTarget.SUBSCRIBER) === this.subscriberPrimary) this.participant.downlink.setChannel(ch);
   }
 
   answerOffer(sd) {
@@ -219,6 +219,7 @@ export class SignalSession {
     this.closed = true;
     clearInterval(this.keepalive);
     this.room?.leave(this.participant);
+    this.participant.downlink.close();
     this.publisher?.close();
     this.subscriber?.close();
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
