@@ -183,7 +183,12 @@ const trickleRequest = () => ({
 });
 const participantTracks = () => ({ participantSid: str('PA'), trackSids: [str('TR'), str('TR')] });
 const updateSubscription = () => ({ trackSids: [str('TR'), str('TR')], subscribe: true, participantTracks: [participantTracks()] });
-const leaveRequest = () => ({ canReconnect: true, reason: P.DisconnectReason.DUPLICATE_IDENTITY, action: P.LeaveRequest_Action.RECONNECT });
+const regionInfo = () => ({ region: str('region'), url: str('https://region'), distance: big() });
+const regionSettings = () => ({ regions: [regionInfo(), regionInfo()] });
+const leaveRequest = () => ({
+  canReconnect: true, reason: P.DisconnectReason.DUPLICATE_IDENTITY, action: P.LeaveRequest_Action.RECONNECT, regions: regionSettings(),
+});
+const mediaSections = () => ({ numAudios: num(), numVideos: num() });
 const ping = () => ({ timestamp: big(), rtt: big() });
 const pong = () => ({ lastPingTimestamp: big(), timestamp: big() });
 const publishDataTrackRequest = () => ({
@@ -263,6 +268,9 @@ add('subscription_permission_update', P.SubscriptionPermissionUpdate, permission
 add('update_subscription', P.UpdateSubscription, updateSubscription());
 add('participant_tracks', P.ParticipantTracks, participantTracks());
 add('leave_request', P.LeaveRequest, leaveRequest());
+add('region_settings', P.RegionSettings, regionSettings());
+add('region_info', P.RegionInfo, regionInfo());
+add('media_sections_requirement', P.MediaSectionsRequirement, mediaSections());
 add('ping', P.Ping, ping());
 add('pong', P.Pong, pong());
 add('request_response trickle', P.RequestResponse, requestResponse({ case: 'trickle', value: trickleRequest() }));
@@ -294,7 +302,7 @@ const responseMembers = {
   roomUpdate: () => ({ room: room() }), subscriptionPermissionUpdate: permissionUpdate, refreshToken: () => str('jwt'),
   pong: big, reconnect: reconnectResponse, pongResp: pong,
   requestResponse: () => requestResponse({ case: 'publishDataTrack', value: publishDataTrackRequest() }),
-  roomMoved, publishDataTrackResponse: dataTrackResponse, unpublishDataTrackResponse: dataTrackResponse,
+  roomMoved, mediaSectionsRequirement: mediaSections, publishDataTrackResponse: dataTrackResponse, unpublishDataTrackResponse: dataTrackResponse,
   dataTrackSubscriberHandles: subscriberHandles,
 };
 for (const [member, value] of Object.entries(responseMembers))
