@@ -1,6 +1,7 @@
 // Test helpers: start the server as a child process, mint tokens, and speak LiveKit
 // signalling over `ws` with @livekit/protocol messages.
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { AccessToken } from 'livekit-server-sdk';
@@ -88,8 +89,8 @@ export class SignalConnection {
     this.ws = ws;
     this.queue = [];
     this.waiters = [];
-    ws.on('message', (data) => {
-      const msg = SignalResponse.fromBinary(new Uint8Array(data)).message;
+    ws.on('message', (data, isBinary) => {
+      const msg = isBinary ? SignalResponse.fromBinary(new Uint8Array(data)).message : SignalResponse.fromJsonString(data.toString()).message;
       this.queue.push(msg);
       this.wake();
     });
@@ -136,4 +137,22 @@ export class SignalConnection {
   close() {
     this.ws.close();
   }
+}
+
+// A hand-made HS256 JWT, for tokens livekit-server-sdk will not mint (expired, odd claims).
+export function signJwt(claims, secret = 'secret') {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+export function claims({ identity = 'alice', room = 'r1', video = { roomJoin: true, room }, expIn = 600, key = 'devkey' } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return { iss: key, sub: identity, nbf: now - 10, exp: now + expIn, video };
+}
+
+// GET on the server; resolves {status, body, headers}.
+export async function get(url, headers = {}) {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: await res.text(), headers: res.headers };
 }

@@ -27,13 +27,14 @@ export class RtcClient {
 
   async start(baseUrl, tok, mode, autoSubscribeDataTrack) {
     this.received = []; // packets on any _data_track
+    this.receivedOn = []; // 'publisher' | 'subscriber': the PC each packet came in on
     this.pc = new RTCPeerConnection({ iceServers: [] });
     this.channels = {
       _reliable: this.pc.createDataChannel('_reliable', { ordered: true }),
       _lossy: this.pc.createDataChannel('_lossy', { ordered: false, maxRetransmits: 0 }),
       _data_track: this.pc.createDataChannel('_data_track', { ordered: false, maxRetransmits: 0 }),
     };
-    this.watch(this.channels._data_track);
+    this.watch(this.channels._data_track, 'publisher');
     const pendingCandidates = [];
     this.pc.onicecandidate = (ev) => {
       if (!ev.candidate) return;
@@ -72,7 +73,7 @@ export class RtcClient {
       if (ev.candidate) this.trickle({ candidate: ev.candidate.candidate, sdpMid: ev.candidate.sdpMid, sdpMLineIndex: ev.candidate.sdpMLineIndex }, SignalTarget.SUBSCRIBER);
     };
     this.sub.ondatachannel = (ev) => {
-      if (ev.channel.label === '_data_track') { this.subDataTrack = ev.channel; this.watch(ev.channel); }
+      if (ev.channel.label === '_data_track') { this.subDataTrack = ev.channel; this.watch(ev.channel, 'subscriber'); }
     };
     const offer = await this.signal.next('offer');
     await this.sub.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
@@ -96,9 +97,12 @@ export class RtcClient {
     this.signal.send('trickle', new TrickleRequest({ candidateInit: JSON.stringify(init), target }));
   }
 
-  watch(ch) {
+  watch(ch, pc) {
     ch.binaryType = 'arraybuffer';
-    ch.onmessage = (ev) => this.received.push(Buffer.from(ev.data));
+    ch.onmessage = (ev) => {
+      this.received.push(Buffer.from(ev.data));
+      this.receivedOn.push(pc);
+    };
   }
 
   sendPacket(buf) {
