@@ -20,7 +20,9 @@ constexpr int kSocketBufferBytes = 8 * 1024 * 1024;
 // G_MESSAGES_DEBUG=livekit-rtc-ice shows both. Secrets: libnice does not log
 // passwords at debug level beyond what is already on the wire.
 void forward_libnice_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
-  g_log(G_LOG_DOMAIN, static_cast<GLogLevelFlags>(level & ~G_LOG_FLAG_FATAL), "[%s] %s", domain, message);
+  gchar* line = g_strdup_printf("[%s] %s", domain, message);
+  g_log_default_handler(G_LOG_DOMAIN, static_cast<GLogLevelFlags>(level & G_LOG_LEVEL_MASK), line, nullptr);
+  g_free(line);
 }
 
 void bridge_libnice_logging_once() {
@@ -298,6 +300,15 @@ void IceTransport::tune_selected_socket() {
   g_object_unref(socket);
 }
 
+void IceTransport::log_selected_pair() {
+  NiceCandidate *local = nullptr, *remote = nullptr;
+  if (!nice_agent_get_selected_pair(agent_, stream_, kComponent, &local, &remote)) return;
+  gchar *l = nice_agent_generate_local_candidate_sdp(agent_, local), *r = nice_agent_generate_local_candidate_sdp(agent_, remote);
+  g_debug("selected pair: %s <-> %s", l ? l + 2 : "?", r ? r + 2 : "?");
+  g_free(l);
+  g_free(r);
+}
+
 gboolean IceTransport::on_watchdog() {
   if (!ice_connected_ || state_ == State::Failed || state_ == State::Closed) return G_SOURCE_CONTINUE;
   int64_t silent_ms = (g_get_monotonic_time() - last_receive_us_.load()) / 1000;
@@ -339,6 +350,7 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
         self->ice_connected_ = true;
         self->last_receive_us_ = g_get_monotonic_time();
         self->tune_selected_socket();
+        self->log_selected_pair();
       }
       if (self->state_ != State::Disconnected) self->set_state(State::Connected);
       break;

@@ -77,6 +77,7 @@ class IceTransport {
   lk::Result<void> init(const Config& config);
   void set_state(State state);
   void tune_selected_socket();
+  void log_selected_pair();
   gboolean on_watchdog();
 
   static void on_new_candidate(NiceAgent*, void* candidate, gpointer self);

@@ -1,6 +1,8 @@
 // ours <-> ours over libnice/DTLS/usrsctp in one process (inside a netns).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "pair.h"
@@ -8,13 +10,13 @@
 namespace lk::rtc::test {
 namespace {
 
-[[maybe_unused]] std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
+std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
   std::vector<uint8_t> v(size);
   for (size_t i = 0; i < size; ++i) v[i] = static_cast<uint8_t>(seed + i * 31 + (i >> 8));
   return v;
 }
 
-struct [[maybe_unused]] Received {
+struct Received {
   std::vector<std::vector<uint8_t>> messages;
   std::vector<bool> binary;
   void attach(DataChannel& c) {
@@ -38,6 +40,294 @@ TEST(OursToOurs, ConnectsAndOpensInBandChannelOnBothSides) {
   EXPECT_EQ(remote->id(), (*ch)->id());
   EXPECT_TRUE(remote->is_open());
   EXPECT_EQ((*ch)->id() % 2, 1) << "the offerer is the DTLS server (answerer picks active) and uses odd ids";
+}
+
+
+// Opens `label` on a, waits for both ends; returns {local, remote}.
+std::pair<std::shared_ptr<DataChannel>, std::shared_ptr<DataChannel>> open_channel(Pair& p, const std::string& label,
+                                                                                   DataChannelInit init = {}) {
+  auto ch = p.a.pc->create_data_channel(label, init);
+  EXPECT_TRUE(ch.ok());
+  if (!ch.ok()) return {};
+  size_t before = p.b.remote_channels.size();
+  EXPECT_TRUE(p.loop.run_until([&] {
+    for (size_t i = before; i < p.b.remote_channels.size(); ++i)
+      if (p.b.remote_channels[i]->label() == label) return (*ch)->is_open();
+    return false;
+  }));
+  for (auto& r : p.b.remote_channels)
+    if (r->label() == label) return {*ch, r};
+  return {*ch, nullptr};
+}
+
+const std::vector<size_t> kSizes = {0, 1, 1200, 16000, 65536, 262144};
+
+void exchange_all_sizes(Pair& p, DataChannel& a, DataChannel& b, bool ordered) {
+  Received at_a, at_b;
+  at_a.attach(a);
+  at_b.attach(b);
+  for (size_t i = 0; i < kSizes.size(); ++i) {
+    ASSERT_TRUE(a.send(pattern(kSizes[i], static_cast<uint8_t>(i))).ok()) << kSizes[i];
+    ASSERT_TRUE(b.send(pattern(kSizes[i], static_cast<uint8_t>(100 + i))).ok()) << kSizes[i];
+  }
+  ASSERT_TRUE(p.loop.run_until(
+      [&] { return at_a.messages.size() == kSizes.size() && at_b.messages.size() == kSizes.size(); }))
+      << "a got " << at_a.messages.size() << ", b got " << at_b.messages.size();
+  auto check = [&](Received& got, uint8_t seed_base) {
+    std::vector<std::vector<uint8_t>> m = got.messages;
+    if (!ordered)  // sizes are distinct: sort to compare
+      std::sort(m.begin(), m.end(), [](auto& x, auto& y) { return x.size() < y.size(); });
+    for (size_t i = 0; i < kSizes.size(); ++i) {
+      EXPECT_EQ(m[i].size(), kSizes[i]);
+      EXPECT_TRUE(m[i] == pattern(kSizes[i], static_cast<uint8_t>(seed_base + i))) << "message " << i << " differs";
+    }
+    for (bool binary : got.binary) EXPECT_TRUE(binary);
+  };
+  check(at_b, 0);
+  check(at_a, 100);
+}
+
+TEST(OursToOurs, ReliableOrderedMessagesFromEmptyTo256KiBBothWays) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "reliable");
+  ASSERT_TRUE(a && b);
+  exchange_all_sizes(p, *a, *b, true);
+}
+
+TEST(OursToOurs, UnorderedNoRetransmitMessagesFromEmptyTo256KiBBothWays) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  DataChannelInit init;
+  init.ordered = false;
+  init.max_retransmits = 0;
+  auto [a, b] = open_channel(p, "lossy", init);
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(b->init().ordered);
+  ASSERT_TRUE(b->init().max_retransmits.has_value());
+  EXPECT_EQ(*b->init().max_retransmits, 0);
+  exchange_all_sizes(p, *a, *b, false);
+}
+
+TEST(OursToOurs, ChannelOpenedBeforeConnectingAndByTheAnswererAfter) {
+  Pair p;
+  auto early = p.a.pc->create_data_channel("early");
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ((*early)->id(), DataChannel::kNoId);
+  ASSERT_TRUE(p.connect());
+  DataChannelInit with_protocol;
+  with_protocol.protocol = "proto-x";
+  auto late = p.b.pc->create_data_channel("from-answerer", with_protocol);
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return p.a.remote_channels.size() == 1 && p.b.remote_channels.size() == 1; }));
+  EXPECT_EQ(p.a.remote_channels[0]->label(), "from-answerer");
+  EXPECT_EQ(p.a.remote_channels[0]->protocol(), "proto-x");
+  EXPECT_EQ((*late)->id() % 2, 0) << "the answerer is the DTLS client: even ids";
+  EXPECT_EQ((*early)->id() % 2, 1) << "the offerer is the DTLS server: odd ids";
+  Received got;
+  got.attach(*p.a.remote_channels[0]);
+  ASSERT_TRUE((*late)->send_text("hello").ok());
+  ASSERT_TRUE((*late)->send_text("").ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 2; }));
+  EXPECT_EQ(std::string(got.messages[0].begin(), got.messages[0].end()), "hello");
+  EXPECT_FALSE(got.binary[0]);
+  EXPECT_TRUE(got.messages[1].empty());
+  EXPECT_FALSE(got.binary[1]) << "an empty string stays a string (PPID 56)";
+}
+
+TEST(OursToOurs, PreNegotiatedChannelOpensWithoutDcep) {
+  Pair p;
+  DataChannelInit init;
+  init.negotiated = true;
+  init.id = 7;
+  auto a = p.a.pc->create_data_channel("neg", init);
+  auto b = p.b.pc->create_data_channel("neg", init);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(p.connect());
+  ASSERT_TRUE(p.loop.run_until([&] { return (*a)->is_open() && (*b)->is_open(); }));
+  EXPECT_TRUE(p.b.remote_channels.empty()) << "no DCEP OPEN for a negotiated channel";
+  Received got;
+  got.attach(**b);
+  ASSERT_TRUE((*a)->send(pattern(5000, 9)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 1; }));
+  EXPECT_TRUE(got.messages[0] == pattern(5000, 9));
+}
+
+TEST(OursToOurs, MessageAboveRemoteMaxMessageSizeIsAnErrorNotAClose) {
+  Configuration small;
+  small.max_message_size = 1000;  // both advertise 1000
+  Pair p(small);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "x");
+  ASSERT_TRUE(a && b);
+  auto r = a->send(pattern(1001, 1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("max-message-size"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(a->is_open());
+  Received got;
+  got.attach(*b);
+  ASSERT_TRUE(a->send(pattern(1000, 2)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 1; }));
+}
+
+TEST(OursToOurs, BurstOf10000WithBackPressureLosesNothingOnReliable) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "burst");
+  ASSERT_TRUE(a && b);
+  constexpr int kCount = 10000;
+  constexpr size_t kSize = 1000, kHigh = 1 << 20, kLow = 256 << 10;
+  std::vector<uint32_t> seen;
+  bool corrupt = false;
+  b->on_message = [&](std::span<const uint8_t> d, bool) {
+    uint32_t n;
+    if (d.size() != kSize) corrupt = true;
+    memcpy(&n, d.data(), 4);
+    seen.push_back(n);
+  };
+  a->set_buffered_amount_low_threshold(kLow);
+  int low_events = 0;
+  a->on_buffered_amount_low = [&] { ++low_events; };
+  size_t max_buffered = 0;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    if (a->buffered_amount() > kHigh) {
+      int before = low_events;
+      ASSERT_TRUE(p.loop.run_until([&] { return low_events > before; })) << "no buffered-amount-low at " << i;
+      EXPECT_LE(a->buffered_amount(), kLow);
+    }
+    std::vector<uint8_t> m(kSize, static_cast<uint8_t>(i));
+    memcpy(m.data(), &i, 4);
+    ASSERT_TRUE(a->send(m).ok()) << i;
+    max_buffered = std::max(max_buffered, a->buffered_amount());
+  }
+  ASSERT_TRUE(p.loop.run_until([&] { return seen.size() == kCount; }, 30000)) << "got " << seen.size();
+  EXPECT_FALSE(corrupt);
+  for (uint32_t i = 0; i < kCount; ++i)
+    if (seen[i] != i) {
+      ADD_FAILURE() << "message " << i << " arrived as " << seen[i];
+      break;
+    }
+  EXPECT_GT(low_events, 0) << "back-pressure never engaged (max buffered " << max_buffered << ")";
+  EXPECT_EQ(a->buffered_amount(), 0u);
+}
+
+TEST(OursToOurs, TamperedFingerprintIsRefusedWithAClearError) {
+  Pair p;
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", *offer).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  std::string tampered = *answer;
+  auto at = tampered.find("a=fingerprint:sha-256 ");
+  ASSERT_NE(at, std::string::npos);
+  char& digit = tampered[at + strlen("a=fingerprint:sha-256 ")];
+  digit = digit == 'A' ? 'B' : 'A';
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", tampered).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return p.a.state() == PeerState::Failed; })) << to_string(p.a.state());
+  ASSERT_FALSE(p.a.errors.empty());
+  EXPECT_NE(p.a.errors[0].find("DTLS fingerprint mismatch"), std::string::npos) << p.a.errors[0];
+  EXPECT_FALSE(p.a.has_state(PeerState::Connected));
+  EXPECT_TRUE(p.loop.run_until([&] { return p.b.state() == PeerState::Failed; })) << "the other side sees the alert";
+  EXPECT_FALSE(p.b.has_state(PeerState::Connected));
+}
+
+TEST(OursToOurs, ChannelClosedBySenderDeliversEverythingFirst) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "c");
+  ASSERT_TRUE(a && b);
+  int got = 0, got_at_close = -1;
+  b->on_message = [&](std::span<const uint8_t>, bool) { ++got; };
+  b->on_close = [&] { got_at_close = got; };
+  bool a_closed = false;
+  a->on_close = [&] { a_closed = true; };
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(a->send(pattern(60000, 1)).ok());  // ~18 MB, beyond SCTP's buffer
+  a->close();
+  EXPECT_FALSE(a->send(pattern(10, 1)).ok()) << "no sending on a closing channel";
+  ASSERT_TRUE(p.loop.run_until([&] { return got_at_close >= 0 && a_closed; }, 30000));
+  EXPECT_EQ(got_at_close, 300);
+  EXPECT_FALSE(b->is_open());
+  EXPECT_EQ(p.a.state(), PeerState::Connected) << "closing a channel leaves the connection up";
+}
+
+TEST(OursToOurs, ChannelClosedByReceiverSideClosesBoth) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "c");
+  ASSERT_TRUE(a && b);
+  bool a_closed = false, b_closed = false;
+  a->on_close = [&] { a_closed = true; };
+  b->on_close = [&] { b_closed = true; };
+  b->close();
+  ASSERT_TRUE(p.loop.run_until([&] { return a_closed && b_closed; }));
+  // The stream can be used again by a new channel.
+  auto [a2, b2] = open_channel(p, "again");
+  ASSERT_TRUE(a2 && b2);
+}
+
+TEST(OursToOurs, PeerConnectionCloseIsSeenByTheOtherSide) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "c");
+  ASSERT_TRUE(a && b);
+  bool b_channel_closed = false;
+  b->on_close = [&] { b_channel_closed = true; };
+  p.a.pc->close();
+  EXPECT_EQ(p.a.state(), PeerState::Closed);
+  EXPECT_FALSE(a->is_open());
+  EXPECT_FALSE(a->send(pattern(10, 1)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return p.b.state() == PeerState::Closed && b_channel_closed; }, 5000))
+      << to_string(p.b.state());
+}
+
+bool run_command(const char* cmd) {
+  gint status = -1;
+  GError* error = nullptr;
+  gboolean ok = g_spawn_command_line_sync(cmd, nullptr, nullptr, &status, &error);
+  if (error) g_error_free(error);
+  return ok && g_spawn_check_wait_status(status, nullptr);
+}
+
+TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
+  Configuration quick;
+  quick.disconnected_timeout_ms = 2000;
+  quick.failed_timeout_ms = 5000;
+  Pair p(quick);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "c");
+  ASSERT_TRUE(a && b);
+  p.loop.run_for(3000);  // idle but healthy: heartbeats keep it Connected
+  EXPECT_EQ(p.a.state(), PeerState::Connected);
+  EXPECT_FALSE(p.a.has_state(PeerState::Disconnected));
+  // The network goes black (this test runs in its own network namespace).
+  ASSERT_TRUE(run_command("iptables -I INPUT -j DROP")) << "needs root in a netns (scripts/netns-run.sh)";
+  ASSERT_TRUE(run_command("ip6tables -I INPUT -j DROP"));
+  gint64 start = g_get_monotonic_time();
+  bool disconnected = p.loop.run_until([&] { return p.a.state() == PeerState::Disconnected; }, 4000);
+  gint64 disconnected_ms = (g_get_monotonic_time() - start) / 1000;
+  bool failed = p.loop.run_until([&] { return p.a.state() == PeerState::Failed; }, 6000);
+  gint64 failed_ms = (g_get_monotonic_time() - start) / 1000;
+  run_command("iptables -D INPUT -j DROP");
+  run_command("ip6tables -D INPUT -j DROP");
+  EXPECT_TRUE(disconnected) << "not Disconnected within 4 s";
+  EXPECT_TRUE(failed) << "not Failed within 10 s";
+  EXPECT_LE(disconnected_ms, 4000);
+  EXPECT_LE(failed_ms, 10000);
+  EXPECT_FALSE(a->is_open()) << "channels close when the connection fails";
+  EXPECT_FALSE(p.a.errors.empty());
+}
+
+TEST(OursToOurs, BadRemoteDescriptionsAreErrors) {
+  Loop loop;
+  Peer a(loop.context());
+  EXPECT_FALSE(a.pc->set_remote_description("offer", "").ok());
+  EXPECT_FALSE(a.pc->set_remote_description("offer", "garbage\r\n\x01\x02").ok());
+  EXPECT_FALSE(a.pc->set_remote_description("pranswer", "v=0\r\n").ok());
+  EXPECT_FALSE(a.pc->set_remote_description("answer", "v=0\r\n").ok()) << "answer without an offer";
+  EXPECT_FALSE(a.pc->create_answer().ok()) << "answer without a remote offer";
+  EXPECT_FALSE(a.pc->add_remote_candidate("not a candidate", "0").ok());
+  EXPECT_EQ(a.state(), PeerState::New);
 }
 
 }  // namespace
