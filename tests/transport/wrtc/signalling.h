@@ -1,0 +1,50 @@
+// Plays the signalling server between our PeerConnection and a libwebrtc peer
+// in Node: relays SDP (optionally rewritten, e.g. a tampered fingerprint) and
+// trickled candidates both ways, answering the Node peer's offers.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rtc/peer_connection.h"
+#include "util/result.h"
+#include "wrtc_peer.h"
+
+namespace lk::test {
+
+using SdpFilter = std::function<std::string(const std::string& sdp)>;
+
+class Signalling {
+ public:
+  // Takes over ours.on_local_candidate and wrtc.on_event (wrtc_event still
+  // sees every event). Both must outlive this object.
+  Signalling(lk::rtc::PeerConnection& ours, WrtcPeer& wrtc);
+
+  SdpFilter to_ours;   // applied to SDP the Node peer sends us
+  SdpFilter to_wrtc;   // applied to SDP we send the Node peer
+  std::function<void(const PeerEvent&)> wrtc_event;
+
+  // We offer: creates our offer and hands it to the Node peer; the answer comes
+  // back by itself through the relay.
+  lk::Result<void> ours_offers();
+  // The Node peer offers: asks it to; we answer when its offer arrives.
+  lk::Result<void> wrtc_offers();
+
+  // What failed while relaying (our set_remote_description, create_answer, ...).
+  const std::vector<lk::Error>& errors() const { return errors_; }
+
+ private:
+  void on_wrtc_event(const PeerEvent& event);
+  void fail(const std::string& step, const lk::Error& error);
+
+  lk::rtc::PeerConnection& ours_;
+  WrtcPeer& wrtc_;
+  std::vector<lk::Error> errors_;
+};
+
+// Replaces the first hex byte of every a=fingerprint line, so the DTLS
+// certificate no longer matches what the SDP promises.
+std::string tamper_fingerprint(const std::string& sdp);
+
+}  // namespace lk::test
