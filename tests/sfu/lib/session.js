@@ -26,6 +26,8 @@ export const SERVER_VERSION = '1.13.5';
 export const PROTOCOL_VERSION = 17;
 const PING_INTERVAL_S = 5;
 const PING_TIMEOUT_S = 15;
+// A participant whose peer connection never comes up is removed, as livekit-server does.
+const CONNECT_TIMEOUT_MS = 60 * 1000;
 
 export class SignalSession {
   // ws: a connected `ws` WebSocket; connect: {grants, options} from parseConnectRequest;
@@ -67,6 +69,11 @@ export class SignalSession {
     if (this.options.publisherOffer?.sdp) this.answerOffer(this.options.publisherOffer);
     if (this.subscriber) this.offerSubscriber();
     this.keepalive = setInterval(() => this.checkAlive(), PING_INTERVAL_S * 1000);
+    this.connectTimer = setTimeout(() => {
+      if (this.participant.isActive) return;
+      this.log.info('peer connection never connected: removing the participant');
+      this.leaveAndClose(DisconnectReason.CONNECTION_TIMEOUT, LeaveRequest_Action.DISCONNECT);
+    }, CONNECT_TIMEOUT_MS);
   }
 
   joinResponse() {
@@ -218,6 +225,7 @@ export class SignalSession {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepalive);
+    clearTimeout(this.connectTimer);
     this.room?.leave(this.participant);
     this.participant.downlink.close();
     this.publisher?.close();

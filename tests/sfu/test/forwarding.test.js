@@ -136,3 +136,26 @@ describe('auto_subscribe_data_track', () => {
     }
   });
 });
+
+describe('--ice-lite', () => {
+  let lite;
+  before(async () => { lite = await startServer(['--ice-lite']); });
+  after(async () => { assert.equal(await lite.stop(), 0); });
+
+  test('server descriptions say ice-lite and packets still flow (v1 answer, v0 offer)', async () => {
+    const alice = await RtcClient.connect(lite.url, await token({ identity: 'alice', room: 'lite' }), { mode: 'v1' });
+    const bob = await RtcClient.connect(lite.url, await token({ identity: 'bob', room: 'lite' }), { mode: 'v0' });
+    try {
+      assert.match(alice.pc.remoteDescription.sdp, /\r\na=ice-lite\r\n/);
+      assert.match(bob.sub.remoteDescription.sdp, /\r\na=ice-lite\r\n/);
+      const track = await publish(alice, 1, 't');
+      assert.equal(await subscribe(bob, track), 1);
+      alice.sendPacket(hex('18 00 00 01 00 01 00 01 00 00 00 01 | 42'));
+      await bob.waitForPackets(1);
+      assert.equal(bob.receivedOn[0], 'subscriber');
+    } finally {
+      alice.close();
+      bob.close();
+    }
+  });
+});
