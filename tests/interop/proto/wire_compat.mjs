@@ -324,6 +324,37 @@ add('edge: uint32 map keys 0 and max', P.DataTrackSubscriberHandles, {
 add('edge: unknown enum number', P.TrickleRequest, { target: 7 });
 add('edge: non-ASCII strings', P.DataTrackInfo, { name: 'Sensor \u00e9\u540d\u524d \u{1F680}', sid: 'DTR_\u0000nul' });
 
+// Extremes for every message type: each of our scalar fields at the edge of
+// its type (a signedness or width mismatch shows), enums at their highest
+// value, sub-messages present but empty, the first member of each oneof.
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+const extremeScalar = {
+  1: -1.5e300, 2: 3.5, 3: INT64_MIN, 4: UINT64_MAX, 5: -2147483648, 6: UINT64_MAX, 7: 4294967295, 8: true,
+  9: 'extreme \u{10FFFF}', 12: Uint8Array.of(0, 255, 128), 13: 4294967295, 15: -2147483648, 16: INT64_MIN,
+  17: -2147483648, 18: INT64_MIN,
+};
+const extremeOf = (kind, T) =>
+  kind === 'scalar' ? extremeScalar[T] : kind === 'enum' ? Math.max(...T.values.map((v) => v.no)) : new T();
+for (const [name, ours] of ourMessages) {
+  const official = officialMessages.get(name);
+  if (isMapEntry(ours) || !official) continue;
+  const init = {};
+  for (const field of ours.field ?? []) {
+    const f = official.fields.find(field.number);
+    if (!f) continue;
+    if (f.kind === 'map') {
+      init[f.localName] = { [String(extremeScalar[f.K])]: extremeOf(f.V.kind, f.V.T) };
+    } else if (f.oneof) {
+      init[f.oneof.localName] ??= { case: f.localName, value: extremeOf(f.kind, f.T) };
+    } else {
+      const value = extremeOf(f.kind, f.T);
+      init[f.localName] = f.repeated ? [value, f.kind === 'message' ? new f.T() : value] : value;
+    }
+  }
+  add(`extremes: ${name}`, official, init);
+}
+
 // Every message type we define needs a sample of its own.
 const sampledTypes = new Set(samples.map((s) => s.type.typeName));
 for (const [name, ours] of ourMessages)

@@ -73,20 +73,23 @@ std::string one_line(std::string text) {
   return text;
 }
 
-// Calls visit(message, field) for every field set in msg and its sub-messages
-// (map entries included).
-template <typename Visit>
-void walk_set_fields(const pb::Message& msg, Visit&& visit) {
-  const pb::Reflection* refl = msg.GetReflection();
+std::vector<const pb::FieldDescriptor*> set_fields(const pb::Message& msg) {
   std::vector<const pb::FieldDescriptor*> fields;
-  refl->ListFields(msg, &fields);
-  for (const pb::FieldDescriptor* f : fields) {
-    visit(msg, f);
+  msg.GetReflection()->ListFields(msg, &fields);
+  return fields;
+}
+
+// Calls visit(m) for msg and every message inside it (map entries included).
+template <typename Visit>
+void for_each_message(const pb::Message& msg, Visit&& visit) {
+  visit(msg);
+  const pb::Reflection* refl = msg.GetReflection();
+  for (const pb::FieldDescriptor* f : set_fields(msg)) {
     if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
     if (f->is_repeated()) {
-      for (int i = 0; i < refl->FieldSize(msg, f); ++i) walk_set_fields(refl->GetRepeatedMessage(msg, f, i), visit);
+      for (int i = 0; i < refl->FieldSize(msg, f); ++i) for_each_message(refl->GetRepeatedMessage(msg, f, i), visit);
     } else {
-      walk_set_fields(refl->GetMessage(msg, f), visit);
+      for_each_message(refl->GetMessage(msg, f), visit);
     }
   }
 }
@@ -95,20 +98,10 @@ void walk_set_fields(const pb::Message& msg, Visit&& visit) {
 // end up as unknown fields: list them with the message they sit in.
 std::string unknown_fields_report(const pb::Message& msg) {
   std::set<std::string> found;
-  auto report = [&found](const pb::Message& m) {
+  for_each_message(msg, [&found](const pb::Message& m) {
     const pb::UnknownFieldSet& unknown = m.GetReflection()->GetUnknownFields(m);
     for (int i = 0; i < unknown.field_count(); ++i)
       found.insert(m.GetDescriptor()->full_name() + " has unknown field number " + std::to_string(unknown.field(i).number()));
-  };
-  report(msg);
-  walk_set_fields(msg, [&](const pb::Message& parent, const pb::FieldDescriptor* f) {
-    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) return;
-    const pb::Reflection* refl = parent.GetReflection();
-    if (f->is_repeated()) {
-      for (int i = 0; i < refl->FieldSize(parent, f); ++i) report(refl->GetRepeatedMessage(parent, f, i));
-    } else {
-      report(refl->GetMessage(parent, f));
-    }
   });
   std::string text;
   for (const std::string& line : found) text += " " + line + ";";
@@ -166,7 +159,9 @@ std::optional<std::string> check_sample(const std::string& type_name, const std:
     failure = type_name + ": binary decode differs from official JSON (expected -> decoded): " + diff;
     return std::nullopt;
   }
-  walk_set_fields(*decoded, [&](const pb::Message&, const pb::FieldDescriptor* f) { covered.insert(f->full_name()); });
+  for_each_message(*decoded, [&covered](const pb::Message& m) {
+    for (const pb::FieldDescriptor* f : set_fields(m)) covered.insert(f->full_name());
+  });
 
   std::string reencoded;
   if (!decoded->SerializeToString(&reencoded)) {
