@@ -17,12 +17,52 @@ const MODES = {
 // 15,987 B is the largest payload that fits one 16,000-byte packet together with the 12-byte
 // header and the user-timestamp extension; 15,988 B is the smallest that needs two.
 const SIZES = [1, 15987, 15988, 16000, 64 * 1024, 1024 * 1024];
-const FRAMES = SIZES.map((size, i) => ({
-  size,
-  seed: i + 1,
-  // Distinct per frame; the last one is the largest u64 to prove all 64 bits survive.
-  userTimestamp: i === SIZES.length - 1 ? (2n ** 64n - 1n).toString() : (1764000000000000n + BigInt(i)).toString(),
-}));
+
+// Data-track packets travel on an unordered channel without retransmissions: a packet lost on
+// the way (here: Chromium's small UDP receive buffer overflowing under a 1 MiB burst) loses
+// its frame, as with livekit-server. A lost frame is not a server fault, so the sequence is
+// re-sent up to MAX_ATTEMPTS times; a corrupted, reordered or foreign frame fails at once.
+const MAX_ATTEMPTS = 3;
+
+function framesFor(attempt) {
+  return SIZES.map((size, i) => ({
+    size,
+    seed: attempt * 100 + i + 1,
+    // Distinct per frame and attempt; the last ones are near the largest u64, so all 64 bits count.
+    userTimestamp: (i === SIZES.length - 1 ? 2n ** 64n - 1n - BigInt(attempt)
+      : 1764000000000000n + BigInt(attempt * 100 + i)).toString(),
+  }));
+}
+
+/** Checks what B got against what A sent; returns the frames that are missing. */
+function checkDelivery(sent, got) {
+  let next = 0;
+  for (const f of got) {
+    const i = sent.findIndex((s) => s.userTimestamp === f.userTimestamp);
+    assert.ok(i >= 0, `B received a frame A did not send in this attempt: ${f.size} B @${f.userTimestamp}`);
+    assert.ok(i >= next, `frame ${i} (${f.size} B) arrived after frame ${next - 1}: out of order`);
+    assert.equal(f.size, sent[i].size, `size of frame ${i}`);
+    assert.equal(f.sha256, sent[i].sha256, `payload of frame ${i} (${f.size} B)`);
+    next = i + 1;
+  }
+  const arrived = new Set(got.map((f) => f.userTimestamp));
+  return sent.filter((s) => !arrived.has(s.userTimestamp));
+}
+
+/** A pushes the test frames back to back until B receives one attempt completely. */
+async function deliverAll(a, b, name) {
+  const lossNotes = [];
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    await b.call('clearFrames', name);
+    const sent = ok(await a.call('pushFrames', name, framesFor(attempt)), 'A tryPush');
+    const got = ok(await b.call('receivedFrames', name, sent.length, 15000, 3000), 'B receive');
+    assert.equal(got.end, null, `B's stream ended early: ${JSON.stringify(got.end)}`);
+    const missing = checkDelivery(sent, got.frames);
+    if (missing.length === 0) return lossNotes;
+    lossNotes.push(`attempt ${attempt + 1} lost ${missing.map((f) => `${f.size} B`).join(', ')}`);
+  }
+  throw new Error(`no attempt delivered every frame: ${lossNotes.join('; ')}`);
+}
 
 const mode = MODES[process.argv[2]];
 if (!mode) {
@@ -47,19 +87,18 @@ await runScenario(`roundtrip ${process.argv[2]}`, async (scenario) => {
   assert.deepEqual(announced, [{ type: 'published', sid: published.sid, name, publisher: 'alice' }],
     'B got exactly one RoomEvent.DataTrackPublished, for this track');
 
-  const sent = ok(await a.call('pushFrames', name, FRAMES), 'A tryPush');
-  const got = ok(await b.call('receivedFrames', name, FRAMES.length, 15000), 'B receive');
-  assert.equal(got.end, null, `B's stream ended early: ${JSON.stringify(got.end)}`);
-  const summary = (frames) => frames.map((f) => `${f.size}@${f.userTimestamp}`).join(' ');
-  assert.equal(summary(got.frames), summary(sent), 'frame sizes, order and user timestamps');
-  got.frames.forEach((f, i) => assert.equal(f.sha256, sent[i].sha256, `payload of frame ${i} (${f.size} B)`));
+  const lossNotes = await deliverAll(a, b, name);
+  if (lossNotes.length) console.log(`note: frames lost in transit and re-sent: ${lossNotes.join('; ')}`);
 
   ok(await a.call('unpublish', name), 'A unpublish');
   const gone = ok(await b.call('awaitUnpublished', 'alice', name, published.sid, 10000), 'B sees unpublish');
   assert.equal(gone.stillListed, false, 'remoteParticipant.dataTracks still lists the track');
 
   for (const page of [a, b]) {
-    assert.equal(await page.call('peerConnectionsCreated'), mode.peerConnections, `${page.label}: peer connections created`);
+    // A failed /rtc/v1 attempt leaves its closed peer connection behind: count the others.
+    const states = await page.call('peerConnectionStates');
+    assert.equal(states.filter((st) => st !== 'closed').length, mode.peerConnections,
+      `${page.label}: peer connections in use (states ${JSON.stringify(states)})`);
   }
 
   const exit = await scenario.stopServer(server);

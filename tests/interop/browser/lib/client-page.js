@@ -5,11 +5,11 @@
 'use strict';
 (() => {
   const NativePeerConnection = window.RTCPeerConnection;
-  let peerConnectionsCreated = 0;
+  const peerConnections = [];
   window.RTCPeerConnection = class CountedPeerConnection extends NativePeerConnection {
     constructor(...args) {
       super(...args);
-      peerConnectionsCreated += 1;
+      peerConnections.push(this);
     }
   };
 
@@ -25,9 +25,12 @@
   const receivers = new Map(); // name -> { frames, probes, end }
 
   function describeError(err) {
+    // Room.connect copies the underlying reason into its own ConnectionError without updating
+    // reasonName (2.23.0): name a ConnectionError's reason from the enum instead.
+    const isConnectionError = err instanceof LivekitClient.ConnectionError;
     return {
       name: err?.name ?? typeof err,
-      reasonName: err?.reasonName ?? null,
+      reasonName: isConnectionError ? LivekitClient.ConnectionErrorReason[err.reason] : err?.reasonName ?? null,
       status: err?.status ?? null,
       message: String(err?.message ?? err),
     };
@@ -117,7 +120,7 @@
           identity: room.localParticipant.identity,
           sid: room.localParticipant.sid,
           serverVersion: room.serverInfo?.version ?? null,
-          peerConnectionsCreated,
+          peerConnections: peerConnections.length,
         };
       });
     },
@@ -130,8 +133,9 @@
       return roomEvents;
     },
 
-    peerConnectionsCreated() {
-      return peerConnectionsCreated;
+    /** connectionState of every peer connection the page created, oldest first. */
+    peerConnectionStates() {
+      return peerConnections.map((pc) => pc.connectionState);
     },
 
     publish(name) {
@@ -209,6 +213,11 @@
         readFrames(stream, receiver, hashFrames);
         return true;
       });
+    },
+
+    /** Forgets the frames received so far (not the probe count). */
+    clearFrames(name) {
+      receivers.get(name).frames = [];
     },
 
     receivedProbes(name) {

@@ -35,7 +35,7 @@ export class Scenario {
     const parts = [];
     for (const s of this.servers) parts.push(`--- test server stderr (tail) ---\n${tail(s.stderr)}`);
     for (const p of this.pages) {
-      parts.push(`--- ${p.label}: websockets ${JSON.stringify(p.webSocketUrls)}`);
+      parts.push(`--- ${p.label}: signalling ${JSON.stringify(p.signallingPaths())}`);
       parts.push(`--- ${p.label}: console (tail) ---\n${tail(p.console.join('\n'))}`);
     }
     return parts.join('\n');
