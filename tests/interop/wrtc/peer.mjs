@@ -6,7 +6,7 @@
 //   negotiated, id, protocol} | createOffer | setRemote {type, sdp} (answers an
 //   offer) | candidate {candidate, sdpMid} | send {label, size, seed} or
 //   {label, data: base64} (text: true sends a string) | burst {label, count,
-//   size, seed} | report {label, mode: "each"|"count"} (resets counters) | stats {label} |
+//   size, seed, durationMs} | report {label, mode: "each"|"count"} (resets counters) | stats {label} |
 //   close {label} | closePc | exit
 // Events: sdp {type, sdp} | candidate {candidate, sdpMid} ("" = end) |
 //   state {connection, ice} | channel {label, id, ...} | open {label, id} |
@@ -147,31 +147,37 @@ class Peer {
     else ch.send(bytes);
   }
 
-  // Sends count messages as fast as the channel drains, then reports "drained"
-  // once libwebrtc's queue is empty.
+  // Sends count messages (or as many as fit in durationMs) as fast as the
+  // channel drains, then reports "drained" once libwebrtc's queue is empty.
   burst(c) {
     const { ch } = this.channel(c.label);
-    const count = c.count ?? 0;
+    const count = c.count ?? Number.MAX_SAFE_INTEGER;
+    const deadline = c.durationMs ? nowMs() + c.durationMs : Infinity;
     const msg = pattern(c.seed ?? 0, c.size ?? 0);
     const t0 = nowMs();
     let i = 0;
+    let done = false;
     let timer = null;
     ch.bufferedAmountLowThreshold = BURST_LOW_WATER;
     const pump = () => {
       clearTimeout(timer);
       if (ch.readyState !== 'open') {
         ch.onbufferedamountlow = null;
-        emit({ ev: 'error', cmd: 'burst', label: c.label, message: `channel ${ch.readyState} after ${i} of ${count}` });
+        emit({ ev: 'error', cmd: 'burst', label: c.label, message: `channel ${ch.readyState} after ${i} messages` });
         return;
       }
-      while (i < count && ch.bufferedAmount < BURST_HIGH_WATER) {
+      while (!done && ch.bufferedAmount < BURST_HIGH_WATER) {
+        if (i === count || (i % 64 === 0 && nowMs() >= deadline)) {
+          done = true;
+          break;
+        }
         if (msg.length >= 4) msg.writeUInt32BE(i >>> 0, 0);
         ch.send(msg);  // libwebrtc copies synchronously, so msg is reused
         i++;
       }
-      if (i === count && ch.bufferedAmount === 0) {
+      if (done && ch.bufferedAmount === 0) {
         ch.onbufferedamountlow = null;
-        emit({ ev: 'drained', label: c.label, count, ms: nowMs() - t0 });
+        emit({ ev: 'drained', label: c.label, count: i, ms: nowMs() - t0 });
         return;
       }
       timer = setTimeout(pump, POLL_MS);  // in case the low event never comes

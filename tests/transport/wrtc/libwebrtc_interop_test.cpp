@@ -12,7 +12,7 @@
 #include "payload.h"
 #include "rtc/peer_connection.h"
 #include "signalling.h"
-#include "wrtc_peer.h"
+#include "peer_process.h"
 
 namespace lk::test {
 namespace {
@@ -52,8 +52,7 @@ class LibwebrtcInterop : public ::testing::Test {
   void SetUp() override {
     context_ = g_main_context_new();
     g_main_context_push_thread_default(context_);
-    auto peer = WrtcPeer::spawn(env_or("LK_NODE", "node"),
-                                env_or("LK_WRTC_PEER", "tests/interop/wrtc/peer.mjs"));
+    auto peer = PeerProcess::spawn({env_or("LK_NODE", "node"), env_or("LK_WRTC_PEER", "tests/interop/wrtc/peer.mjs")});
     ASSERT_TRUE(peer.ok()) << peer.error().message;
     wrtc_ = std::move(peer.value());
     lk::rtc::Configuration config;
@@ -230,7 +229,7 @@ class LibwebrtcInterop : public ::testing::Test {
   }
 
   GMainContext* context_ = nullptr;
-  std::unique_ptr<WrtcPeer> wrtc_;
+  std::unique_ptr<PeerProcess> wrtc_;
   std::unique_ptr<PeerConnection> ours_;
   std::unique_ptr<Signalling> signalling_;
   std::map<std::string, std::shared_ptr<ChannelLog>> logs_;

@@ -4,7 +4,7 @@
 
 namespace lk::test {
 
-Signalling::Signalling(lk::rtc::PeerConnection& ours, WrtcPeer& wrtc) : ours_(ours), wrtc_(wrtc) {
+Signalling::Signalling(lk::rtc::PeerConnection& ours, PeerProcess& wrtc) : ours_(ours), wrtc_(wrtc) {
   ours_.on_local_candidate = [this](const std::string& candidate, const std::string& mid) {
     auto sent = wrtc_.send(Command("candidate").set("candidate", candidate).set("sdpMid", mid));
     if (!sent.ok()) fail("relaying our candidate", sent.error());

@@ -9,7 +9,7 @@
 
 #include "rtc/peer_connection.h"
 #include "util/result.h"
-#include "wrtc_peer.h"
+#include "peer_process.h"
 
 namespace lk::test {
 
@@ -19,7 +19,7 @@ class Signalling {
  public:
   // Takes over ours.on_local_candidate and wrtc.on_event (wrtc_event still
   // sees every event). Both must outlive this object.
-  Signalling(lk::rtc::PeerConnection& ours, WrtcPeer& wrtc);
+  Signalling(lk::rtc::PeerConnection& ours, PeerProcess& wrtc);
 
   SdpFilter to_ours;   // applied to SDP the Node peer sends us
   SdpFilter to_wrtc;   // applied to SDP we send the Node peer
@@ -39,7 +39,7 @@ class Signalling {
   void fail(const std::string& step, const lk::Error& error);
 
   lk::rtc::PeerConnection& ours_;
-  WrtcPeer& wrtc_;
+  PeerProcess& wrtc_;
   std::vector<lk::Error> errors_;
 };
 

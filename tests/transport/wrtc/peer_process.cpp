@@ -1,4 +1,4 @@
-#include "wrtc_peer.h"
+#include "peer_process.h"
 
 #include <signal.h>
 
@@ -106,16 +106,24 @@ bool run_until(GMainContext* context, const std::function<bool()>& done, unsigne
   return done();
 }
 
-lk::Result<std::unique_ptr<WrtcPeer>> WrtcPeer::spawn(const std::string& node, const std::string& script,
-                                                      unsigned ready_timeout_ms) {
-  std::unique_ptr<WrtcPeer> peer(new WrtcPeer());
+lk::Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::string>& argv,
+                                                            unsigned ready_timeout_ms) {
+  if (argv.empty()) return lk::make_error(lk::ErrorKind::InvalidArgument, "no program to spawn");
+  std::unique_ptr<PeerProcess> peer(new PeerProcess());
   peer->context_ = g_main_context_ref_thread_default();
   GError* error = nullptr;
-  peer->process_ = g_subprocess_new(
-      static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE), &error,
-      node.c_str(), script.c_str(), nullptr);
+  std::vector<const gchar*> args;
+  std::string command_line;
+  for (const auto& arg : argv) {
+    args.push_back(arg.c_str());
+    command_line += (command_line.empty() ? "" : " ") + arg;
+  }
+  args.push_back(nullptr);
+  peer->process_ = g_subprocess_newv(
+      args.data(), static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE),
+      &error);
   if (!peer->process_) {
-    std::string message = "cannot start " + node + " " + script + ": " + error->message;
+    std::string message = "cannot start " + command_line + ": " + error->message;
     g_error_free(error);
     return lk::make_error(lk::ErrorKind::Internal, message);
   }
@@ -130,7 +138,7 @@ lk::Result<std::unique_ptr<WrtcPeer>> WrtcPeer::spawn(const std::string& node, c
   return peer;
 }
 
-WrtcPeer::~WrtcPeer() {
+PeerProcess::~PeerProcess() {
   g_cancellable_cancel(cancellable_);
   if (process_) {
     g_subprocess_force_exit(process_);
@@ -143,22 +151,22 @@ WrtcPeer::~WrtcPeer() {
   g_main_context_unref(context_);
 }
 
-void WrtcPeer::read_next_line() {
-  g_data_input_stream_read_line_async(stdout_, G_PRIORITY_DEFAULT, cancellable_, &WrtcPeer::on_line, this);
+void PeerProcess::read_next_line() {
+  g_data_input_stream_read_line_async(stdout_, G_PRIORITY_DEFAULT, cancellable_, &PeerProcess::on_line, this);
 }
 
-void WrtcPeer::on_line(GObject* source, GAsyncResult* result, gpointer data) {
+void PeerProcess::on_line(GObject* source, GAsyncResult* result, gpointer data) {
   GError* error = nullptr;
   gsize length = 0;
   gchar* text = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, &length, &error);
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     g_error_free(error);
-    return;  // the WrtcPeer is gone or going: do not touch it
+    return;  // the PeerProcess is gone or going: do not touch it
   }
-  auto* self = static_cast<WrtcPeer*>(data);
+  auto* self = static_cast<PeerProcess*>(data);
   if (!text) {  // end of stream or read error: the process is gone
     if (error) {
-      g_warning("wrtc peer: reading its output failed: %s", error->message);
+      g_warning("peer process: reading its output failed: %s", error->message);
       g_error_free(error);
     }
     self->exited_ = true;
@@ -168,9 +176,9 @@ void WrtcPeer::on_line(GObject* source, GAsyncResult* result, gpointer data) {
   g_free(text);
   auto node = parse_line(line);
   if (!node) {
-    g_warning("wrtc peer: ignoring a line that is not a JSON object: %s", line.c_str());
+    g_warning("peer process: ignoring a line that is not a JSON object: %s", line.c_str());
   } else {
-    if (g_getenv("LK_WRTC_TRACE")) g_printerr("wrtc[%d] %s\n", static_cast<int>(self->pid_), line.c_str());
+    if (g_getenv("LK_WRTC_TRACE")) g_printerr("peer[%d] %s\n", static_cast<int>(self->pid_), line.c_str());
     self->events_.emplace_back(std::move(node), std::move(line));
     PeerEvent event = self->events_.back();  // on_event may append more
     if (self->on_event) self->on_event(event);
@@ -178,24 +186,24 @@ void WrtcPeer::on_line(GObject* source, GAsyncResult* result, gpointer data) {
   self->read_next_line();
 }
 
-lk::Result<void> WrtcPeer::send(const Command& command) {
+lk::Result<void> PeerProcess::send(const Command& command) {
   return send_raw(command.to_line());
 }
 
-lk::Result<void> WrtcPeer::send_raw(const std::string& line) {
-  if (exited_) return lk::make_error(lk::ErrorKind::Closed, "wrtc peer has exited");
+lk::Result<void> PeerProcess::send_raw(const std::string& line) {
+  if (exited_) return lk::make_error(lk::ErrorKind::Closed, "peer process has exited");
   std::string text = line + "\n";
   GError* error = nullptr;
   GOutputStream* in = g_subprocess_get_stdin_pipe(process_);
   if (!g_output_stream_write_all(in, text.data(), text.size(), nullptr, nullptr, &error)) {
-    std::string message = std::string("writing to the wrtc peer failed: ") + error->message;
+    std::string message = std::string("writing to the peer process failed: ") + error->message;
     g_error_free(error);
     return lk::make_error(lk::ErrorKind::Network, message);
   }
   return lk::ok();
 }
 
-lk::Result<PeerEvent> WrtcPeer::wait_for(const std::string& what,
+lk::Result<PeerEvent> PeerProcess::wait_for(const std::string& what,
                                          const std::function<bool(const PeerEvent&)>& pred,
                                          unsigned timeout_ms, size_t from) {
   size_t next = from;
@@ -208,13 +216,13 @@ lk::Result<PeerEvent> WrtcPeer::wait_for(const std::string& what,
   };
   run_until(context_, scan, timeout_ms);
   if (found) return *found;
-  std::string message = "wrtc peer: no " + what + (exited_ ? " before the process exited" :
+  std::string message = "peer process: no " + what + (exited_ ? " before the process exited" :
                         " within " + std::to_string(timeout_ms) + " ms");
   if (!events_.empty()) message += "; last event: " + events_.back().line();
   return lk::make_error(lk::ErrorKind::Timeout, message);
 }
 
-void WrtcPeer::kill() {
+void PeerProcess::kill() {
   if (process_) g_subprocess_send_signal(process_, SIGKILL);
 }
 

@@ -1,6 +1,7 @@
-// A libwebrtc peer in a Node child process (tests/interop/wrtc/peer.mjs),
-// spoken to in JSON lines: commands go to its stdin, events come back from its
-// stdout and are dispatched on the GMainContext that was thread-default when
+// A peer in a child process spoken to in JSON lines: the libwebrtc peer in
+// Node (tests/interop/wrtc/peer.mjs) or ours (bench/rtc/ours_peer, same
+// protocol). Commands go to its stdin, events come back from its stdout and
+// are dispatched on the GMainContext that was thread-default when
 // the peer was spawned. LK_WRTC_TRACE=1 prints every event to stderr.
 #pragma once
 
@@ -52,17 +53,16 @@ class Command {
   std::shared_ptr<JsonObject> object_;
 };
 
-class WrtcPeer {
+class PeerProcess {
  public:
-  // Starts `node script`; the current thread-default GMainContext receives
-  // its events. Fails when the process cannot start or does not say "ready"
+  // Starts argv; the current thread-default GMainContext receives its
+  // events. Fails when the process cannot start or does not say "ready"
   // within ready_timeout_ms.
-  static lk::Result<std::unique_ptr<WrtcPeer>> spawn(const std::string& node,
-                                                     const std::string& script,
-                                                     unsigned ready_timeout_ms = 10000);
-  ~WrtcPeer();  // kills the process if it is still there
-  WrtcPeer(const WrtcPeer&) = delete;
-  WrtcPeer& operator=(const WrtcPeer&) = delete;
+  static lk::Result<std::unique_ptr<PeerProcess>> spawn(const std::vector<std::string>& argv,
+                                                        unsigned ready_timeout_ms = 10000);
+  ~PeerProcess();  // kills the process if it is still there
+  PeerProcess(const PeerProcess&) = delete;
+  PeerProcess& operator=(const PeerProcess&) = delete;
 
   lk::Result<void> send(const Command& command);
   lk::Result<void> send_raw(const std::string& line);  // for malformed-input tests
@@ -84,7 +84,7 @@ class WrtcPeer {
   GMainContext* context() const { return context_; }
 
  private:
-  WrtcPeer() = default;
+  PeerProcess() = default;
   void read_next_line();
   static void on_line(GObject* source, GAsyncResult* result, gpointer self);
 

@@ -1,0 +1,192 @@
+// Data-channel throughput, ours and libwebrtc, in every pairing. Each row runs
+// two fresh peer processes (bench/rtc/ours_peer for lib/rtc, Node
+// tests/interop/wrtc/peer.mjs for libwebrtc M106) joined by this driver as
+// signalling, on an unordered maxRetransmits=0 channel: the sender bursts
+// for a fixed time under back-pressure, the receiver counts. Prints one table.
+// Run inside scripts/netns-run.sh. Options: --duration-ms=N (per row, default
+// 3000), --only=SUBSTRING (rows whose name contains it).
+#include <glib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peer_process.h"
+
+namespace {
+
+using lk::test::Command;
+using lk::test::PeerEvent;
+using lk::test::PeerProcess;
+
+struct Row {
+  std::string pair;
+  size_t size = 0;
+  int64_t sent = 0, received = 0, seq_gaps = 0;
+  double mb_per_s = 0, msg_per_s = 0, cpu_s_per_gb = 0, send_ms = 0;
+  std::string error;
+};
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+std::vector<std::string> peer_argv(const std::string& kind) {
+  if (kind == "ours") return {env_or("LK_OURS_PEER", "bench/rtc/ours_peer")};
+  return {env_or("LK_NODE", "node"), env_or("LK_WRTC_PEER", "tests/interop/wrtc/peer.mjs")};
+}
+
+// Forwards SDP and candidates from one peer process to the other.
+void relay_to(PeerProcess& from, PeerProcess& to) {
+  from.on_event = [&to](const PeerEvent& e) {
+    if (e.type() == "sdp") (void)to.send(Command("setRemote").set("type", e.str("type")).set("sdp", e.str("sdp")));
+    if (e.type() == "candidate")
+      (void)to.send(Command("candidate").set("candidate", e.str("candidate")).set("sdpMid", e.str("sdpMid")));
+  };
+}
+
+lk::Result<PeerEvent> stats(PeerProcess& peer) {
+  size_t mark = peer.events().size();
+  auto sent = peer.send(Command("stats").set("label", "bench"));
+  if (!sent.ok()) return sent.error();
+  return peer.wait_for("stats", [](const PeerEvent& e) { return e.type() == "stats" || e.type() == "error"; },
+                       5000, mark);
+}
+
+bool is_open(const PeerEvent& e) { return e.type() == "open" && e.str("label") == "bench"; }
+
+Row run_row(GMainContext* context, const std::string& from, const std::string& to, size_t size,
+            unsigned duration_ms) {
+  Row row;
+  row.pair = from + "->" + to;
+  row.size = size;
+  auto fail = [&row](const std::string& what) {
+    row.error = what;
+    return row;
+  };
+  auto sender = PeerProcess::spawn(peer_argv(from));
+  if (!sender.ok()) return fail(sender.error().message);
+  auto receiver = PeerProcess::spawn(peer_argv(to));
+  if (!receiver.ok()) return fail(receiver.error().message);
+  PeerProcess& tx = *sender.value();
+  PeerProcess& rx = *receiver.value();
+  relay_to(tx, rx);
+  relay_to(rx, tx);
+
+  (void)tx.send(Command("createChannel").set("label", "bench").set("ordered", false)
+                    .set("maxRetransmits", int64_t{0}));
+  (void)tx.send(Command("createOffer"));
+  for (PeerProcess* p : {&tx, &rx}) {
+    auto open = p->wait_for("bench channel open", is_open, 15000);
+    if (!open.ok()) return fail(open.error().message);
+  }
+  (void)rx.send(Command("report").set("label", "bench").set("mode", "count"));
+  auto tx0 = stats(tx), rx0 = stats(rx);
+  if (!tx0.ok() || !rx0.ok()) return fail("no stats before the burst");
+
+  size_t mark = tx.events().size();
+  (void)tx.send(Command("burst").set("label", "bench").set("size", int64_t(size))
+                    .set("durationMs", int64_t{duration_ms}).set("seed", int64_t{1}));
+  auto drained = tx.wait_for("drained", [](const PeerEvent& e) { return e.type() == "drained" || e.type() == "error"; },
+                             duration_ms + 60000, mark);
+  if (!drained.ok()) return fail(drained.error().message);
+  if (drained->type() == "error") return fail("sender: " + drained->str("message"));
+  row.sent = drained->num("count");
+  row.send_ms = drained->real("ms");
+
+  // The receiver is done when its count stops moving (lost messages never come).
+  PeerEvent last(nullptr, "");
+  int64_t previous = -1;
+  for (int polls = 0; polls < 100; ++polls) {
+    auto now = stats(rx);
+    if (!now.ok()) return fail(now.error().message);
+    last = now.value();
+    if (last.num("count") == previous || last.num("count") >= row.sent) break;
+    previous = last.num("count");
+    lk::test::run_until(context, [] { return false; }, 300);
+  }
+  auto tx1 = stats(tx);
+  if (!tx1.ok()) return fail("no sender stats after the burst");
+
+  row.received = last.num("count");
+  row.seq_gaps = last.num("seqGaps");
+  double seconds = (last.real("lastMs") - last.real("firstMs")) / 1000.0;
+  double bytes = static_cast<double>(last.num("bytes"));
+  if (seconds > 0) {
+    row.mb_per_s = bytes / seconds / 1e6;
+    row.msg_per_s = row.received / seconds;
+  }
+  double cpu_s = (tx1->num("cpuUs") - tx0->num("cpuUs") + last.num("cpuUs") - rx0->num("cpuUs")) / 1e6;
+  if (bytes > 0) row.cpu_s_per_gb = cpu_s / (bytes / 1e9);
+  (void)tx.send(Command("exit"));
+  (void)rx.send(Command("exit"));
+  return row;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned duration_ms = 3000;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--duration-ms=", 14) == 0) {
+      duration_ms = static_cast<unsigned>(std::strtoul(argv[i] + 14, nullptr, 10));
+    } else if (std::strncmp(argv[i], "--only=", 7) == 0) {
+      only = argv[i] + 7;
+    } else {
+      std::fprintf(stderr, "usage: %s [--duration-ms=N] [--only=SUBSTRING]\n", argv[0]);
+      return 2;
+    }
+  }
+  GMainContext* context = g_main_context_new();
+  g_main_context_push_thread_default(context);
+
+  std::vector<Row> rows;
+  const char* pairs[][2] = {{"ours", "ours"}, {"ours", "wrtc"}, {"wrtc", "ours"}, {"wrtc", "wrtc"}};
+  for (size_t size : {size_t{16000}, size_t{1200}}) {
+    for (auto& pair : pairs) {
+      std::string name = std::string(pair[0]) + "->" + pair[1] + " " + std::to_string(size);
+      if (!only.empty() && name.find(only) == std::string::npos) continue;
+      std::fprintf(stderr, "running %s B for %u ms...\n", name.c_str(), duration_ms);
+      rows.push_back(run_row(context, pair[0], pair[1], size, duration_ms));
+    }
+  }
+
+  std::printf("\nunordered, maxRetransmits 0, %u ms burst per row, two processes per row\n", duration_ms);
+  std::printf("%-12s %7s %9s %9s %7s %9s %10s %9s\n", "pair", "bytes", "sent", "received", "lost%", "MB/s",
+              "msg/s", "CPU s/GB");
+  bool failed = false;
+  for (const Row& r : rows) {
+    if (!r.error.empty()) {
+      std::printf("%-12s %7zu  FAILED: %s\n", r.pair.c_str(), r.size, r.error.c_str());
+      failed = true;
+      continue;
+    }
+    double lost = r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / static_cast<double>(r.sent) : 0;
+    std::printf("%-12s %7zu %9lld %9lld %7.2f %9.1f %10.0f %9.2f\n", r.pair.c_str(), r.size,
+                static_cast<long long>(r.sent), static_cast<long long>(r.received), lost, r.mb_per_s, r.msg_per_s,
+                r.cpu_s_per_gb);
+  }
+  auto find = [&](const std::string& pair, size_t size) -> const Row* {
+    for (const Row& r : rows) if (r.pair == pair && r.size == size && r.error.empty()) return &r;
+    return nullptr;
+  };
+  for (size_t size : {size_t{16000}, size_t{1200}}) {
+    const Row* ours = find("ours->ours", size);
+    const Row* wrtc = find("wrtc->wrtc", size);
+    if (ours && wrtc && wrtc->mb_per_s > 0) {
+      std::printf("%zu B: ours->ours / wrtc->wrtc = %.2fx throughput, %.2fx CPU per GB;"
+                  " ours->ours vs goal 250 MB/s = %.0f%%, vs raw usrsctp 463 MB/s = %.0f%%\n",
+                  size, ours->mb_per_s / wrtc->mb_per_s,
+                  wrtc->cpu_s_per_gb > 0 ? ours->cpu_s_per_gb / wrtc->cpu_s_per_gb : 0,
+                  100 * ours->mb_per_s / 250, 100 * ours->mb_per_s / 463);
+    }
+  }
+  g_main_context_pop_thread_default(context);
+  g_main_context_unref(context);
+  return failed ? 1 : 0;
+}
