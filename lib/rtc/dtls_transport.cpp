@@ -211,7 +211,7 @@ bool DtlsTransport::send(std::span<const uint8_t> data) {
   if (state_ != State::Connected) return false;
   int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
   if (n <= 0) {
-    ERR_clear_error();
+    g_debug("SSL_write of %zu bytes failed: error %d, %s", data.size(), SSL_get_error(ssl_, n), openssl_errors().c_str());
     return false;
   }
   return true;

@@ -171,6 +171,7 @@ lk::Result<void> IceTransport::init(const Config& config) {
   g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
   g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_gathering_done), this);
   g_signal_connect(agent_, "component-state-changed", G_CALLBACK(on_component_state), this);
+  g_signal_connect(agent_, "new-selected-pair-full", G_CALLBACK(on_selected_pair), this);
   nice_agent_attach_recv(agent_, stream_, kComponent, context_, on_recv, this);
 
   watchdog_ = g_timeout_source_new(250);
@@ -181,6 +182,8 @@ lk::Result<void> IceTransport::init(const Config& config) {
 }
 
 IceTransport::~IceTransport() {
+  g_debug("%p datagrams sent %llu, received %llu, send failures %u", (void*)this, (unsigned long long)sent_.load(),
+          (unsigned long long)received_.load(), send_failures_.load());
   if (watchdog_) {
     g_source_destroy(watchdog_);
     g_source_unref(watchdog_);
@@ -277,8 +280,14 @@ void IceTransport::restart() {
 
 bool IceTransport::send(std::span<const uint8_t> datagram) {
   if (!agent_) return false;
-  return nice_agent_send(agent_, stream_, kComponent, datagram.size(), reinterpret_cast<const gchar*>(datagram.data())) ==
-         static_cast<gint>(datagram.size());
+  gint n = nice_agent_send(agent_, stream_, kComponent, datagram.size(), reinterpret_cast<const gchar*>(datagram.data()));
+  if (n == static_cast<gint>(datagram.size())) {
+    sent_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (send_failures_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)
+    g_debug("datagram of %zu bytes not sent (%d); %u so far", datagram.size(), n, send_failures_.load());
+  return false;
 }
 
 void IceTransport::set_state(State state) {
@@ -349,8 +358,6 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
       if (!self->ice_connected_) {
         self->ice_connected_ = true;
         self->last_receive_us_ = g_get_monotonic_time();
-        self->tune_selected_socket();
-        self->log_selected_pair();
       }
       if (self->state_ != State::Disconnected) self->set_state(State::Connected);
       break;
@@ -365,9 +372,16 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
   }
 }
 
+void IceTransport::on_selected_pair(NiceAgent*, guint, guint, void*, void*, gpointer data) {
+  auto* self = static_cast<IceTransport*>(data);
+  self->tune_selected_socket();  // the pair (and socket) may change after the first one
+  self->log_selected_pair();
+}
+
 void IceTransport::on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer data) {
   auto* self = static_cast<IceTransport*>(data);
   self->last_receive_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
+  self->received_.fetch_add(1, std::memory_order_relaxed);
   if (self->on_receive) self->on_receive({reinterpret_cast<const uint8_t*>(buf), len});
 }
 

@@ -83,6 +83,7 @@ class IceTransport {
   static void on_new_candidate(NiceAgent*, void* candidate, gpointer self);
   static void on_gathering_done(NiceAgent*, guint stream, gpointer self);
   static void on_component_state(NiceAgent*, guint stream, guint component, guint state, gpointer self);
+  static void on_selected_pair(NiceAgent*, guint stream, guint component, void* local, void* remote, gpointer self);
   static void on_recv(NiceAgent*, guint stream, guint component, guint len, gchar* buf, gpointer self);
 
   GMainContext* context_ = nullptr;
@@ -93,6 +94,8 @@ class IceTransport {
   bool ice_connected_ = false;  // libnice says CONNECTED/READY
   unsigned disconnected_timeout_ms_, failed_timeout_ms_;
   std::atomic<int64_t> last_receive_us_{0};
+  std::atomic<unsigned> send_failures_{0};
+  std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
   GSource* watchdog_ = nullptr;
 };
 

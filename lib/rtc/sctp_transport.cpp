@@ -137,6 +137,12 @@ lk::Result<void> SctpTransport::open_socket() {
                  set(IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof init, "SCTP_INITMSG"),
                  set(IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &spp, sizeof spp, "SCTP_PEER_ADDR_PARAMS")})
     if (!r) return r;
+  int actual_snd = 0, actual_rcv = 0;
+  socklen_t optlen = sizeof actual_snd;
+  usrsctp_getsockopt(sock_, SOL_SOCKET, SO_SNDBUF, &actual_snd, &optlen);
+  optlen = sizeof actual_rcv;
+  usrsctp_getsockopt(sock_, SOL_SOCKET, SO_RCVBUF, &actual_rcv, &optlen);
+  g_debug("socket buffers: send %d, receive %d", actual_snd, actual_rcv);
   for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT}) {
     sctp_event ev{SCTP_ALL_ASSOC, type, 1};
     if (auto r = set(IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof ev, "SCTP_EVENT"); !r) return r;
@@ -150,6 +156,19 @@ lk::Result<void> SctpTransport::open_socket() {
   return lk::ok();
 }
 
+void SctpTransport::log_status() {
+  sctp_status st{};
+  socklen_t len = sizeof st;
+  {
+    std::lock_guard lock(usrsctp_mutex_);
+    if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return;
+  }
+  g_debug("%p writable callbacks %u, dry events %u", (void*)this, send_space_calls_.load(), dry_events_.load());
+  g_debug("%p status: peer rwnd %u, unacked %u, pending %u, cwnd %u, srtt %u ms, rto %u ms, mtu %u", (void*)this,
+          st.sstat_rwnd, st.sstat_unackdata, st.sstat_penddata, st.sstat_primary.spinfo_cwnd,
+          st.sstat_primary.spinfo_srtt, st.sstat_primary.spinfo_rto, st.sstat_primary.spinfo_mtu);
+}
+
 lk::Result<void> SctpTransport::start() {
   sockaddr_conn remote{};
   remote.sconn_family = AF_CONN;
@@ -159,11 +178,25 @@ lk::Result<void> SctpTransport::start() {
   // Both ends connect (RFC 8841 §9.3): the INITs cross and SCTP merges them.
   if (usrsctp_connect(sock_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0 && errno != EINPROGRESS)
     return make_error(ErrorKind::Network, std::string("SCTP connect: ") + strerror(errno));
+  if (g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN)) return lk::ok();
+  status_timer_ = g_timeout_source_new(1000);  // debug only: association health once a second
+  g_source_set_callback(
+      status_timer_,
+      [](gpointer self) -> gboolean {
+        static_cast<SctpTransport*>(self)->log_status();
+        return G_SOURCE_CONTINUE;
+      },
+      this, nullptr);
+  g_source_attach(status_timer_, context_);
   return lk::ok();
 }
 
 SctpTransport::~SctpTransport() {
   *alive_ = false;
+  if (status_timer_) {
+    g_source_destroy(status_timer_);
+    g_source_unref(status_timer_);
+  }
   {
     std::unique_lock lock(UsrsctpLibrary::instances_mutex);
     UsrsctpLibrary::instances.erase(this);
@@ -343,6 +376,7 @@ void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
       break;
     }
     case SCTP_SENDER_DRY_EVENT:
+      dry_events_++;
       if (!writable_pending_.exchange(true)) post(Event{Event::Kind::Writable});
       break;
     default:
@@ -390,6 +424,7 @@ int SctpTransport::on_usrsctp_receive(struct socket*, union sctp_sockstore, void
 int SctpTransport::on_usrsctp_send_space(struct socket*, uint32_t, void* ulp) {
   std::shared_lock lock(UsrsctpLibrary::instances_mutex);
   auto* self = static_cast<SctpTransport*>(ulp);
+  if (UsrsctpLibrary::instances.count(self)) self->send_space_calls_++;
   if (UsrsctpLibrary::instances.count(self) && !self->writable_pending_.exchange(true))
     self->post(Event{Event::Kind::Writable});
   return 0;

@@ -74,6 +74,7 @@ class SctpTransport {
   SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, SendPacket send_packet);
   lk::Result<void> open_socket();
   void post(Event&& event);  // any thread
+  void log_status();
   void dispatch_events();    // owner thread
   void handle_data(uint16_t stream, uint32_t ppid, int flags, const uint8_t* data, size_t len);
   void handle_notification(const uint8_t* data, size_t len);
@@ -101,8 +102,10 @@ class SctpTransport {
 
   std::mutex events_mutex_;
   std::deque<Event> events_;
-  GSource* dispatch_source_ = nullptr;  // pending dispatch, under events_mutex_
+  GSource* dispatch_source_ = nullptr;
+  GSource* status_timer_ = nullptr;  // pending dispatch, under events_mutex_
   std::atomic<bool> writable_pending_{false};
+  std::atomic<unsigned> send_space_calls_{0}, dry_events_{0};  // debug counters
 };
 
 }  // namespace lk::rtc
