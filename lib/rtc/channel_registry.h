@@ -36,6 +36,9 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   void handle_writable();
 
   std::function<void(std::shared_ptr<DataChannel>)> on_remote_channel;
+  // Runs a callback later on the owner's context: on_open of a channel
+  // created on a live association must come after create() returns.
+  std::function<void(std::function<void()>)> defer;
 
   // Entry points of DataChannel.
   lk::Result<void> send(DataChannel& channel, std::span<const uint8_t> data, bool binary);

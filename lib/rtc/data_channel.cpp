@@ -105,7 +105,8 @@ lk::Result<std::shared_ptr<DataChannel>> DataChannelRegistry::create(std::string
     if (sctp_) open_locked(channel, later);
     else pending_.push_back(channel);
   }
-  run(later);
+  if (defer && !later.empty()) defer([later = std::move(later)]() mutable { run(later); });
+  else run(later);
   if (channel->state_->phase == Phase::Closed)
     return make_error(ErrorKind::InvalidArgument, "could not open data channel '" + channel->label_ + "' (no free stream id)");
   return channel;

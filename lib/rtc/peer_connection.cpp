@@ -145,6 +145,9 @@ void PeerConnection::Impl::init() {
   stack.ice->on_receive = [this](std::span<const uint8_t> datagram) {
     if (stack.dtls) stack.dtls->receive(datagram);
   };
+  channels->defer = [weak](std::function<void()> fn) {
+    if (auto self = weak.lock()) self->post([fn = std::move(fn)](Impl&) { fn(); });
+  };
   channels->on_remote_channel = [this](std::shared_ptr<DataChannel> channel) {
     if (owner->on_data_channel) owner->on_data_channel(std::move(channel));
   };

@@ -119,7 +119,11 @@ TEST(OursToOurs, ChannelOpenedBeforeConnectingAndByTheAnswererAfter) {
   with_protocol.protocol = "proto-x";
   auto late = p.b.pc->create_data_channel("from-answerer", with_protocol);
   ASSERT_TRUE(late.ok());
-  ASSERT_TRUE(p.loop.run_until([&] { return p.a.remote_channels.size() == 1 && p.b.remote_channels.size() == 1; }));
+  bool late_opened = false;  // set after create(): on_open must still fire
+  (*late)->on_open = [&] { late_opened = true; };
+  ASSERT_TRUE(p.loop.run_until([&] {
+    return p.a.remote_channels.size() == 1 && p.b.remote_channels.size() == 1 && late_opened;
+  }));
   EXPECT_EQ(p.a.remote_channels[0]->label(), "from-answerer");
   EXPECT_EQ(p.a.remote_channels[0]->protocol(), "proto-x");
   EXPECT_EQ((*late)->id() % 2, 0) << "the answerer is the DTLS client: even ids";
@@ -279,6 +283,57 @@ TEST(OursToOurs, PeerConnectionCloseIsSeenByTheOtherSide) {
   EXPECT_FALSE(a->send(pattern(10, 1)).ok());
   ASSERT_TRUE(p.loop.run_until([&] { return p.b.state() == PeerState::Closed && b_channel_closed; }, 5000))
       << to_string(p.b.state());
+}
+
+TEST(OursToOurs, IceRestartKeepsTheChannelsWorking) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "r");
+  ASSERT_TRUE(a && b);
+  auto ufrag = [](const std::string& sdp) {
+    auto at = sdp.find("a=ice-ufrag:");
+    return sdp.substr(at + 12, sdp.find("\r\n", at) - at - 12);
+  };
+  auto first = p.a.pc->create_offer();
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", *first).ok()) << "renegotiation without restart";
+  auto first_answer = p.b.pc->create_answer();
+  ASSERT_TRUE(first_answer.ok());
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", *first_answer).ok());
+
+  p.a.pc->restart_ice();
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  EXPECT_NE(ufrag(*offer), ufrag(*first)) << "a restart carries new ICE credentials";
+  EXPECT_NE(offer->find("a=candidate:"), std::string::npos) << "candidates inline after a restart";
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", *offer).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  EXPECT_NE(ufrag(*answer), ufrag(*first_answer)) << "the answerer restarts too";
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", *answer).ok());
+  Received got;
+  got.attach(*b);
+  ASSERT_TRUE(p.loop.run_until([&] {
+    if (a->is_open() && got.messages.empty()) (void)a->send(pattern(100, 3));
+    return !got.messages.empty();
+  }));
+  EXPECT_EQ(p.a.state(), PeerState::Connected);
+  EXPECT_EQ(p.b.state(), PeerState::Connected);
+  EXPECT_TRUE(got.messages[0] == pattern(100, 3));
+}
+
+TEST(OursToOurs, PartialReliabilityByLifetimeIsNegotiated) {
+  Pair p;
+  ASSERT_TRUE(p.connect());
+  DataChannelInit init;
+  init.ordered = false;
+  init.max_packet_life_time_ms = 150;
+  auto [a, b] = open_channel(p, "timed", init);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(b->init().max_packet_life_time_ms.has_value());
+  EXPECT_EQ(*b->init().max_packet_life_time_ms, 150);
+  EXPECT_FALSE(b->init().max_retransmits.has_value());
+  exchange_all_sizes(p, *a, *b, false);
 }
 
 bool run_command(const char* cmd) {
