@@ -2,7 +2,7 @@
 // {ok:false, status, message} or what a session needs to start, in livekit-server's order:
 // token -> grants present -> join_request decode -> roomJoin/identity/room checks.
 import { gunzipSync } from 'node:zlib';
-import { JoinRequest, WrappedJoinRequest, WrappedJoinRequest_Compression } from '@livekit/protocol';
+import { ClientInfo_SDK, JoinRequest, WrappedJoinRequest, WrappedJoinRequest_Compression } from '@livekit/protocol';
 import { joinGrants, tokenFromRequest, verifyToken } from './auth.js';
 
 const MAX_JOIN_REQUEST = 1 << 20;
@@ -52,12 +52,17 @@ function optionsFromJoinRequest(req) {
   };
 }
 
+// v0 names the SDK in a query parameter ("js", "rust", "react-native", ...).
+function sdkFromName(name) {
+  return ClientInfo_SDK[(name || '').toUpperCase().replace(/-/g, '_')] ?? ClientInfo_SDK.UNKNOWN;
+}
+
 // Session options from v0 query parameters.
 function optionsFromQuery(q) {
   return {
     singlePC: false,
     clientInfo: {
-      sdk: q.get('sdk') || '',
+      sdk: sdkFromName(q.get('sdk')),
       version: q.get('version') || '',
       protocol: Number.parseInt(q.get('protocol') || '0', 10) || 0,
     },

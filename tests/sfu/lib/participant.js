@@ -2,6 +2,7 @@
 // (by publisher handle), its subscriptions (by track sid, each with a subscriber handle
 // allocated here) and the data channel its subscribed packets go out on.
 import {
+  ClientInfo_SDK,
   DataTrackSubscriberHandles,
   DataTrackSubscriberHandles_PublishedDataTrack,
   ParticipantInfo,
@@ -78,6 +79,13 @@ export class Participant {
   // What others see once this participant has left.
   departedInfo() {
     return new ParticipantInfo({ sid: this.sid, identity: this.identity, state: ParticipantInfo_State.DISCONNECTED, version: this.version + 1 });
+  }
+
+  // livekit-server withholds request_response from Rust clients older than protocol 10.
+  sendRequestResponse(response) {
+    const info = this.options.clientInfo;
+    if (info?.sdk === ClientInfo_SDK.RUST && (info.protocol ?? 0) < 10) return;
+    this.send({ case: 'requestResponse', value: response });
   }
 
   // Full snapshot of this participant's active subscriptions.

@@ -105,7 +105,7 @@ export class Room {
     const refused = validatePublish(req, p.grants.canPublishData, [...p.published.values()].map((t) => t.info));
     if (refused) {
       this.log.info(`${p.identity}: publish handle=${req.pubHandle} name=${JSON.stringify(req.name)} refused: ${refused.message}`);
-      p.send({ case: 'requestResponse', value: new RequestResponse({ reason: refused.reason, message: refused.message, request: { case: 'publishDataTrack', value: new PublishDataTrackRequest(req) } }) });
+      p.sendRequestResponse(new RequestResponse({ reason: refused.reason, message: refused.message, request: { case: 'publishDataTrack', value: new PublishDataTrackRequest(req) } }));
       return;
     }
     const info = new DataTrackInfo({ pubHandle: req.pubHandle, sid: randomId('DTR_'), name: req.name, encryption: req.encryption, frameEncoding: req.frameEncoding, schema: req.schema });
@@ -125,7 +125,7 @@ export class Room {
     if (!this.dataTracksEnabled) return;
     const track = p.published.get(req.pubHandle);
     if (!track) {
-      p.send({ case: 'requestResponse', value: new RequestResponse({ reason: RequestResponse_Reason.NOT_FOUND, request: { case: 'unpublishDataTrack', value: new UnpublishDataTrackRequest(req) } }) });
+      p.sendRequestResponse(new RequestResponse({ reason: RequestResponse_Reason.NOT_FOUND, request: { case: 'unpublishDataTrack', value: new UnpublishDataTrackRequest(req) } }));
       return;
     }
     this.removeTrack(track);

@@ -170,6 +170,20 @@ describe('publish', () => {
     a.close();
   });
 
+  test('Rust clients older than protocol 10 get no request_response (v0 sdk=rust)', async () => {
+    const room = freshRoom();
+    const old = await SignalConnection.open(`${server.url}/rtc?access_token=${await token({ identity: 'old', room })}&sdk=rust&protocol=9`);
+    await old.next('join');
+    publish(old, { pubHandle: 0, name: 'x' });
+    assert.equal(await old.receives('requestResponse', 700), false);
+    old.close();
+    const recent = await SignalConnection.open(`${server.url}/rtc?access_token=${await token({ identity: 'new', room })}&sdk=rust&protocol=16`);
+    await recent.next('join');
+    publish(recent, { pubHandle: 0, name: 'x' });
+    assert.equal((await recent.next('requestResponse')).reason, Reason.INVALID_HANDLE);
+    recent.close();
+  });
+
   test('success: response with a new sid, participant update to the others', async () => {
     const room = freshRoom();
     const a = await join('alice', { room });
