@@ -177,7 +177,8 @@ void DataChannelRegistry::detach() {
     by_stream_.clear();
     for (auto& c : pending_) all.emplace(static_cast<uint16_t>(0xffff - all.size()), c);
     pending_.clear();
-    for (auto& [id, c] : all) {
+    for (auto& entry : all) {
+      std::shared_ptr<DataChannel> c = entry.second;
       c->state_->queue.clear();
       c->state_->buffered = 0;
       if (c->state_->phase.exchange(Phase::Closed) != Phase::Closed)

@@ -17,10 +17,12 @@ constexpr guint kComponent = 1;
 constexpr int kSocketBufferBytes = 8 * 1024 * 1024;
 
 // libnice logs under its own domains; re-emit them under ours so one
-// G_MESSAGES_DEBUG=livekit-rtc-ice shows both. Secrets: libnice does not log
-// passwords at debug level beyond what is already on the wire.
+// G_MESSAGES_DEBUG=livekit-rtc-ice shows both. Lines that mention
+// passwords or credentials are withheld.
 void forward_libnice_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
-  gchar* line = g_strdup_printf("[%s] %s", domain, message);
+  bool secret = strstr(message, "pwd") || strstr(message, "password") || strstr(message, "credential") ||
+                strstr(message, "PASSWORD") || strstr(message, "USERNAME");
+  gchar* line = g_strdup_printf("[%s] %s", domain, secret ? "(line with credentials withheld)" : message);
   g_log_default_handler(G_LOG_DOMAIN, static_cast<GLogLevelFlags>(level & G_LOG_LEVEL_MASK), line, nullptr);
   g_free(line);
 }
