@@ -11,7 +11,8 @@
 // Events: sdp {type, sdp} | candidate {candidate, sdpMid} ("" = end) |
 //   state {connection, ice} | channel {label, id, ...} | open {label, id} |
 //   message {label, size, hash, binary} | close {label} | drained {label,
-//   count, ms} | stats {label, count, bytes, firstMs, lastMs, seqGaps, cpuUs} |
+//   count, ms} | stats {label, count, bytes, firstMs, lastMs, seqGaps,
+//   firstGap {expected, got, atMs}, cpuUs} |
 //   error {cmd, message}
 //
 // Payloads are deterministic (pattern(seed, size), xorshift32, payload.mjs) so a
@@ -63,7 +64,7 @@ class Peer {
   track(ch) {
     ch.binaryType = 'arraybuffer';
     const rec = { ch, opened: false, closed: false, mode: 'each',
-                  count: 0, bytes: 0, firstMs: 0, lastMs: 0, nextSeq: 0, seqGaps: 0 };
+                  count: 0, bytes: 0, firstMs: 0, lastMs: 0, nextSeq: 0, seqGaps: 0, firstGap: null };
     this.channels.set(ch.label, rec);
     const check = () => {
       if (!rec.opened && ch.readyState === 'open') {
@@ -96,7 +97,10 @@ class Peer {
     rec.bytes += bytes.length;
     if (bytes.length >= 4) {
       const seq = bytes.readUInt32BE(0);
-      if (seq !== rec.nextSeq) rec.seqGaps++;
+      if (seq !== rec.nextSeq) {
+        if (rec.seqGaps === 0) rec.firstGap = { expected: rec.nextSeq, got: seq, atMs: nowMs() - rec.firstMs };
+        rec.seqGaps++;
+      }
       rec.nextSeq = seq + 1;
     }
     if (rec.mode === 'each') {
@@ -190,14 +194,14 @@ class Peer {
   report(c) {
     const r = this.channel(c.label);
     r.mode = c.mode === 'count' ? 'count' : 'each';
-    Object.assign(r, { count: 0, bytes: 0, firstMs: 0, lastMs: 0, nextSeq: 0, seqGaps: 0 });
+    Object.assign(r, { count: 0, bytes: 0, firstMs: 0, lastMs: 0, nextSeq: 0, seqGaps: 0, firstGap: null });
   }
 
   stats(c) {
     const r = this.channel(c.label);
     const cpu = process.cpuUsage();
     emit({ ev: 'stats', label: c.label, count: r.count, bytes: r.bytes, firstMs: r.firstMs,
-           lastMs: r.lastMs, seqGaps: r.seqGaps, cpuUs: cpu.user + cpu.system,
+           lastMs: r.lastMs, seqGaps: r.seqGaps, firstGap: r.firstGap ?? null, cpuUs: cpu.user + cpu.system,
            bufferedAmount: r.ch.bufferedAmount });
   }
 

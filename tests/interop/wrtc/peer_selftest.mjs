@@ -85,6 +85,11 @@ step('a channel opened by the answerer after connecting opens on both sides', as
 
 step('10,000-message burst under back-pressure: none lost on the reliable channel', async () => {
   b.send({ cmd: 'report', label: 'reliable', mode: 'count' });
+  // Commands run in order: after this stats answer the counters are reset, so
+  // the reset cannot wipe early burst messages.
+  const mark = b.events.length;
+  b.send({ cmd: 'stats', label: 'reliable' });
+  await b.waitFor('stats after report', (ev) => ev.ev === 'stats', 5000, mark);
   a.send({ cmd: 'burst', label: 'reliable', count: 10000, size: 1200, seed: 9 });
   const drained = await a.waitFor('drained', (ev) => ev.ev === 'drained', 60000);
   assert.equal(drained.count, 10000);
