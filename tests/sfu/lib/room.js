@@ -54,12 +54,13 @@ export class Room {
 
   join(p) {
     const previous = this.participants.get(p.identity);
+    // The newcomer takes the identity first, so the room never looks empty in between.
+    this.participants.set(p.identity, p);
     if (previous) {
       this.log.info(`${p.identity} joined again: removing the previous session`);
       previous.disconnect?.(DisconnectReason.DUPLICATE_IDENTITY);
       this.leave(previous);
     }
-    this.participants.set(p.identity, p);
     p.setState(ParticipantInfo_State.JOINED);
     this.log.info(`${p.identity} (${p.sid}) joined; ${this.participants.size} in room`);
     this.broadcast(p);
@@ -78,14 +79,16 @@ export class Room {
   }
 
   leave(p) {
-    if (this.participants.get(p.identity) !== p) return;
-    this.participants.delete(p.identity);
+    if (p.state === ParticipantInfo_State.DISCONNECTED) return;
+    const replaced = this.participants.get(p.identity) !== p;
+    if (!replaced) this.participants.delete(p.identity);
     for (const track of [...p.published.values()]) this.removeTrack(track);
     for (const { track } of p.subscriptions.values()) track.subscribers.delete(p);
     p.subscriptions.clear();
     p.setState(ParticipantInfo_State.DISCONNECTED);
-    this.log.info(`${p.identity} left (stats ${JSON.stringify(p.stats)}); ${this.participants.size} in room`);
-    this.broadcast(p, { info: p.departedInfo() });
+    this.log.info(`${p.identity} (${p.sid}) left (stats ${JSON.stringify(p.stats)}); ${this.participants.size} in room`);
+    // A replaced participant is superseded by the newcomer's update (same identity, new sid).
+    if (!replaced) this.broadcast(p, { info: p.departedInfo() });
     this.onLeft(p);
     if (this.participants.size === 0) this.onEmpty(this);
   }

@@ -82,7 +82,12 @@ describe('join', () => {
     const leave = await first.next('leave');
     assert.equal(leave.reason, DisconnectReason.DUPLICATE_IDENTITY);
     assert.notEqual(second.joinResponse.participant.sid, first.joinResponse.participant.sid);
+    // Same room, not a fresh one: a third participant sees the second session.
+    const third = await join('bob', { room });
+    assert.equal(third.joinResponse.room.sid, second.joinResponse.room.sid);
+    assert.deepEqual(third.joinResponse.otherParticipants.map((p) => p.sid), [second.joinResponse.participant.sid]);
     second.close();
+    third.close();
   });
 
   test('the room is closed when the last participant leaves', async () => {
