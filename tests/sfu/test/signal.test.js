@@ -300,3 +300,27 @@ describe('--no-data-tracks', () => {
     a.close();
   });
 });
+
+describe('robustness and shutdown', () => {
+  test('an undecodable frame is dropped, the session goes on', async () => {
+    const a = await join('alice', { room: freshRoom() });
+    a.ws.send(Buffer.from([0xff, 0xff, 0xff, 0x0f]));
+    a.ws.send('{"not a signal request": true');
+    a.send('pingReq', new Ping({ timestamp: 5n }));
+    assert.equal((await a.next('pongResp')).lastPingTimestamp, 5n);
+    a.close();
+  });
+
+  test('SIGTERM: leave{SERVER_SHUTDOWN} to everyone, exit 0', async () => {
+    const own = await startServer();
+    const tok = await token();
+    const a = await SignalConnection.open(v1Url(own.url, { tok }));
+    await a.next('join');
+    const closed = new Promise((resolve) => a.ws.once('close', resolve));
+    const exit = own.stop();
+    const leave = await a.next('leave');
+    assert.equal(leave.reason, DisconnectReason.SERVER_SHUTDOWN);
+    await closed;
+    assert.equal(await exit, 0);
+  });
+});
