@@ -62,7 +62,7 @@ export class SignalSession {
     this.publisher = this.makeTransport('publisher', SignalTarget.PUBLISHER);
     if (this.subscriberPrimary) {
       this.subscriber = this.makeTransport('subscriber', SignalTarget.SUBSCRIBER);
-      this.subscriber.createServerChannels();
+      this.subscriber.createServerChannels({ dataTracks: this.room.dataTracksEnabled });
     }
     this.room.join(this.participant);
     this.send({ case: 'join', value: this.joinResponse() });

@@ -62,9 +62,11 @@ export class PeerTransport {
     });
   }
 
-  // Creates the server's channels (v0 subscriber PC) before the first offer.
-  createServerChannels() {
+  // Creates the server's channels (v0 subscriber PC) before the first offer; a server
+  // without data tracks leaves out _data_track, as livekit-server does.
+  createServerChannels({ dataTracks }) {
     for (const [label, init] of SERVER_CHANNELS) {
+      if (label === '_data_track' && !dataTracks) continue;
       const ch = this.pc.createDataChannel(label, init);
       this.onChannel(label, ch);
     }
