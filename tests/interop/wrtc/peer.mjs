@@ -162,9 +162,11 @@ class Peer {
     let i = 0;
     let done = false;
     let timer = null;
+    let pumps = 0;
     ch.bufferedAmountLowThreshold = BURST_LOW_WATER;
     const pump = () => {
       clearTimeout(timer);
+      pumps++;
       if (ch.readyState !== 'open') {
         ch.onbufferedamountlow = null;
         emit({ ev: 'error', cmd: 'burst', label: c.label, message: `channel ${ch.readyState} after ${i} messages` });
@@ -181,7 +183,7 @@ class Peer {
       }
       if (done && ch.bufferedAmount === 0) {
         ch.onbufferedamountlow = null;
-        emit({ ev: 'drained', label: c.label, count: i, ms: nowMs() - t0 });
+        emit({ ev: 'drained', label: c.label, count: i, ms: nowMs() - t0, pumps });
         return;
       }
       timer = setTimeout(pump, POLL_MS);  // in case the low event never comes

@@ -141,8 +141,16 @@ lk::Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<st
 PeerProcess::~PeerProcess() {
   g_cancellable_cancel(cancellable_);
   if (process_) {
-    g_subprocess_force_exit(process_);
-    g_subprocess_wait(process_, nullptr, nullptr);
+    // Closing its stdin asks the peer to leave (and lets a profiler wrapping
+    // it write its data); a peer still there after 2 s is killed.
+    g_output_stream_close(g_subprocess_get_stdin_pipe(process_), nullptr, nullptr);
+    bool gone = false;
+    g_subprocess_wait_async(
+        process_, nullptr, [](GObject*, GAsyncResult*, gpointer flag) { *static_cast<bool*>(flag) = true; }, &gone);
+    if (!run_until(context_, [&] { return gone; }, 2000)) {
+      g_subprocess_force_exit(process_);
+      run_until(context_, [&] { return gone; }, 2000);
+    }
   }
   // A read still pending completes as cancelled on the context, without us.
   g_clear_object(&stdout_);

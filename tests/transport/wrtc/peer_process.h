@@ -60,7 +60,7 @@ class PeerProcess {
   // within ready_timeout_ms.
   static lk::Result<std::unique_ptr<PeerProcess>> spawn(const std::vector<std::string>& argv,
                                                         unsigned ready_timeout_ms = 10000);
-  ~PeerProcess();  // kills the process if it is still there
+  ~PeerProcess();  // closes its stdin, waits up to 2 s, then kills it
   PeerProcess(const PeerProcess&) = delete;
   PeerProcess& operator=(const PeerProcess&) = delete;
 
