@@ -313,8 +313,9 @@ TEST(OursToOurs, IceRestartKeepsTheChannelsWorking) {
   ASSERT_TRUE(p.a.pc->set_remote_description("answer", *answer).ok());
   Received got;
   got.attach(*b);
+  std::shared_ptr<DataChannel> sender = a;  // clang 14 cannot capture structured bindings
   ASSERT_TRUE(p.loop.run_until([&] {
-    if (a->is_open() && got.messages.empty()) (void)a->send(pattern(100, 3));
+    if (sender->is_open() && got.messages.empty()) (void)sender->send(pattern(100, 3));
     return !got.messages.empty();
   }));
   EXPECT_EQ(p.a.state(), PeerState::Connected);
