@@ -2,7 +2,7 @@
 // instances in headless Chromium exchange a few data-track frames; prints what that proved.
 //   scripts/netns-run.sh node tests/interop/browser/demo.mjs
 import assert from 'node:assert/strict';
-import { runScenario, ok } from './lib/run.mjs';
+import { runCases, ok } from './lib/run.mjs';
 import { ROOM, connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
 
 const say = (line = '') => console.log(line);
@@ -19,7 +19,7 @@ function telemetryFrames() {
   return frames;
 }
 
-await runScenario('demo', async (scenario) => {
+async function demo(scenario) {
   const server = await scenario.startServer();
   say(`Test server (tests/sfu/server.js) listening on ${server.url}`);
 
@@ -56,4 +56,6 @@ await runScenario('demo', async (scenario) => {
   say('proved: the test server carries data tracks between official LiveKit clients the way a');
   say('        LiveKit server does: publish, discovery, subscription, byte-exact in-order frames');
   say('        (SHA-256 compared in the pages) with their user timestamps, and unpublish.');
-}, { timeoutMs: 60000 });
+}
+
+await runCases('demo.mjs', { demo }, [], { timeoutMs: 90000 });

@@ -1,11 +1,12 @@
 // Official livekit-client (Chromium) against the test server when it must say no.
-//   node refusals.mjs bad-token       a token signed with the wrong secret: room.connect rejects
-//                                     with ConnectionError NotAllowed, HTTP status 401
-//   node refusals.mjs no-data-tracks  server --no-data-tracks (a server without data tracks):
-//                                     publishDataTrack rejects with the client's own ~10 s Timeout
+//   node refusals.mjs [bad-token|no-data-tracks]...   (both when none is named)
+//   bad-token       a token signed with the wrong secret: room.connect rejects with
+//                   ConnectionError NotAllowed, HTTP status 401
+//   no-data-tracks  server --no-data-tracks (a server without data tracks): publishDataTrack
+//                   rejects with the client's own ~10 s Timeout
 // Run inside scripts/netns-run.sh.
 import assert from 'node:assert/strict';
-import { runScenario, ok } from './lib/run.mjs';
+import { runCases, ok } from './lib/run.mjs';
 import { ROOM } from './lib/two-clients.mjs';
 
 const CASES = {
@@ -34,9 +35,5 @@ const CASES = {
   },
 };
 
-const name = process.argv[2];
-if (!CASES[name]) {
-  console.error(`usage: refusals.mjs ${Object.keys(CASES).join('|')}`);
-  process.exit(2);
-}
-await runScenario(`refusal ${name}`, CASES[name], { timeoutMs: 45000 });
+// Both at once in one browser: the bad token is refused while publish waits out its timeout.
+await runCases('refusals.mjs', CASES, process.argv.slice(2), { concurrent: true, timeoutMs: 60000 });

@@ -1,11 +1,12 @@
 // Official livekit-client (Chromium) <-> test server: a data track from page A reaches page B
 // byte-exact, in order, with user timestamps, and its unpublication reaches B too.
-//   node roundtrip.mjs v1      single peer connection (/rtc/v1, the client's default)
-//   node roundtrip.mjs v0      singlePeerConnection: false (/rtc, publisher + subscriber PCs)
-//   node roundtrip.mjs no-v1   server started with --no-v1: the v1 client falls back to /rtc
-// Run inside scripts/netns-run.sh (WebRTC ignores loopback).
+//   node roundtrip.mjs [v1|v0|no-v1]...   (all three when none is named)
+//   v1     single peer connection (/rtc/v1, the client's default)
+//   v0     singlePeerConnection: false (/rtc, publisher + subscriber PCs)
+//   no-v1  server started with --no-v1: the v1 client falls back to /rtc
+// One Chromium for all cases; run inside scripts/netns-run.sh (WebRTC ignores loopback).
 import assert from 'node:assert/strict';
-import { runScenario, ok } from './lib/run.mjs';
+import { runCases, ok } from './lib/run.mjs';
 import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
 
 const MODES = {
@@ -65,13 +66,8 @@ async function deliverAll(a, b, name) {
   throw new Error(`no attempt delivered every frame: ${lossNotes.join('; ')}`);
 }
 
-const mode = MODES[process.argv[2]];
-if (!mode) {
-  console.error(`usage: roundtrip.mjs ${Object.keys(MODES).join('|')}`);
-  process.exit(2);
-}
-
-await runScenario(`roundtrip ${process.argv[2]}`, async (scenario) => {
+async function roundtrip(scenario, modeName) {
+  const mode = MODES[modeName];
   const server = await scenario.startServer(mode.serverFlags);
   const { a, b } = await connectPair(scenario, server, { singlePeerConnection: mode.singlePeerConnection });
   for (const page of [a, b]) {
@@ -89,7 +85,7 @@ await runScenario(`roundtrip ${process.argv[2]}`, async (scenario) => {
     'B got exactly one RoomEvent.DataTrackPublished, for this track');
 
   const lossNotes = await deliverAll(a, b, name);
-  if (lossNotes.length) console.log(`note: frames lost in transit and re-sent: ${lossNotes.join('; ')}`);
+  if (lossNotes.length) console.log(`note (${modeName}): frames lost in transit, re-sent: ${lossNotes.join('; ')}`);
 
   ok(await a.call('unpublish', name), 'A unpublish');
   const gone = ok(await b.call('awaitUnpublished', 'alice', name, published.sid, 10000), 'B sees unpublish');
@@ -104,4 +100,7 @@ await runScenario(`roundtrip ${process.argv[2]}`, async (scenario) => {
 
   const exit = await scenario.stopServer(server);
   assert.deepEqual(exit, { code: 0, signal: null }, 'server exits 0 on SIGTERM');
-}, { timeoutMs: 100000 });
+}
+
+const cases = Object.fromEntries(Object.keys(MODES).map((name) => [name, (s) => roundtrip(s, name)]));
+await runCases('roundtrip.mjs', cases, process.argv.slice(2), { timeoutMs: 240000 });

@@ -3,7 +3,7 @@
 // Prints a table; the figures are not asserted, but a run where nothing arrives fails.
 //   node throughput.mjs [frames of 16 KB, default 1000] [frames of 64 KiB, default 250]
 // Run inside scripts/netns-run.sh.
-import { runScenario, ok } from './lib/run.mjs';
+import { runCases, ok } from './lib/run.mjs';
 import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
 
 const count16k = Number(process.argv[2] ?? 1000);
@@ -32,7 +32,7 @@ async function measure(a, b, { size, count }) {
   };
 }
 
-await runScenario('throughput (official client via test server)', async (scenario) => {
+async function throughput(scenario) {
   const rows = [];
   for (const mode of MODES) {
     const server = await scenario.startServer();
@@ -52,4 +52,6 @@ await runScenario('throughput (official client via test server)', async (scenari
   }
   const empty = rows.filter((r) => r.received === 0);
   if (empty.length) throw new Error(`no frame arrived for: ${empty.map((r) => `${r.mode} ${r.size} B`).join(', ')}`);
-}, { timeoutMs: 180000 });
+}
+
+await runCases('throughput.mjs', { throughput }, [], { timeoutMs: 240000 });

@@ -1,14 +1,15 @@
-// Runs one test scenario: a watchdog so it never hangs, cleanup of everything it started,
-// and on failure the server's log and the pages' console to show what went wrong.
+// Runs the cases of one test file in one shared Chromium: a watchdog so nothing hangs,
+// cleanup of what each case started, and on failure the server's log and the pages' console.
 import { Browser } from './browser.mjs';
 import { TestServer } from './test-server.mjs';
 
 const tail = (text, lines = 60) => text.split('\n').slice(-lines).join('\n');
 
+/** What one case starts: test servers and pages in the shared browser. */
 export class Scenario {
-  constructor() {
+  constructor(browser) {
+    this.browser = browser;
     this.servers = [];
-    this.browser = null;
     this.pages = [];
   }
 
@@ -25,7 +26,6 @@ export class Scenario {
   }
 
   async newClientPage(label) {
-    this.browser ??= await Browser.launch();
     const page = await this.browser.newClientPage(label);
     this.pages.push(page);
     return page;
@@ -42,30 +42,60 @@ export class Scenario {
   }
 
   async cleanup() {
+    await Promise.all(this.pages.map((p) => p.page.close().catch(() => {})));
     await Promise.all(this.servers.map((s) => s.stop()));
-    if (this.browser) await this.browser.close();
   }
 }
 
-/** Runs `body(scenario)`; exits 0 on success, 1 on failure or after `timeoutMs`. */
-export async function runScenario(title, body, { timeoutMs = 60000 } = {}) {
-  const scenario = new Scenario();
-  const watchdog = setTimeout(() => {
-    console.error(`FAIL ${title}: no result after ${timeoutMs} ms\n${scenario.diagnostics()}`);
-    process.exit(1);
-  }, timeoutMs);
-  let failed = false;
+const running = new Set(); // scenarios whose diagnostics the watchdog prints
+
+async function runCase(browser, title, body) {
+  const scenario = new Scenario(browser);
+  running.add(scenario);
   try {
     await body(scenario);
     console.log(`PASS ${title}`);
+    return true;
   } catch (err) {
-    failed = true;
     console.error(`FAIL ${title}: ${err.stack ?? err}\n${scenario.diagnostics()}`);
+    return false;
   } finally {
+    running.delete(scenario);
     await scenario.cleanup();
+  }
+}
+
+/**
+ * Runs the named cases (all of `cases` when `names` is empty) in one browser, one after the
+ * other or all at once (`concurrent`); exits 0 when all pass, 1 on a failure or after `timeoutMs`.
+ */
+export async function runCases(file, cases, names, { concurrent = false, timeoutMs = 120000 } = {}) {
+  const unknown = names.filter((n) => !cases[n]);
+  if (unknown.length) {
+    console.error(`usage: ${file} [${Object.keys(cases).join('|')}]...`);
+    process.exit(2);
+  }
+  const selected = names.length ? names : Object.keys(cases);
+  const watchdog = setTimeout(() => {
+    console.error(`FAIL ${file}: no result after ${timeoutMs} ms`);
+    for (const scenario of running) console.error(scenario.diagnostics());
+    process.exit(1);
+  }, timeoutMs);
+  const browser = await Browser.launch();
+  let results;
+  try {
+    const run = (name) => runCase(browser, `${file} ${name}`, cases[name]);
+    if (concurrent) {
+      results = await Promise.all(selected.map(run));
+    } else {
+      results = [];
+      for (const name of selected) results.push(await run(name));
+    }
+  } finally {
+    await browser.close();
     clearTimeout(watchdog);
   }
-  process.exit(failed ? 1 : 0);
+  process.exit(results.every(Boolean) ? 0 : 1);
 }
 
 /** Unwraps a settle() result from the page: returns `ok`, throws with the page's error. */
