@@ -33,6 +33,15 @@ export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
   }
 
   const server = http.createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (e) {
+      log.error(`${req.method} ${req.url}: ${e.stack}`);
+      if (!res.headersSent) answer(res, 400, 'bad request');
+    }
+  });
+
+  function route(req, res) {
     const url = new URL(req.url, 'http://localhost');
     const path = normalizePath(url.pathname);
     if (req.method === 'OPTIONS') return answer(res, 204, '');
@@ -44,9 +53,18 @@ export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
     }
     // /rtc and /rtc/v1 only speak WebSocket.
     return answer(res, 404, '404 page not found');
-  });
+  }
 
   server.on('upgrade', (req, socket, head) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (e) {
+      log.error(`upgrade ${req.url}: ${e.stack}`);
+      socket.destroy();
+    }
+  });
+
+  function upgrade(req, socket, head) {
     const url = new URL(req.url, 'http://localhost');
     const path = normalizePath(url.pathname);
     const refuse = (status, message) => {
@@ -62,9 +80,14 @@ export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
       const session = new SignalSession(ws, connect, { rooms, iceLite, nodeId });
       sessions.add(session);
       ws.on('close', () => sessions.delete(session));
-      session.start();
+      try {
+        session.start();
+      } catch (e) {
+        log.error(`session start: ${e.stack}`);
+        session.close();
+      }
     });
-  });
+  }
 
   return {
     http: server,

@@ -119,7 +119,11 @@ export class SignalSession {
     ch.onmessage = (ev) => {
       if (this.closed) return;
       const buf = typeof ev.data === 'string' ? Buffer.alloc(0) : Buffer.from(ev.data);
-      this.room.onDataTrackPacket(this.participant, buf);
+      try {
+        this.room.onDataTrackPacket(this.participant, buf);
+      } catch (e) {
+        this.log.error(`data-track packet: ${e.stack}`);
+      }
     };
     if ((target === SignalTarget.SUBSCRIBER) === this.subscriberPrimary) this.participant.downlink.setChannel(ch);
   }
@@ -150,7 +154,12 @@ export class SignalSession {
       return;
     }
     if (this.closed || !this.room) return;
-    this.dispatch(req.message);
+    try {
+      this.dispatch(req.message);
+    } catch (e) {
+      // A request we cannot handle must not take the server down.
+      this.log.error(`${req.message.case}: ${e.stack}`);
+    }
   }
 
   dispatch({ case: kind, value }) {

@@ -150,3 +150,25 @@ describe('--no-v1', () => {
     c.close();
   });
 });
+
+describe('bad input', () => {
+  test('odd request targets get an answer, the server stays up', async () => {
+    const net = await import('node:net');
+    const { port } = new URL(server.httpUrl);
+    const raw = (text) => new Promise((resolve) => {
+      const sock = net.connect(Number(port), '127.0.0.1', () => sock.end(text));
+      let out = '';
+      sock.on('data', (d) => { out += d; });
+      sock.on('close', () => resolve(out));
+      sock.on('error', () => resolve(out));
+    });
+    const answers = [
+      await raw('GET http://[bad HTTP/1.1\r\nHost: x\r\n\r\n'),
+      await raw('GET //rtc/v1/validate?join_request=%%% HTTP/1.1\r\nHost: x\r\n\r\n'),
+      await raw('GET /rtc/v1?access_token=a.b.c HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'),
+    ];
+    for (const a of answers) assert.match(a, /^HTTP\/1\.1 [45]\d\d /, JSON.stringify(a.slice(0, 80)));
+    assert.equal((await get(`${server.httpUrl}/`)).body, 'OK', 'still serving');
+  });
+});
