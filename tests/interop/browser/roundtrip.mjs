@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { runCases, ok } from './lib/run.mjs';
 import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
+import { deliverFrames } from './lib/delivery.mjs';
 
 const MODES = {
   v1: { serverFlags: [], singlePeerConnection: true, paths: ['/rtc/v1'], peerConnections: 1 },
@@ -19,13 +20,7 @@ const MODES = {
 // header and the user-timestamp extension; 15,988 B is the smallest that needs two.
 const SIZES = [1, 15987, 15988, 16000, 64 * 1024, 1024 * 1024];
 
-// Data-track packets travel on an unordered channel without retransmissions: a packet lost on
-// the way (a UDP receive buffer overflowing under a 1 MiB burst, or SCTP abandoning a chunk
-// acknowledged late on a busy machine) loses its frame, as with livekit-server. A lost frame
-// is not a server fault, so the sequence is re-sent, up to MAX_ATTEMPTS times; a corrupted,
-// reordered or foreign frame fails at once.
-const MAX_ATTEMPTS = 5;
-
+// The frames of one attempt (a lost frame makes the sequence go again, see delivery.mjs).
 function framesFor(attempt) {
   return SIZES.map((size, i) => ({
     size,
@@ -34,36 +29,6 @@ function framesFor(attempt) {
     userTimestamp: (i === SIZES.length - 1 ? 2n ** 64n - 1n - BigInt(attempt)
       : 1764000000000000n + BigInt(attempt * 100 + i)).toString(),
   }));
-}
-
-/** Checks what B got against what A sent; returns the frames that are missing. */
-function checkDelivery(sent, got) {
-  let next = 0;
-  for (const f of got) {
-    const i = sent.findIndex((s) => s.userTimestamp === f.userTimestamp);
-    assert.ok(i >= 0, `B received a frame A did not send in this attempt: ${f.size} B @${f.userTimestamp}`);
-    assert.ok(i >= next, `frame ${i} (${f.size} B) arrived after frame ${next - 1}: out of order`);
-    assert.equal(f.size, sent[i].size, `size of frame ${i}`);
-    assert.equal(f.sha256, sent[i].sha256, `payload of frame ${i} (${f.size} B)`);
-    next = i + 1;
-  }
-  const arrived = new Set(got.map((f) => f.userTimestamp));
-  return sent.filter((s) => !arrived.has(s.userTimestamp));
-}
-
-/** A pushes the test frames back to back until B receives one attempt completely. */
-async function deliverAll(a, b, name) {
-  const lossNotes = [];
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    await b.call('clearFrames', name);
-    const sent = ok(await a.call('pushFrames', name, framesFor(attempt)), 'A tryPush');
-    const got = ok(await b.call('receivedFrames', name, sent.length, 15000, 3000), 'B receive');
-    assert.equal(got.end, null, `B's stream ended early: ${JSON.stringify(got.end)}`);
-    const missing = checkDelivery(sent, got.frames);
-    if (missing.length === 0) return lossNotes;
-    lossNotes.push(`attempt ${attempt + 1} lost ${missing.map((f) => `${f.size} B`).join(', ')}`);
-  }
-  throw new Error(`no attempt delivered every frame: ${lossNotes.join('; ')}`);
 }
 
 async function roundtrip(scenario, modeName) {
@@ -84,7 +49,7 @@ async function roundtrip(scenario, modeName) {
   assert.deepEqual(announced, [{ type: 'published', sid: published.sid, name, publisher: 'alice' }],
     'B got exactly one RoomEvent.DataTrackPublished, for this track');
 
-  const lossNotes = await deliverAll(a, b, name);
+  const { lossNotes } = await deliverFrames(a, b, name, framesFor);
   if (lossNotes.length) console.log(`note (${modeName}): frames lost in transit, re-sent: ${lossNotes.join('; ')}`);
 
   ok(await a.call('unpublish', name), 'A unpublish');
