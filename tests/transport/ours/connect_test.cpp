@@ -374,6 +374,29 @@ TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
   EXPECT_FALSE(p.a.errors.empty());
 }
 
+TEST(OursToOurs, IceTcpCandidatesConnectWhenUdpIsBlocked) {
+  ASSERT_TRUE(run_command("iptables -I INPUT -p udp -j DROP")) << "needs root in a netns (scripts/netns-run.sh)";
+  ASSERT_TRUE(run_command("ip6tables -I INPUT -p udp -j DROP"));
+  bool connected, delivered = false;
+  {
+    Pair p;
+    connected = p.connect(20000);
+    if (connected) {
+      auto [a, b] = open_channel(p, "tcp");
+      if (a && b) {
+        Received got;
+        got.attach(*b);
+        EXPECT_TRUE(a->send(pattern(20000, 4)).ok());
+        delivered = p.loop.run_until([&] { return got.messages.size() == 1; }) && got.messages[0] == pattern(20000, 4);
+      }
+    }
+  }
+  run_command("iptables -D INPUT -p udp -j DROP");
+  run_command("ip6tables -D INPUT -p udp -j DROP");
+  EXPECT_TRUE(connected) << "no connection over ICE-TCP";
+  EXPECT_TRUE(delivered);
+}
+
 TEST(OursToOurs, BadRemoteDescriptionsAreErrors) {
   Loop loop;
   Peer a(loop.context());
