@@ -26,7 +26,7 @@ struct Row {
   std::string pair;
   size_t size = 0;
   int64_t sent = 0, received = 0, seq_gaps = 0;
-  double mb_per_s = 0, msg_per_s = 0, cpu_s_per_gb = 0, send_ms = 0;
+  double mb_per_s = 0, msg_per_s = 0, cpu_s_per_gb = 0, tx_cpu_s_per_gb = 0, rx_cpu_s_per_gb = 0, send_ms = 0;
   std::string error;
 };
 
@@ -120,11 +120,25 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
     row.mb_per_s = bytes / seconds / 1e6;
     row.msg_per_s = row.received / seconds;
   }
-  double cpu_s = (tx1->num("cpuUs") - tx0->num("cpuUs") + last.num("cpuUs") - rx0->num("cpuUs")) / 1e6;
-  if (bytes > 0) row.cpu_s_per_gb = cpu_s / (bytes / 1e9);
+  double tx_cpu_s = (tx1->num("cpuUs") - tx0->num("cpuUs")) / 1e6;
+  double rx_cpu_s = (last.num("cpuUs") - rx0->num("cpuUs")) / 1e6;
+  if (bytes > 0) {
+    row.tx_cpu_s_per_gb = tx_cpu_s / (bytes / 1e9);
+    row.rx_cpu_s_per_gb = rx_cpu_s / (bytes / 1e9);
+    row.cpu_s_per_gb = row.tx_cpu_s_per_gb + row.rx_cpu_s_per_gb;
+  }
   (void)tx.send(Command("exit"));
   (void)rx.send(Command("exit"));
   return row;
+}
+
+// Other work on the machine slows every row: print the load next to the table.
+std::string load_average() {
+  gchar* text = nullptr;
+  if (!g_file_get_contents("/proc/loadavg", &text, nullptr, nullptr)) return "unknown\n";
+  std::string result(text);
+  g_free(text);
+  return result;
 }
 
 }  // namespace
@@ -156,9 +170,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\nunordered, maxRetransmits 0, %u ms burst per row, two processes per row\n", duration_ms);
-  std::printf("%-12s %7s %9s %9s %7s %9s %10s %9s\n", "pair", "bytes", "sent", "received", "lost%", "MB/s",
-              "msg/s", "CPU s/GB");
+  std::printf("\nunordered, maxRetransmits 0, %u ms burst per row, two processes per row; load average %s",
+              duration_ms, load_average().c_str());
+  std::printf("%-12s %7s %9s %9s %7s %9s %10s %9s %15s\n", "pair", "bytes", "sent", "received", "lost%", "MB/s",
+              "msg/s", "CPU s/GB", "(sender/recv)");
   bool failed = false;
   for (const Row& r : rows) {
     if (!r.error.empty()) {
@@ -167,9 +182,9 @@ int main(int argc, char** argv) {
       continue;
     }
     double lost = r.sent ? 100.0 * static_cast<double>(r.sent - r.received) / static_cast<double>(r.sent) : 0;
-    std::printf("%-12s %7zu %9lld %9lld %7.2f %9.1f %10.0f %9.2f\n", r.pair.c_str(), r.size,
+    std::printf("%-12s %7zu %9lld %9lld %7.2f %9.1f %10.0f %9.2f %7.2f/%-7.2f\n", r.pair.c_str(), r.size,
                 static_cast<long long>(r.sent), static_cast<long long>(r.received), lost, r.mb_per_s, r.msg_per_s,
-                r.cpu_s_per_gb);
+                r.cpu_s_per_gb, r.tx_cpu_s_per_gb, r.rx_cpu_s_per_gb);
   }
   auto find = [&](const std::string& pair, size_t size) -> const Row* {
     for (const Row& r : rows) if (r.pair == pair && r.size == size && r.error.empty()) return &r;
