@@ -10,10 +10,15 @@ import { runCases, ok } from './lib/run.mjs';
 import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
 import { deliverFrames } from './lib/delivery.mjs';
 
+// paths: signalling WebSockets each client opens; peerConnections: in use at the end;
+// serverChannels: data channels the server opens towards a client (v0: on the subscriber PC,
+// and data-track packets reach B on the server's _data_track; v1: none, they use B's own).
+const V0_CHANNELS = ['_data_track', '_lossy', '_reliable'];
 const MODES = {
-  v1: { serverFlags: [], singlePeerConnection: true, paths: ['/rtc/v1'], peerConnections: 1 },
-  v0: { serverFlags: [], singlePeerConnection: false, paths: ['/rtc'], peerConnections: 2 },
-  'no-v1': { serverFlags: ['--no-v1'], singlePeerConnection: true, paths: ['/rtc/v1', '/rtc'], peerConnections: 2 },
+  v1: { serverFlags: [], singlePeerConnection: true, paths: ['/rtc/v1'], peerConnections: 1, serverChannels: [] },
+  v0: { serverFlags: [], singlePeerConnection: false, paths: ['/rtc'], peerConnections: 2, serverChannels: V0_CHANNELS },
+  'no-v1': { serverFlags: ['--no-v1'], singlePeerConnection: true, paths: ['/rtc/v1', '/rtc'], peerConnections: 2,
+    serverChannels: V0_CHANNELS },
 };
 
 // 15,987 B is the largest payload that fits one 16,000-byte packet together with the 12-byte
@@ -39,15 +44,19 @@ async function roundtrip(scenario, modeName) {
     assert.deepEqual(page.signallingPaths(), mode.paths, `${page.label}: signalling paths`);
   }
 
+  // A first publishes a track B never subscribes to: the tested track then has publisher handle 2
+  // while B's subscriber handle is 1, so frames reach B only if the server rewrites the handle.
+  const other = ok(await a.call('publish', 'not-subscribed'), 'A publishDataTrack');
   const name = 'telemetry';
   const { published, seen } = await publishAndSubscribe(a, b, name);
+  assert.equal(published.pubHandle, other.pubHandle + 1);
   assert.equal(seen.sid, published.sid, 'B sees the sid A was given');
   assert.equal(seen.name, name);
   assert.equal(seen.publisherIdentity, 'alice');
   assert.equal(seen.usesE2ee, false);
-  const announced = (await b.call('roomEvents')).filter((e) => e.type === 'published');
+  const announced = (await b.call('roomEvents')).filter((e) => e.type === 'published' && e.name === name);
   assert.deepEqual(announced, [{ type: 'published', sid: published.sid, name, publisher: 'alice' }],
-    'B got exactly one RoomEvent.DataTrackPublished, for this track');
+    'B got exactly one RoomEvent.DataTrackPublished for this track');
 
   const { lossNotes } = await deliverFrames(a, b, name, framesFor);
   if (lossNotes.length) console.log(`note (${modeName}): frames lost in transit, re-sent: ${lossNotes.join('; ')}`);
@@ -61,6 +70,8 @@ async function roundtrip(scenario, modeName) {
     const states = await page.call('peerConnectionStates');
     assert.equal(states.filter((st) => st !== 'closed').length, mode.peerConnections,
       `${page.label}: peer connections in use (states ${JSON.stringify(states)})`);
+    assert.deepEqual((await page.call('remoteChannelLabels')).sort(), mode.serverChannels,
+      `${page.label}: data channels opened by the server`);
   }
 
   const exit = await scenario.stopServer(server);

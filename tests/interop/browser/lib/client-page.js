@@ -6,10 +6,12 @@
 (() => {
   const NativePeerConnection = window.RTCPeerConnection;
   const peerConnections = [];
+  const remoteChannelLabels = []; // data channels the server opened towards this page
   window.RTCPeerConnection = class CountedPeerConnection extends NativePeerConnection {
     constructor(...args) {
       super(...args);
       peerConnections.push(this);
+      this.addEventListener('datachannel', (e) => remoteChannelLabels.push(e.channel.label));
     }
   };
 
@@ -136,6 +138,10 @@
     /** connectionState of every peer connection the page created, oldest first. */
     peerConnectionStates() {
       return peerConnections.map((pc) => pc.connectionState);
+    },
+
+    remoteChannelLabels() {
+      return remoteChannelLabels;
     },
 
     publish(name) {

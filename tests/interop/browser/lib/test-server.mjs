@@ -7,7 +7,8 @@ import path from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const serverScript = path.resolve(here, '../../../sfu/server.js');
+// LKT_SFU_SCRIPT runs the tests against another server with the same command line.
+const serverScript = process.env.LKT_SFU_SCRIPT ?? path.resolve(here, '../../../sfu/server.js');
 const READY = /^livekit-test-sfu listening on (ws:\/\/\S+)$/m;
 
 export const API_KEY = 'devkey';
