@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/srtp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -17,6 +18,8 @@ constexpr long kDtlsMtu = 1400;  // SCTP packets are <= 1200 bytes, so one recor
 constexpr const char* kCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384";
+
+constexpr const char* kSrtpProfiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
 
 std::string openssl_errors() {
   std::string out;
@@ -136,6 +139,10 @@ lk::Result<void> DtlsTransport::init(const Certificate& cert) {
   if (!SSL_CTX_set_cipher_list(ctx_, kCiphers) || !SSL_CTX_use_certificate(ctx_, cert.x509()) ||
       !SSL_CTX_use_PrivateKey(ctx_, cert.key()) || !SSL_CTX_check_private_key(ctx_))
     return make_error(ErrorKind::Internal, "DTLS context setup: " + openssl_errors());
+  // No SRTP here, but pion (the LiveKit server) fails a DTLS transport that
+  // negotiated no SRTP profile, and browsers always offer use_srtp.
+  if (SSL_CTX_set_tlsext_use_srtp(ctx_, kSrtpProfiles) != 0)
+    return make_error(ErrorKind::Internal, "DTLS use_srtp setup: " + openssl_errors());
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_peer);
   SSL_CTX_set_info_callback(ctx_, log_info);
 
@@ -247,7 +254,10 @@ void DtlsTransport::after_io(int ret) {
   if (ret > 0 || SSL_is_init_finished(ssl_)) {
     if (!handshake_done_ && SSL_is_init_finished(ssl_)) {
       handshake_done_ = true;
-      g_debug("connected as %s, cipher %s", client_ ? "client" : "server", SSL_get_cipher(ssl_));
+      const SRTP_PROTECTION_PROFILE* srtp = SSL_get_selected_srtp_profile(ssl_);
+      srtp_profile_ = srtp ? srtp->name : "";
+      g_debug("connected as %s, cipher %s, SRTP profile %s (unused)", client_ ? "client" : "server",
+              SSL_get_cipher(ssl_), srtp_profile_.empty() ? "none" : srtp_profile_.c_str());
       state_ = State::Connected;
       state_dirty_ = true;
     }

@@ -61,6 +61,9 @@ class DtlsTransport {
 
   bool is_client() const { return client_; }
   State state() const { return state_; }
+  // The use_srtp profile agreed in the handshake ("" if none). We never key
+  // SRTP; the extension is there because pion requires it.
+  const std::string& srtp_profile() const { return srtp_profile_; }
   void start();                                  // once ICE is connected
   void receive(std::span<const uint8_t> datagram);  // from ICE
   bool send(std::span<const uint8_t> data);      // one record; thread-safe
@@ -95,6 +98,7 @@ class DtlsTransport {
   State state_ = State::New;
   bool handshake_done_ = false;
   std::string mismatch_;       // set by verify_peer
+  std::string srtp_profile_;
   std::string pending_error_;  // reported by flush_events
   bool state_dirty_ = false;
   GSource* timer_ = nullptr;
