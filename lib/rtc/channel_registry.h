@@ -31,7 +31,7 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   // SCTP gone: every channel closes.
   void detach();
 
-  void handle_message(uint16_t stream, uint32_t ppid, std::vector<uint8_t>&& data);
+  void handle_message(uint16_t stream, uint32_t ppid, std::span<const uint8_t> data);
   void handle_stream_reset(uint16_t stream);
   void handle_writable();
 

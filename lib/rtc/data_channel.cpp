@@ -188,7 +188,7 @@ void DataChannelRegistry::detach() {
   run(later);
 }
 
-void DataChannelRegistry::handle_message(uint16_t stream, uint32_t ppid, std::vector<uint8_t>&& data) {
+void DataChannelRegistry::handle_message(uint16_t stream, uint32_t ppid, std::span<const uint8_t> data) {
   std::shared_ptr<DataChannel> channel;
   Callbacks later;
   {

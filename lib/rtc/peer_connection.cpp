@@ -217,8 +217,8 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
     if (!sctp) return fail(sctp.error());
     stack.sctp = std::move(*sctp);
     stack.sctp->on_state = [this](SctpTransport::State st) { on_sctp_state(st); };
-    stack.sctp->on_message = [this](uint16_t stream, uint32_t ppid, std::vector<uint8_t>&& data) {
-      channels->handle_message(stream, ppid, std::move(data));
+    stack.sctp->on_message = [this](uint16_t stream, uint32_t ppid, std::span<const uint8_t> data) {
+      channels->handle_message(stream, ppid, data);
     };
     stack.sctp->on_stream_reset = [this](uint16_t stream) { channels->handle_stream_reset(stream); };
     stack.sctp->on_writable = [this] { channels->handle_writable(); };

@@ -303,7 +303,9 @@ void SctpTransport::dispatch_events() {
         if (on_state) on_state(e.state);
         break;
       case Event::Kind::Message:
-        if (on_message) on_message(e.stream, e.ppid, std::move(e.data));
+        if (on_message)
+          on_message(e.stream, e.ppid,
+                     e.whole ? std::span<const uint8_t>(e.whole.get(), e.whole_size) : std::span<const uint8_t>(e.data));
         break;
       case Event::Kind::StreamReset:
         if (on_stream_reset) on_stream_reset(e.stream);
@@ -317,10 +319,11 @@ void SctpTransport::dispatch_events() {
   }
 }
 
-void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, const uint8_t* data, size_t len) {
+void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len) {
   if (!(flags & MSG_EOR) || partial_.count(stream)) {  // partial delivery of a big message
     auto& buf = partial_[stream];
     buf.insert(buf.end(), data, data + len);
+    free(data);
     if (!(flags & MSG_EOR)) return;
     Event e{Event::Kind::Message};
     e.stream = stream;
@@ -333,7 +336,8 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, const
   Event e{Event::Kind::Message};
   e.stream = stream;
   e.ppid = ppid;
-  e.data.assign(data, data + len);
+  e.whole.reset(data);
+  e.whole_size = len;
   post(std::move(e));
 }
 
@@ -404,20 +408,22 @@ int SctpTransport::on_usrsctp_receive(struct socket*, union sctp_sockstore, void
     }
     return 1;
   }
-  if (UsrsctpLibrary::instances.count(self)) {
-    const auto* bytes = static_cast<const uint8_t*>(data);
-    if (flags & MSG_NOTIFICATION) {
-      auto& buf = self->partial_notification_;
-      buf.insert(buf.end(), bytes, bytes + len);
-      if (flags & MSG_EOR) {
-        self->handle_notification(buf.data(), buf.size());
-        buf.clear();
-      }
-    } else {
-      self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), flags, bytes, len);
-    }
+  if (!UsrsctpLibrary::instances.count(self)) {
+    free(data);
+    return 1;
   }
-  free(data);
+  auto* bytes = static_cast<uint8_t*>(data);
+  if (flags & MSG_NOTIFICATION) {
+    auto& buf = self->partial_notification_;
+    buf.insert(buf.end(), bytes, bytes + len);
+    if (flags & MSG_EOR) {
+      self->handle_notification(buf.data(), buf.size());
+      buf.clear();
+    }
+    free(data);
+  } else {
+    self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), flags, bytes, len);  // takes the buffer
+  }
   return 1;
 }
 

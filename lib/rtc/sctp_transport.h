@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -56,7 +57,7 @@ class SctpTransport {
   uint16_t max_streams() const { return max_streams_.load(); }
 
   std::function<void(State)> on_state;
-  std::function<void(uint16_t stream, uint32_t ppid, std::vector<uint8_t>&& data)> on_message;
+  std::function<void(uint16_t stream, uint32_t ppid, std::span<const uint8_t> data)> on_message;
   std::function<void(uint16_t stream)> on_stream_reset;  // the peer reset its outgoing stream
   std::function<void()> on_writable;                     // send buffer has room again
 
@@ -68,7 +69,9 @@ class SctpTransport {
     State state = State::Connecting;
     uint16_t stream = 0;
     uint32_t ppid = 0;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // a reassembled message, or
+    std::unique_ptr<uint8_t, decltype(&free)> whole{nullptr, &free};  // usrsctp's own buffer (no copy)
+    size_t whole_size = 0;
   };
 
   SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, SendPacket send_packet);
@@ -76,7 +79,8 @@ class SctpTransport {
   void post(Event&& event);  // any thread
   void log_status();
   void dispatch_events();    // owner thread
-  void handle_data(uint16_t stream, uint32_t ppid, int flags, const uint8_t* data, size_t len);
+  // Takes ownership of data (malloc'd by usrsctp).
+  void handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len);
   void handle_notification(const uint8_t* data, size_t len);
 
   static int on_output(void* addr, void* buffer, size_t length, uint8_t tos, uint8_t set_df);
