@@ -73,6 +73,10 @@ class PeerConnection {
   void add_remote_end_of_candidates();
   // The next create_offer carries new ICE credentials (and our candidates inline).
   void restart_ice();
+  // Sends DTLS close_notify and drops the SCTP association at once: messages
+  // still queued or in flight are dropped. To deliver everything first, close
+  // the channels (DataChannel::close sends its queue before the stream reset)
+  // and wait for their on_close. Fires on_state_change(Closed).
   void close();
 
   PeerState state() const;
