@@ -4,7 +4,8 @@
 // signalling, on an unordered maxRetransmits=0 channel: the sender bursts
 // for a fixed time under back-pressure, the receiver counts. Prints one table.
 // Run inside scripts/netns-run.sh. Options: --duration-ms=N (per row, default
-// 3000), --only=SUBSTRING (rows whose name contains it).
+// 3000), --only=SUBSTRING (rows whose name contains it), --sizes=A,B,...
+// (message sizes, default 16000,1200).
 #include <glib.h>
 
 #include <cstdio>
@@ -146,13 +147,19 @@ std::string load_average() {
 int main(int argc, char** argv) {
   unsigned duration_ms = 3000;
   std::string only;
+  std::vector<size_t> sizes = {16000, 1200};
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--duration-ms=", 14) == 0) {
       duration_ms = static_cast<unsigned>(std::strtoul(argv[i] + 14, nullptr, 10));
     } else if (std::strncmp(argv[i], "--only=", 7) == 0) {
       only = argv[i] + 7;
+    } else if (std::strncmp(argv[i], "--sizes=", 8) == 0) {
+      sizes.clear();
+      gchar** parts = g_strsplit(argv[i] + 8, ",", -1);
+      for (gchar** part = parts; *part; ++part) sizes.push_back(std::strtoul(*part, nullptr, 10));
+      g_strfreev(parts);
     } else {
-      std::fprintf(stderr, "usage: %s [--duration-ms=N] [--only=SUBSTRING]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--duration-ms=N] [--only=SUBSTRING] [--sizes=A,B,...]\n", argv[0]);
       return 2;
     }
   }
@@ -161,7 +168,7 @@ int main(int argc, char** argv) {
 
   std::vector<Row> rows;
   const char* pairs[][2] = {{"ours", "ours"}, {"ours", "wrtc"}, {"wrtc", "ours"}, {"wrtc", "wrtc"}};
-  for (size_t size : {size_t{16000}, size_t{1200}}) {
+  for (size_t size : sizes) {
     for (auto& pair : pairs) {
       std::string name = std::string(pair[0]) + "->" + pair[1] + " " + std::to_string(size);
       if (!only.empty() && name.find(only) == std::string::npos) continue;
@@ -190,7 +197,7 @@ int main(int argc, char** argv) {
     for (const Row& r : rows) if (r.pair == pair && r.size == size && r.error.empty()) return &r;
     return nullptr;
   };
-  for (size_t size : {size_t{16000}, size_t{1200}}) {
+  for (size_t size : sizes) {
     const Row* ours = find("ours->ours", size);
     const Row* wrtc = find("wrtc->wrtc", size);
     if (ours && wrtc && wrtc->mb_per_s > 0) {
