@@ -1,9 +1,10 @@
 // Official livekit-client (Chromium) <-> test server: a data track from page A reaches page B
 // byte-exact, in order, with user timestamps, and its unpublication reaches B too.
-//   node roundtrip.mjs [v1|v0|no-v1]...   (all three when none is named)
+//   node roundtrip.mjs [v1|v0|no-v1|publisher-leaves]...   (all when none is named)
 //   v1     single peer connection (/rtc/v1, the client's default)
 //   v0     singlePeerConnection: false (/rtc, publisher + subscriber PCs)
 //   no-v1  server started with --no-v1: the v1 client falls back to /rtc
+//   publisher-leaves  A disconnects without unpublishing: B sees the track go
 // One Chromium for all cases; run inside scripts/netns-run.sh (WebRTC ignores loopback).
 import assert from 'node:assert/strict';
 import { runCases, ok } from './lib/run.mjs';
@@ -78,5 +79,19 @@ async function roundtrip(scenario, modeName) {
   assert.deepEqual(exit, { code: 0, signal: null }, 'server exits 0 on SIGTERM');
 }
 
-const cases = Object.fromEntries(Object.keys(MODES).map((name) => [name, (s) => roundtrip(s, name)]));
+// A publisher that leaves without unpublishing: subscribers must see its track go all the same.
+async function publisherLeaves(scenario) {
+  const server = await scenario.startServer();
+  const { a, b } = await connectPair(scenario, server);
+  const name = 'telemetry';
+  const { published } = await publishAndSubscribe(a, b, name);
+  ok(await a.call('disconnect'), 'A disconnect');
+  const gone = ok(await b.call('awaitUnpublished', 'alice', name, published.sid, 15000), 'B sees the track go');
+  assert.equal(gone.stillListed, false, 'remoteParticipant.dataTracks still lists the track');
+}
+
+const cases = {
+  ...Object.fromEntries(Object.keys(MODES).map((name) => [name, (s) => roundtrip(s, name)])),
+  'publisher-leaves': publisherLeaves,
+};
 await runCases('roundtrip.mjs', cases, process.argv.slice(2), { timeoutMs: 240000 });

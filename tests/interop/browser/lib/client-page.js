@@ -200,6 +200,46 @@
       });
     },
 
+    /**
+     * Calibration for the throughput table: `count` messages of `size` bytes between two peer
+     * connections inside this page (no server, no data-track layer), on an unordered channel
+     * without retransmissions, paced by the same buffer watermarks the client uses (256/8 KiB).
+     */
+    directBurst(size, count) {
+      return settle(async () => {
+        const [tx, rx] = [new NativePeerConnection(), new NativePeerConnection()];
+        tx.onicecandidate = (e) => e.candidate && rx.addIceCandidate(e.candidate);
+        rx.onicecandidate = (e) => e.candidate && tx.addIceCandidate(e.candidate);
+        const channel = tx.createDataChannel('direct', { ordered: false, maxRetransmits: 0 });
+        let received = 0;
+        let lastAt = 0;
+        rx.ondatachannel = (e) => {
+          e.channel.onmessage = () => { received += 1; lastAt = now(); };
+        };
+        await tx.setLocalDescription();
+        await rx.setRemoteDescription(tx.localDescription);
+        await rx.setLocalDescription();
+        await tx.setRemoteDescription(rx.localDescription);
+        await new Promise((resolve) => { channel.onopen = resolve; });
+        channel.bufferedAmountLowThreshold = 8 * 1024;
+        const startedAt = now();
+        for (let i = 0; i < count; i++) {
+          if (channel.bufferedAmount > 256 * 1024) {
+            await new Promise((resolve) => { channel.onbufferedamountlow = resolve; });
+          }
+          channel.send(new Uint8Array(size));
+        }
+        let seen = -1;
+        while (received !== seen && received < count) { // until complete or 1 s without news
+          seen = received;
+          await sleep(1000);
+        }
+        tx.close();
+        rx.close();
+        return { startedAt, lastAt, received };
+      });
+    },
+
     /** Waits for a remote participant's track through dataTracks.getDeferred. */
     awaitRemoteTrack(identity, name, timeoutMs) {
       return settle(async () => {
