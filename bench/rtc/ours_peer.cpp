@@ -284,6 +284,7 @@ void read_line(Input* input) {
 }  // namespace
 
 int main() {
+  g_log_writer_default_set_use_stderr(TRUE);  // stdout carries only JSON events
   GMainContext* context = g_main_context_default();
   GMainLoop* loop = g_main_loop_new(context, FALSE);
   {
