@@ -439,7 +439,7 @@ TEST_F(LibwebrtcInterop, VanishedLibwebrtcPeerIsDetectedWithinBoundedTime) {
   EXPECT_TRUE(run_until([&] { return ours_reached(PeerState::Failed); }, 16000)) << ours_story();
 }
 
-TEST_F(LibwebrtcInterop, BadSdpIsAnErrorNotACrash) {
+TEST_F(LibwebrtcInterop, GarbageOrFingerprintlessLibwebrtcSdpIsAnErrorNotACrash) {
   // Garbage, then a real libwebrtc offer cut before its fingerprint.
   auto garbage = ours_->set_remote_description("offer", "v=0\r\nthis is not sdp\r\n\x01\x02");
   EXPECT_FALSE(garbage.ok());
