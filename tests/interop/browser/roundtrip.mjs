@@ -1,9 +1,10 @@
 // Official livekit-client (Chromium) <-> test server: a data track from page A reaches page B
 // byte-exact, in order, with user timestamps, and its unpublication reaches B too.
-//   node roundtrip.mjs [v1|v0|no-v1|publisher-leaves]...   (all when none is named)
+//   node roundtrip.mjs [v1|v0|no-v1|ice-lite|publisher-leaves]...   (all when none is named)
 //   v1     single peer connection (/rtc/v1, the client's default)
 //   v0     singlePeerConnection: false (/rtc, publisher + subscriber PCs)
 //   no-v1  server started with --no-v1: the v1 client falls back to /rtc
+//   ice-lite  server started with --ice-lite (as livekit-server can be): v1 again
 //   publisher-leaves  A disconnects without unpublishing: B sees the track go
 // One Chromium for all cases; run inside scripts/netns-run.sh (WebRTC ignores loopback).
 import assert from 'node:assert/strict';
@@ -20,6 +21,8 @@ const MODES = {
   v0: { serverFlags: [], singlePeerConnection: false, paths: ['/rtc'], peerConnections: 2, serverChannels: V0_CHANNELS },
   'no-v1': { serverFlags: ['--no-v1'], singlePeerConnection: true, paths: ['/rtc/v1', '/rtc'], peerConnections: 2,
     serverChannels: V0_CHANNELS },
+  'ice-lite': { serverFlags: ['--ice-lite'], singlePeerConnection: true, paths: ['/rtc/v1'], peerConnections: 1,
+    serverChannels: [] },
 };
 
 // 15,987 B is the largest payload that fits one 16,000-byte packet together with the 12-byte
