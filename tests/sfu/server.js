@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // LiveKit-compatible test server for data tracks (a test/demo fixture, never production).
 //   node tests/sfu/server.js [--host 127.0.0.1] [--port 7880] [--api-key devkey]
-//     [--api-secret secret] [--no-v1] [--no-data-tracks] [--ice-lite]
+//     [--api-secret secret] [--no-v1] [--no-data-tracks] [--ice-lite] [--no-resume]
 // Prints one line "livekit-test-sfu listening on ws://HOST:PORT" when ready (port 0 picks a
 // free port); logs go to stderr (LOG=debug for more); SIGTERM closes everything, exit 0.
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ function parseCli(argv) {
       'no-v1': { type: 'boolean', default: false },
       'no-data-tracks': { type: 'boolean', default: false },
       'ice-lite': { type: 'boolean', default: false },
+      'no-resume': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -33,6 +34,7 @@ function parseCli(argv) {
     v1: !values['no-v1'],
     dataTracks: !values['no-data-tracks'],
     iceLite: values['ice-lite'],
+    resume: !values['no-resume'],
   };
 }
 

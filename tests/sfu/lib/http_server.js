@@ -20,10 +20,10 @@ function normalizePath(pathname) {
   return pathname.replace(/^\/+/, '/').replace(/(.)\/+$/, '$1');
 }
 
-export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
+export function createSfuServer({ keys, v1, iceLite, resume, rooms, nodeId }) {
   const log = logger('http');
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_MESSAGE, perMessageDeflate: false });
-  const sessions = new Set();
+  const sessions = new Map(); // participant sid -> SignalSession (resumes find them here)
   const routes = { '/rtc': false, '/rtc/validate': false };
   if (v1) Object.assign(routes, { '/rtc/v1': true, '/rtc/v1/validate': true });
 
@@ -77,9 +77,16 @@ export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
     const connect = parseConnectRequest(url, req.headers, keys, routes[path]);
     if (!connect.ok) return refuse(connect.status, connect.message);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new SignalSession(ws, connect, { rooms, iceLite, nodeId });
-      sessions.add(session);
-      ws.on('close', () => sessions.delete(session));
+      const resumable = connect.options.reconnect ? sessions.get(connect.options.participantSid) : undefined;
+      if (resumable?.canResume(connect.grants)) {
+        resumable.resume(ws, connect.options);
+        return;
+      }
+      const session = new SignalSession(ws, connect, { rooms, iceLite, nodeId, resume });
+      sessions.set(session.participant.sid, session);
+      session.onClosed = () => {
+        if (sessions.get(session.participant.sid) === session) sessions.delete(session.participant.sid);
+      };
       try {
         session.start();
       } catch (e) {
@@ -93,7 +100,7 @@ export function createSfuServer({ keys, v1, iceLite, rooms, nodeId }) {
     http: server,
     close() {
       rooms.closeAll(DisconnectReason.SERVER_SHUTDOWN);
-      for (const s of sessions) s.close();
+      for (const s of [...sessions.values()]) s.close();
       wss.close();
       server.close();
       server.closeAllConnections?.();

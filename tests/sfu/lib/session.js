@@ -1,7 +1,8 @@
-// One signalling connection: the participant's WebSocket, its peer connection(s) and the
+// One participant's signalling session: its WebSocket, its peer connection(s) and the
 // dispatch of SignalRequests to the room. v1 (/rtc/v1): one client-offered PC. v0 (/rtc):
 // a client-offered publisher PC and, when subscriber_primary, a server-offered subscriber PC
-// with the server's own _reliable/_lossy/_data_track channels.
+// with the server's own _reliable/_lossy/_data_track channels. When the WebSocket drops, the
+// participant and its PCs wait RESUME_WINDOW_MS for the client to resume on a new one.
 import {
   ClientConfigSetting,
   ClientConfiguration,
@@ -10,6 +11,7 @@ import {
   LeaveRequest,
   LeaveRequest_Action,
   Pong,
+  ReconnectResponse,
   ServerInfo,
   ServerInfo_Edition,
   SessionDescription,
@@ -28,6 +30,8 @@ const PING_INTERVAL_S = 5;
 const PING_TIMEOUT_S = 15;
 // A participant whose peer connection never comes up is removed, as livekit-server does.
 const CONNECT_TIMEOUT_MS = 60 * 1000;
+const RESUME_WINDOW_MS = 20 * 1000;
+const MAX_HELD_MESSAGES = 1000; // kept for the client while its WebSocket is gone
 
 export class SignalSession {
   // ws: a connected `ws` WebSocket; connect: {grants, options} from parseConnectRequest;
@@ -39,6 +43,8 @@ export class SignalSession {
     this.grants = connect.grants;
     this.useText = false; // reply with protobuf-JSON after a text frame
     this.closed = false;
+    this.held = null; // messages for the client while it has no WebSocket (resume window)
+    this.onClosed = () => {};
     this.lastSeen = Date.now();
     this.nextOfferId = 1;
     this.participant = new Participant(connect.grants, connect.options, (message) => this.send(message));
@@ -49,12 +55,10 @@ export class SignalSession {
   }
 
   start() {
-    this.ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    this.ws.on('close', () => this.close());
-    this.ws.on('error', (e) => this.log.warn(`websocket error: ${e.message}`));
+    this.attach(this.ws);
     if (this.options.reconnect) {
-      // No session resumption here: ask the client for a full reconnect.
-      this.log.info('resume requested; not supported, asking for a full reconnect');
+      // A resume for a session that is gone: ask the client for a full reconnect.
+      this.log.info('resume of an unknown session: asking for a full reconnect');
       this.leaveAndClose(DisconnectReason.STATE_MISMATCH, LeaveRequest_Action.RECONNECT);
       return;
     }
@@ -76,16 +80,60 @@ export class SignalSession {
     }, CONNECT_TIMEOUT_MS);
   }
 
+  attach(ws) {
+    this.ws = ws;
+    ws.on('message', (data, isBinary) => { if (this.ws === ws) this.onFrame(data, isBinary); });
+    ws.on('close', () => { if (this.ws === ws) this.onSocketClosed(); });
+    ws.on('error', (e) => this.log.warn(`websocket error: ${e.message}`));
+  }
+
+  onSocketClosed() {
+    if (this.closed || this.held) return;
+    if (!this.room) {
+      this.close();
+      return;
+    }
+    this.log.info(`signal connection lost: waiting ${RESUME_WINDOW_MS / 1000} s for a resume`);
+    this.held = [];
+    this.resumeTimer = setTimeout(() => this.close(), RESUME_WINDOW_MS);
+  }
+
+  // Same participant, same room, session still alive: a resume may take it over.
+  canResume(grants) {
+    return !this.closed && !!this.room && grants.identity === this.grants.identity && grants.room === this.grants.room;
+  }
+
+  // The client resumes on a new WebSocket: `reconnect` first, then what was held back, then
+  // ICE restarts (the client's offer is answered as usual; we restart the subscriber PC).
+  resume(ws, options) {
+    clearTimeout(this.resumeTimer);
+    const old = this.ws;
+    this.attach(ws);
+    if (old !== ws && old.readyState === old.OPEN) old.close(1000);
+    this.log.info('resumed');
+    this.lastSeen = Date.now();
+    this.useText = false;
+    const held = this.held ?? [];
+    this.held = null;
+    this.send({ case: 'reconnect', value: new ReconnectResponse({ iceServers: [], clientConfiguration: new ClientConfiguration(), serverInfo: this.serverInfo() }) });
+    for (const message of held) this.send(message);
+    if (options.publisherOffer?.sdp) this.answerOffer(options.publisherOffer);
+    if (this.subscriber) this.offerSubscriber({ iceRestart: true });
+  }
+
+  serverInfo() {
+    return new ServerInfo({ edition: ServerInfo_Edition.Standard, version: SERVER_VERSION, protocol: PROTOCOL_VERSION, nodeId: this.ctx.nodeId });
+  }
+
   joinResponse() {
-    const info = new ServerInfo({ edition: ServerInfo_Edition.Standard, version: SERVER_VERSION, protocol: PROTOCOL_VERSION, nodeId: this.ctx.nodeId });
+    const info = this.serverInfo();
     return new JoinResponse({
       room: this.room.info(),
       participant: this.participant.info(),
       otherParticipants: this.room.otherInfos(this.participant),
       iceServers: [],
       subscriberPrimary: this.subscriberPrimary,
-      // No resumption: clients go straight to a full reconnect.
-      clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
+      clientConfiguration: new ClientConfiguration({ resumeConnection: this.ctx.resume ? ClientConfigSetting.UNSET : ClientConfigSetting.DISABLED }),
       pingInterval: PING_INTERVAL_S,
       pingTimeout: PING_TIMEOUT_S,
       serverInfo: info,
@@ -135,9 +183,9 @@ export class SignalSession {
     );
   }
 
-  offerSubscriber() {
+  offerSubscriber(options = {}) {
     const id = this.nextOfferId++;
-    this.subscriber.offer().then(
+    this.subscriber.offer(options).then(
       (sdp) => this.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp, id }) }),
       (e) => this.log.warn(`cannot offer subscriber pc: ${e.message}`),
     );
@@ -193,8 +241,24 @@ export class SignalSession {
       case 'updateDataSubscription':
         this.room.updateDataSubscription(p, value);
         break;
+      case 'syncState':
+        this.checkSyncState(value);
+        break;
       default:
         this.log.debug(`ignored signal request ${kind}`);
+    }
+  }
+
+  // After a resume the client lists its published data tracks; one we do not know means the
+  // states diverged: full reconnect, as livekit-server asks for.
+  checkSyncState(state) {
+    for (const { info } of state.publishDataTracks) {
+      const track = this.participant.published.get(info?.pubHandle);
+      if (!track || track.sid !== info.sid) {
+        this.log.info(`sync_state names data track ${info?.sid} (handle ${info?.pubHandle}) we do not have: full reconnect`);
+        this.leaveAndClose(DisconnectReason.STATE_MISMATCH, LeaveRequest_Action.RECONNECT);
+        return;
+      }
     }
   }
 
@@ -211,21 +275,28 @@ export class SignalSession {
   }
 
   send(message) {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.closed) return;
+    if (this.held) {
+      if (this.held.length < MAX_HELD_MESSAGES) this.held.push(message);
+      return;
+    }
+    if (this.ws.readyState !== this.ws.OPEN) return;
     const res = new SignalResponse({ message });
     this.ws.send(this.useText ? res.toJsonString() : res.toBinary());
   }
 
   checkAlive() {
+    if (this.held) return; // no WebSocket: the resume window runs
     if (Date.now() - this.lastSeen > PING_TIMEOUT_S * 1000) {
-      this.log.info('no signal for ping timeout: closing');
-      this.close();
+      this.log.info('no signal for ping timeout: dropping the WebSocket');
+      this.ws.terminate();
       return;
     }
     if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
   }
 
   leaveAndClose(reason, action) {
+    this.held = null; // a detached client cannot be told; just end
     this.send({ case: 'leave', value: new LeaveRequest({ reason, action }) });
     this.close();
   }
@@ -235,10 +306,12 @@ export class SignalSession {
     this.closed = true;
     clearInterval(this.keepalive);
     clearTimeout(this.connectTimer);
+    clearTimeout(this.resumeTimer);
     this.room?.leave(this.participant);
     this.participant.downlink.close();
     this.publisher?.close();
     this.subscriber?.close();
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
+    this.onClosed();
   }
 }

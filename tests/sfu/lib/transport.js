@@ -72,10 +72,10 @@ export class PeerTransport {
     }
   }
 
-  // Our offer SDP (v0 subscriber PC).
-  offer() {
+  // Our offer SDP (v0 subscriber PC); options: {iceRestart}.
+  offer(options = {}) {
     return this.enqueue(async () => {
-      const offer = await this.pc.createOffer();
+      const offer = await this.pc.createOffer(options);
       const sdp = this.iceLite ? withIceLite(offer.sdp) : offer.sdp;
       await this.pc.setLocalDescription({ type: 'offer', sdp });
       return sdp;

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { AccessToken } from 'livekit-server-sdk';
-import { ClientInfo, ClientInfo_SDK, ConnectionSettings, JoinRequest, SignalRequest, SignalResponse, WrappedJoinRequest, WrappedJoinRequest_Compression } from '@livekit/protocol';
+import { ClientInfo, ClientInfo_SDK, ConnectionSettings, DisconnectReason, JoinRequest, LeaveRequest, SignalRequest, SignalResponse, WrappedJoinRequest, WrappedJoinRequest_Compression } from '@livekit/protocol';
 import WebSocket from 'ws';
 
 const SERVER = fileURLToPath(new URL('../server.js', import.meta.url));
@@ -48,11 +48,13 @@ export async function token({ identity = 'alice', room = 'r1', grant = {}, ttl =
 }
 
 // base64url WITH padding of a gzip-wrapped JoinRequest, as livekit-client sends it.
-export function joinRequestParam({ autoSubscribeDataTrack, publisherOffer, gzip = true } = {}) {
+export function joinRequestParam({ autoSubscribeDataTrack, publisherOffer, gzip = true, resumeSid } = {}) {
   const jr = new JoinRequest({
     clientInfo: new ClientInfo({ sdk: ClientInfo_SDK.JS, version: '2.23.0', protocol: 17, clientProtocol: 2 }),
     connectionSettings: new ConnectionSettings({ autoSubscribe: false, autoSubscribeDataTrack }),
     publisherOffer,
+    reconnect: !!resumeSid,
+    participantSid: resumeSid,
   });
   const bytes = jr.toBinary();
   const wrapped = new WrappedJoinRequest({
@@ -134,8 +136,14 @@ export class SignalConnection {
     this.ws.send(new SignalRequest({ message: { case: kind, value } }).toBinary());
   }
 
+  // A polite goodbye, as clients do: leave, then close. drop() is the abrupt kind.
   close() {
+    if (this.ws.readyState === WebSocket.OPEN) this.send('leave', new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }));
     this.ws.close();
+  }
+
+  drop() {
+    this.ws.terminate();
   }
 }
 

@@ -4,22 +4,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  ClientConfigSetting,
   DataTrackFrameEncoding,
+  DataTrackInfo,
   DataTrackSchemaEncoding,
   DataTrackSchemaId,
   DisconnectReason,
   Encryption_Type,
   LeaveRequest,
+  LeaveRequest_Action,
   ParticipantInfo_State,
   Ping,
   PublishDataTrackRequest,
+  PublishDataTrackResponse,
   RequestResponse_Reason as Reason,
   SignalResponse,
+  SyncState,
   UnpublishDataTrackRequest,
   UpdateDataSubscription,
   UpdateDataSubscription_Update,
 } from '@livekit/protocol';
-import { SignalConnection, startServer, token, v1Url } from './helpers.js';
+import { joinRequestParam, SignalConnection, startServer, token, v1Url } from './helpers.js';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -322,5 +327,70 @@ describe('robustness and shutdown', () => {
     assert.equal(leave.reason, DisconnectReason.SERVER_SHUTDOWN);
     await closed;
     assert.equal(await exit, 0);
+  });
+});
+
+describe('resume', () => {
+  const resume = async (identity, room, sid) => SignalConnection.open(v1Url(server.url, { tok: await token({ identity, room }), joinRequest: joinRequestParam({ resumeSid: sid }) }));
+
+  test('resume advertised like livekit-server; --no-resume turns it off', async () => {
+    const a = await join('alice', { room: freshRoom() });
+    assert.equal(a.joinResponse.clientConfiguration.resumeConnection, ClientConfigSetting.UNSET);
+    a.close();
+    const own = await startServer(['--no-resume']);
+    const b = await SignalConnection.open(v1Url(own.url, { tok: await token() }));
+    assert.equal((await b.next('join')).clientConfiguration.resumeConnection, ClientConfigSetting.DISABLED);
+    b.close();
+    await own.stop();
+  });
+
+  test('a dropped WebSocket is resumed: same participant, tracks kept, held messages delivered', async () => {
+    const room = freshRoom();
+    const a = await join('alice', { room });
+    const b = await join('bob', { room });
+    publish(a, { pubHandle: 4, name: 'kept' });
+    const { info } = await a.next('publishDataTrackResponse');
+    subscribe(b, info.sid);
+    await b.next('dataTrackSubscriberHandles');
+    a.drop();
+    await new Promise((r) => setTimeout(r, 300));
+    publish(b, { pubHandle: 1, name: 'while-away' });
+    await b.next('publishDataTrackResponse');
+    const aliceGone = await b.next('update', (u) => u.participants.some((p) => p.identity === 'alice' && p.state === ParticipantInfo_State.DISCONNECTED), 300)
+      .then(() => true, () => false);
+    assert.equal(aliceGone, false, 'no DISCONNECTED for alice while she may resume');
+
+    const again = await resume('alice', room, a.joinResponse.participant.sid);
+    const first = await again.next('reconnect');
+    assert.equal(first.serverInfo.version, '1.13.5');
+    const held = await again.next('update', (u) => u.participants.some((p) => p.identity === 'bob' && p.dataTracks.length === 1));
+    assert.equal(held.participants[0].dataTracks[0].name, 'while-away');
+    again.send('syncState', new SyncState({ publishDataTracks: [new PublishDataTrackResponse({ info })] }));
+    assert.equal(await again.receives('leave', 500), false, 'sync_state accepted');
+    const stats = await (await fetch(`${server.httpUrl}/debug/stats`)).json();
+    const alice = stats.rooms.find((r) => r.name === room).participants.find((p) => p.identity === 'alice');
+    assert.equal(alice.sid, a.joinResponse.participant.sid);
+    assert.deepEqual(alice.published.map((t) => t.sid), [info.sid]);
+    again.close();
+    b.close();
+  });
+
+  test('sync_state with a data track the server does not have: leave{RECONNECT}', async () => {
+    const room = freshRoom();
+    const a = await join('alice', { room });
+    a.drop();
+    const again = await resume('alice', room, a.joinResponse.participant.sid);
+    await again.next('reconnect');
+    const ghost = new DataTrackInfo({ pubHandle: 9, sid: 'DTR_ghost', name: 'ghost' });
+    again.send('syncState', new SyncState({ publishDataTracks: [new PublishDataTrackResponse({ info: ghost })] }));
+    const leave = await again.next('leave');
+    assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
+  });
+
+  test('resume of an unknown session: leave{RECONNECT} first', async () => {
+    const again = await resume('alice', freshRoom(), 'PA_unknown');
+    const leave = await again.next('leave');
+    assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
+    assert.equal(again.queue.length, 0);
   });
 });
