@@ -12,7 +12,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   libglib2.0-dev libsoup-3.0-dev libnice-dev libusrsctp-dev libssl-dev
   libgtest-dev libbenchmark-dev libjson-glib-dev
-  nodejs npm chromium iproute2 iptables valgrind python3 ca-certificates
+  nodejs npm chromium iproute2 iptables valgrind python3 ca-certificates coturn
 )
 
 missing=()

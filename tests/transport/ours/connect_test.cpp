@@ -1,6 +1,8 @@
 // ours <-> ours over libnice/DTLS/usrsctp in one process (inside a netns).
 #include <gtest/gtest.h>
 
+#include <gio/gio.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -396,6 +398,85 @@ TEST(OursToOurs, IceTcpCandidatesConnectWhenUdpIsBlocked) {
   EXPECT_TRUE(connected) << "no connection over ICE-TCP";
   EXPECT_TRUE(delivered);
 }
+
+// coturn (Debian package coturn) inside the test's network namespace.
+class TurnServer {
+ public:
+  TurnServer(Loop& loop, bool tls) : dir_(g_dir_make_tmp("lk-turn-XXXXXX", nullptr)) {
+    std::vector<std::string> args = {"turnserver", "-n", "--listening-ip=10.99.0.1", "--relay-ip=10.99.0.1",
+                                     "--listening-port=3478", "--lt-cred-mech", "--user=lkuser:lkpass",
+                                     "--realm=lk.test", "--no-dtls", "--no-cli", "--no-stdout-log",
+                                     "--min-port=49160", "--max-port=49200", "--log-file=" + std::string(dir_) + "/turn.log"};
+    if (tls) {
+      std::string cert = std::string(dir_) + "/cert.pem", key = std::string(dir_) + "/key.pem";
+      std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=lk.test "
+                        "-keyout " + key + " -out " + cert;
+      ok_ = run_command(cmd.c_str());
+      args.push_back("--tls-listening-port=5349");
+      args.push_back("--cert=" + cert);
+      args.push_back("--pkey=" + key);
+    } else {
+      args.push_back("--no-tls");
+    }
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    GError* error = nullptr;
+    process_ = g_subprocess_newv(argv.data(), G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+    if (error) {
+      ADD_FAILURE() << "turnserver: " << error->message << " (apt package coturn)";
+      g_error_free(error);
+      ok_ = false;
+    }
+    loop.run_for(700);  // listening sockets up
+  }
+  ~TurnServer() {
+    if (process_) {
+      g_subprocess_force_exit(process_);
+      g_subprocess_wait(process_, nullptr, nullptr);
+      g_object_unref(process_);
+    }
+    gchar* cmd = g_strdup_printf("rm -rf %s", dir_);
+    run_command(cmd);
+    g_free(cmd);
+    g_free(dir_);
+  }
+  bool ok() const { return ok_ && process_; }
+
+ private:
+  gchar* dir_;
+  GSubprocess* process_ = nullptr;
+  bool ok_ = true;
+};
+
+// Both sides relay-only through TURN: candidates are all "typ relay".
+void connect_through_turn(const std::string& url, bool tls) {
+  Loop outer;  // only for the server's start-up wait
+  TurnServer turn(outer, tls);
+  ASSERT_TRUE(turn.ok());
+  Configuration config;
+  config.relay_only = true;
+  config.ice_servers = {IceServer{{url}, "lkuser", "lkpass"}};
+  Pair p(config);
+  std::vector<std::string> seen;
+  auto relay_a = p.a.pc->on_local_candidate;
+  p.a.pc->on_local_candidate = [&, relay_a](const std::string& c, const std::string& mid) {
+    seen.push_back(c);
+    relay_a(c, mid);
+  };
+  ASSERT_TRUE(p.connect(20000)) << "no connection through " << url;
+  bool only_relay = !seen.empty();
+  for (auto& c : seen)
+    if (!c.empty() && c.find("typ relay") == std::string::npos) only_relay = false;
+  EXPECT_TRUE(only_relay) << "relay_only must announce relay candidates only";
+  auto [a, b] = open_channel(p, "via-turn");
+  ASSERT_TRUE(a && b);
+  exchange_all_sizes(p, *a, *b, true);
+}
+
+TEST(OursToOurs, ConnectsThroughTurnOverUdp) { connect_through_turn("turn:10.99.0.1:3478?transport=udp", false); }
+TEST(OursToOurs, ConnectsThroughTurnOverTcp) { connect_through_turn("turn:10.99.0.1:3478?transport=tcp", false); }
+TEST(OursToOurs, ConnectsThroughTurnOverTls) { connect_through_turn("turns:10.99.0.1:5349", true); }
 
 TEST(OursToOurs, BadRemoteDescriptionsAreErrors) {
   Loop loop;
