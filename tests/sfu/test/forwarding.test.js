@@ -159,3 +159,30 @@ describe('--ice-lite', () => {
     }
   });
 });
+
+describe('resume over WebRTC', () => {
+  for (const mode of ['v1', 'v0']) {
+    test(`${mode}: after a dropped WebSocket and ICE restarts, packets still flow both ways`, async () => {
+      const room = `resume-${mode}`;
+      const alice = await connect('alice', room, { mode });
+      const bob = await connect('bob', room, { mode });
+      try {
+        const track = await publish(alice, 1, 't');
+        const handle = await subscribe(bob, track);
+        const ufrag = (pc) => pc.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1];
+        const before = { alice: ufrag(alice.pc), bobSub: bob.sub && ufrag(bob.sub) };
+        await bob.resume(server.url, await token({ identity: 'bob', room }));
+        await alice.resume(server.url, await token({ identity: 'alice', room }));
+        assert.equal(alice.reconnect.serverInfo.version, '1.13.5');
+        assert.notEqual(ufrag(alice.pc), before.alice, 'server answered the ICE restart with new credentials');
+        if (mode === 'v0') assert.notEqual(ufrag(bob.sub), before.bobSub, 'server restarted ICE on the subscriber PC');
+        alice.sendPacket(hex('18 00 00 01 00 01 00 01 00 00 00 01 | 42'));
+        await bob.waitForPackets(1);
+        assert.equal(bob.received[0].readUInt16BE(2), handle, 'subscription survived the resume');
+      } finally {
+        alice.close();
+        bob.close();
+      }
+    });
+  }
+});

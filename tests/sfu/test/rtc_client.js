@@ -26,6 +26,8 @@ export class RtcClient {
   }
 
   async start(baseUrl, tok, mode, autoSubscribeDataTrack) {
+    this.mode = mode;
+    this.nextOfferId = 2;
     this.received = []; // packets on any _data_track
     this.receivedOn = []; // 'publisher' | 'subscriber': the PC each packet came in on
     this.pc = new RTCPeerConnection({ iceServers: [] });
@@ -66,6 +68,25 @@ export class RtcClient {
     if (this.sub) await waitFor(() => this.subDataTrack?.readyState === 'open', 'subscriber _data_track open');
   }
 
+  // Drops the WebSocket and resumes on a new one: `reconnect`, then ICE restarts
+  // (the server re-offers a v0 subscriber PC; we re-offer our own PC).
+  async resume(baseUrl, tok) {
+    this.signal.drop();
+    const sid = this.join.participant.sid;
+    const url = this.mode === 'v0'
+      ? `${baseUrl}/rtc?access_token=${tok}&auto_subscribe=0&sdk=js&protocol=17&reconnect=1&sid=${sid}`
+      : v1Url(baseUrl, { tok, joinRequest: joinRequestParam({ resumeSid: sid }) });
+    this.signal = await SignalConnection.open(url);
+    this.reconnect = await this.signal.next('reconnect');
+    this.signal.ws.on('message', () => this.pumpSignals());
+    if (this.sub) await this.answerSubscriberOffer();
+    const offer = await this.pc.createOffer({ iceRestart: true });
+    await this.pc.setLocalDescription(offer);
+    this.signal.send('offer', new SessionDescription({ type: 'offer', sdp: offer.sdp, id: this.nextOfferId++ }));
+    const answer = await this.signal.next('answer');
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  }
+
   // v0 subscriber-primary: the server offers a PC with its own channels.
   async acceptSubscriberOffer() {
     this.sub = new RTCPeerConnection({ iceServers: [] });
@@ -75,6 +96,10 @@ export class RtcClient {
     this.sub.ondatachannel = (ev) => {
       if (ev.channel.label === '_data_track') { this.subDataTrack = ev.channel; this.watch(ev.channel, 'subscriber'); }
     };
+    await this.answerSubscriberOffer();
+  }
+
+  async answerSubscriberOffer() {
     const offer = await this.signal.next('offer');
     await this.sub.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
     const answer = await this.sub.createAnswer();
