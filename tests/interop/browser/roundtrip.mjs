@@ -1,11 +1,13 @@
 // Official livekit-client (Chromium) <-> test server: a data track from page A reaches page B
 // byte-exact, in order, with user timestamps, and its unpublication reaches B too.
-//   node roundtrip.mjs [v1|v0|no-v1|ice-lite|publisher-leaves]...   (all when none is named)
+//   node roundtrip.mjs [v1|v0|no-v1|ice-lite|publisher-leaves|resume-v1|resume-v0]...
+//                      (all when none is named)
 //   v1     single peer connection (/rtc/v1, the client's default)
 //   v0     singlePeerConnection: false (/rtc, publisher + subscriber PCs)
 //   no-v1  server started with --no-v1: the v1 client falls back to /rtc
 //   ice-lite  server started with --ice-lite (as livekit-server can be): v1 again
 //   publisher-leaves  A disconnects without unpublishing: B sees the track go
+//   resume-v1, resume-v0  B's and then A's signalling drops; the session resumes and frames flow
 // One Chromium for all cases; run inside scripts/netns-run.sh (WebRTC ignores loopback).
 import assert from 'node:assert/strict';
 import { runCases, ok } from './lib/run.mjs';
@@ -93,8 +95,32 @@ async function publisherLeaves(scenario) {
   assert.equal(gone.stillListed, false, 'remoteParticipant.dataTracks still lists the track');
 }
 
+// The signalling WebSocket drops (the client's own 'signal-reconnect' test hook) and the client
+// resumes the session: first B's, then A's. The participants, the publication and the
+// subscription must survive (same sids, no unpublish), and frames must flow after each resume.
+async function resume(scenario, modeName) {
+  const mode = MODES[modeName];
+  const server = await scenario.startServer();
+  const { a, b, alice, bob } = await connectPair(scenario, server, { singlePeerConnection: mode.singlePeerConnection });
+  const name = 'telemetry';
+  const { published } = await publishAndSubscribe(a, b, name);
+  const frames = (attempt) => [15988, 100].map((size, i) => ({ size, seed: attempt * 10 + i + 1,
+    userTimestamp: (1764000000000000n + BigInt(attempt * 10 + i)).toString() }));
+  for (const [who, page, sid] of [['B', b, bob.sid], ['A', a, alice.sid]]) {
+    ok(await page.call('dropSignalAndAwaitResume', 20000), `${who} resume`);
+    assert.equal(await page.call('localSid'), sid, `${who} kept its participant sid (a resume, not a rejoin)`);
+    assert.equal(page.signallingPaths().length, mode.paths.length + 1, `${who} opened one more WebSocket`);
+    await deliverFrames(a, b, name, frames);
+  }
+  const events = (await b.call('roomEvents')).filter((e) => e.type === 'unpublished' || e.type === 'disconnected');
+  assert.deepEqual(events, [], 'B saw the track unpublished or the room disconnected');
+  assert.equal((await b.call('awaitRemoteTrack', 'alice', name, 1000)).ok?.sid, published.sid, 'the track kept its sid');
+}
+
 const cases = {
   ...Object.fromEntries(Object.keys(MODES).map((name) => [name, (s) => roundtrip(s, name)])),
   'publisher-leaves': publisherLeaves,
+  'resume-v1': (s) => resume(s, 'v1'),
+  'resume-v0': (s) => resume(s, 'v0'),
 };
 await runCases('roundtrip.mjs', cases, process.argv.slice(2), { timeoutMs: 240000 });

@@ -117,6 +117,9 @@
           type: 'published', sid: track.info.sid, name: track.info.name, publisher: track.publisherIdentity,
         }));
         room.on(LivekitClient.RoomEvent.DataTrackUnpublished, (sid) => roomEvents.push({ type: 'unpublished', sid }));
+        for (const type of ['signalReconnecting', 'reconnecting', 'reconnected', 'disconnected']) {
+          room.on(type, () => roomEvents.push({ type }));
+        }
         await room.connect(url, token, { autoSubscribe: false });
         return {
           identity: room.localParticipant.identity,
@@ -133,6 +136,23 @@
 
     roomEvents() {
       return roomEvents;
+    },
+
+    localSid() {
+      return room.localParticipant.sid;
+    },
+
+    /**
+     * Drops the signalling WebSocket the way the client's own test hook does ('signal-reconnect':
+     * the client then resumes the session) and waits for RoomEvent.Reconnected.
+     */
+    dropSignalAndAwaitResume(timeoutMs) {
+      return settle(async () => {
+        const before = roomEvents.filter((e) => e.type === 'reconnected').length;
+        await room.simulateScenario('signal-reconnect');
+        await waitFor('RoomEvent.Reconnected', () => roomEvents.filter((e) => e.type === 'reconnected').length > before, timeoutMs);
+        return true;
+      });
     },
 
     /** connectionState of every peer connection the page created, oldest first. */
