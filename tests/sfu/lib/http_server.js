@@ -47,12 +47,25 @@ export function createSfuServer({ keys, v1, iceLite, resume, rooms, nodeId }) {
     if (req.method === 'OPTIONS') return answer(res, 204, '');
     if (path === '/') return answer(res, 200, 'OK');
     if (path === '/debug/stats') return answer(res, 200, JSON.stringify(rooms.stats()), 'application/json');
+    if (path === '/debug/drop-signal') return dropSignal(url.searchParams, res);
     if (path === '/rtc/validate' || (path === '/rtc/v1/validate' && v1)) {
       const r = parseConnectRequest(url, req.headers, keys, routes[path]);
       return r.ok ? answer(res, 200, 'success') : answer(res, r.status, r.message);
     }
     // /rtc and /rtc/v1 only speak WebSocket.
     return answer(res, 404, '404 page not found');
+  }
+
+  // Test hook: cuts a participant's WebSocket without a leave, as a network blip would,
+  // so tests can make clients resume. ?room=NAME&identity=ID
+  function dropSignal(q, res) {
+    for (const session of sessions.values()) {
+      if (session.grants.room === q.get('room') && session.grants.identity === q.get('identity') && !session.closed) {
+        session.ws.terminate();
+        return answer(res, 200, session.participant.sid);
+      }
+    }
+    return answer(res, 404, 'no such participant');
   }
 
   server.on('upgrade', (req, socket, head) => {

@@ -375,6 +375,20 @@ describe('resume', () => {
     b.close();
   });
 
+  test('/debug/drop-signal cuts a WebSocket without a leave, and the client can resume', async () => {
+    const room = freshRoom();
+    const a = await join('alice', { room });
+    const closed = new Promise((resolve) => a.ws.once('close', resolve));
+    const res = await fetch(`${server.httpUrl}/debug/drop-signal?room=${room}&identity=alice`);
+    assert.equal(await res.text(), a.joinResponse.participant.sid);
+    await closed;
+    assert.equal(a.queue.some((m) => m.case === 'leave'), false);
+    const again = await resume('alice', room, a.joinResponse.participant.sid);
+    await again.next('reconnect');
+    again.close();
+    assert.equal((await fetch(`${server.httpUrl}/debug/drop-signal?room=${room}&identity=nobody`)).status, 404);
+  });
+
   test('sync_state with a data track the server does not have: leave{RECONNECT}', async () => {
     const room = freshRoom();
     const a = await join('alice', { room });
