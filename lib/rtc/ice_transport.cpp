@@ -222,12 +222,6 @@ void IceTransport::set_controlling(bool controlling) {
   g_object_set(agent_, "controlling-mode", controlling ? TRUE : FALSE, nullptr);
 }
 
-bool IceTransport::controlling() const {
-  gboolean c = FALSE;
-  g_object_get(agent_, "controlling-mode", &c, nullptr);
-  return c;
-}
-
 lk::Result<void> IceTransport::set_remote_credentials(const std::string& ufrag, const std::string& pwd) {
   if (!nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str()))
     return make_error(ErrorKind::InvalidArgument, "libnice refused the remote ICE credentials");

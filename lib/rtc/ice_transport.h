@@ -54,7 +54,6 @@ class IceTransport {
   std::string local_ufrag() const;
   std::string local_pwd() const;
   void set_controlling(bool controlling);
-  bool controlling() const;
   lk::Result<void> set_remote_credentials(const std::string& ufrag, const std::string& pwd);
   lk::Result<void> add_remote_candidate(std::string_view candidate);  // "candidate:..."
   void remote_gathering_done();

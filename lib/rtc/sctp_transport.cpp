@@ -266,12 +266,6 @@ bool SctpTransport::reset_stream(uint16_t stream) {
   return true;
 }
 
-void SctpTransport::shutdown() {
-  if (state_ != State::Connected) return;
-  std::lock_guard lock(usrsctp_mutex_);
-  usrsctp_shutdown(sock_, SHUT_RDWR);
-}
-
 void SctpTransport::post(Event&& event) {
   std::lock_guard lock(events_mutex_);
   events_.push_back(std::move(event));
@@ -320,6 +314,7 @@ void SctpTransport::dispatch_events() {
 }
 
 void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len) {
+  std::unique_lock lock(partial_mutex_);
   if (!(flags & MSG_EOR) || partial_.count(stream)) {  // partial delivery of a big message
     auto& buf = partial_[stream];
     buf.insert(buf.end(), data, data + len);
@@ -330,9 +325,11 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8
     e.ppid = ppid;
     e.data = std::move(buf);
     partial_.erase(stream);
+    lock.unlock();
     post(std::move(e));
     return;
   }
+  lock.unlock();
   Event e{Event::Kind::Message};
   e.stream = stream;
   e.ppid = ppid;
@@ -414,6 +411,7 @@ int SctpTransport::on_usrsctp_receive(struct socket*, union sctp_sockstore, void
   }
   auto* bytes = static_cast<uint8_t*>(data);
   if (flags & MSG_NOTIFICATION) {
+    std::lock_guard lock(self->partial_mutex_);
     auto& buf = self->partial_notification_;
     buf.insert(buf.end(), bytes, bytes + len);
     if (flags & MSG_EOR) {

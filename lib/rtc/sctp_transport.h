@@ -52,7 +52,6 @@ class SctpTransport {
   void receive(std::span<const uint8_t> packet);     // decrypted DTLS payload
   SendStatus send(const SendParams& params, std::span<const uint8_t> data);
   bool reset_stream(uint16_t stream);                // outgoing direction
-  void shutdown();                                   // graceful SHUTDOWN
   State state() const { return state_; }
   uint16_t max_streams() const { return max_streams_.load(); }
 
@@ -101,7 +100,9 @@ class SctpTransport {
   // this lock serialises them. Never held while calling back to the owner.
   std::mutex usrsctp_mutex_;
 
-  std::map<uint16_t, std::vector<uint8_t>> partial_;  // partial deliveries, per stream (usrsctp threads)
+  // Partial deliveries, filled from usrsctp's threads.
+  std::mutex partial_mutex_;
+  std::map<uint16_t, std::vector<uint8_t>> partial_;
   std::vector<uint8_t> partial_notification_;
 
   std::mutex events_mutex_;
