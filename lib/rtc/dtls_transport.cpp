@@ -197,16 +197,20 @@ void DtlsTransport::receive(std::span<const uint8_t> datagram) {
   // One record per lock: delivering data re-enters send() via usrsctp.
   for (;;) {
     int n;
+    bool more;
     {
       std::lock_guard lock(mutex_);
       if (!ssl_ || state_ == State::Failed || state_ == State::Closed) break;
       n = SSL_read(ssl_, read_buffer_.data(), static_cast<int>(read_buffer_.size()));
       if (n <= 0) after_io(n);
       else if (!handshake_done_) after_io(n);
+      // Usually one record per datagram: skip the SSL_read that would only say WANT_READ.
+      more = n > 0 && (BIO_ctrl_pending(rbio_) > 0 || SSL_pending(ssl_) > 0);
     }
     flush_events();
     if (n <= 0) break;
     if (on_receive) on_receive({read_buffer_.data(), static_cast<size_t>(n)});
+    if (!more) break;
   }
   std::lock_guard lock(mutex_);
   if (BIO_ctrl_pending(rbio_) == 0) return;
