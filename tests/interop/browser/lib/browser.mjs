@@ -26,7 +26,7 @@ const FILES = {
 // lost frames); libwebrtc's field trial below asks for 4 MiB instead.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE *.local',
   '--force-fieldtrials=WebRTC-SetSocketReceiveBuffer/Enabled-4096/'];
 
 function serveStatic() {

@@ -240,12 +240,14 @@
         await rx.setRemoteDescription(tx.localDescription);
         await rx.setLocalDescription();
         await tx.setRemoteDescription(rx.localDescription);
-        await new Promise((resolve) => { channel.onopen = resolve; });
+        await waitFor('the direct channel to open', () => channel.readyState === 'open', 10000);
         channel.bufferedAmountLowThreshold = 8 * 1024;
         const startedAt = now();
         for (let i = 0; i < count; i++) {
           if (channel.bufferedAmount > 256 * 1024) {
-            await new Promise((resolve) => { channel.onbufferedamountlow = resolve; });
+            const drained = new Promise((resolve) => { channel.onbufferedamountlow = resolve; });
+            // The event can come before this await: poll as well.
+            await Promise.race([drained, waitFor('buffer drain', () => channel.bufferedAmount <= 8 * 1024, 30000)]);
           }
           channel.send(new Uint8Array(size));
         }
