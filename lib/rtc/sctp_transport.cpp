@@ -28,6 +28,9 @@ constexpr uint32_t kWritableThreshold = kSendBufferBytes / 2;
 // the SCTP MTU counts the SCTP common header, DTLS/UDP/IP come on top.
 constexpr uint32_t kSctpMtu = 1200;
 constexpr uint16_t kStreams = 1024;
+// An idle association still exchanges a HEARTBEAT/ACK every interval + RTO,
+// which keeps the ICE liveness watchdog (seconds) quiet while the peer lives.
+constexpr uint32_t kHeartbeatMs = 500;
 
 void usrsctp_log(const char* format, ...) {
   char line[1024];
@@ -74,7 +77,7 @@ struct UsrsctpLibrary {
     usrsctp_sysctl_set_sctp_rto_initial_default(1000);
     usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
     usrsctp_sysctl_set_sctp_init_rtx_max_default(8);
-    usrsctp_sysctl_set_sctp_heartbeat_interval_default(1000);  // feeds the liveness watchdog
+    usrsctp_sysctl_set_sctp_heartbeat_interval_default(kHeartbeatMs);  // feeds the liveness watchdog
   }
 
   static void release() {
@@ -125,7 +128,7 @@ lk::Result<void> SctpTransport::open_socket() {
   sctp_initmsg init{kStreams, kStreams, 0, 0};
   sctp_paddrparams spp{};
   spp.spp_flags = SPP_HB_ENABLE | SPP_PMTUD_DISABLE;
-  spp.spp_hbinterval = 1000;
+  spp.spp_hbinterval = kHeartbeatMs;
   spp.spp_pathmtu = kSctpMtu;
   for (auto r : {set(SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER"),
                  set(SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf, "SO_SNDBUF"),
