@@ -93,6 +93,12 @@ export class PeerTransport {
   // A remote candidate; kept until a remote description exists.
   addCandidate(init) {
     if (this.closed) return;
+    // mDNS (.local) host candidates would make libwebrtc query the host's DNS resolver,
+    // which is outside the test namespace; the peer-reflexive path connects without them.
+    if (/ [0-9a-f-]+\.local /i.test(init?.candidate ?? '')) {
+      this.log.debug('skipping mDNS candidate');
+      return;
+    }
     if (!this.pc.remoteDescription) {
       if (this.pendingCandidates.length < MAX_PENDING_CANDIDATES) this.pendingCandidates.push(init);
       return;
