@@ -14,5 +14,12 @@ echo "== 1. Official livekit-client <-> bundled test server (headless Chromium)"
 
 echo
 echo "== 2. Our C++ data-track packets <-> the official client's TypeScript (de)packetizer"
-meson test -C build --suite interop --print-errorlogs --verbose datatrack-crosscheck 2>&1 \
-  | grep -E '^(proved|  )' || true
+node tests/interop/datatrack/datatrack_interop.mjs \
+  build/tests/interop/datatrack/livekit_datatrack.mjs build/tests/interop/datatrack/datatrack-tool
+
+echo
+echo "== 3. Our WebRTC transport (libnice + OpenSSL DTLS + usrsctp) <-> libwebrtc"
+LK_NODE="$(command -v node)" LK_WRTC_PEER="$PWD/tests/interop/wrtc/peer.mjs" \
+  ./scripts/netns-run.sh build/tests/transport/wrtc/libwebrtc_interop_test \
+  --gtest_filter='LibwebrtcInterop.Ours*:LibwebrtcInterop.Messages*:LibwebrtcInterop.Tampered*' \
+  2>/dev/null | grep -E '^\[( +OK|  FAILED|  PASSED) '
