@@ -479,6 +479,30 @@ TEST(OursToOurs, ConnectsThroughTurnOverUdp) { connect_through_turn("turn:10.99.
 TEST(OursToOurs, ConnectsThroughTurnOverTcp) { connect_through_turn("turn:10.99.0.1:3478?transport=tcp", false); }
 TEST(OursToOurs, ConnectsThroughTurnOverTls) { connect_through_turn("turns:10.99.0.1:5349", true); }
 
+TEST(OursToOurs, OfferWithAudioAndVideoIsAnsweredWithThemRejected) {
+  Pair p;
+  auto ch = p.a.pc->create_data_channel("data");
+  ASSERT_TRUE(ch.ok());
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  // Make it look like a browser's offer: audio and video sections first, bundled.
+  std::string with_media = *offer;
+  std::string media =
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\na=recvonly\r\na=rtpmap:111 opus/48000/2\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n";
+  with_media.insert(with_media.find("m=application"), media);
+  with_media.replace(with_media.find("a=group:BUNDLE 0"), 16, "a=group:BUNDLE a v 0");
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", with_media).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  EXPECT_NE(answer->find("m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"), std::string::npos) << *answer;
+  EXPECT_NE(answer->find("m=video 0 UDP/TLS/RTP/SAVPF 96\r\n"), std::string::npos) << *answer;
+  EXPECT_NE(answer->find("a=mid:a\r\n"), std::string::npos);
+  EXPECT_NE(answer->find("a=group:BUNDLE 0\r\n"), std::string::npos);
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", *answer).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return (*ch)->is_open() && p.b.remote_channels.size() == 1; }));
+}
+
 TEST(OursToOurs, BadRemoteDescriptionsAreErrors) {
   Loop loop;
   Peer a(loop.context());
