@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -73,9 +75,10 @@ struct Channel {
 
 class OursPeer {
  public:
-  explicit OursPeer(GMainContext* context) : context_(context) {
+  OursPeer(GMainContext* context, unsigned sctp_mtu) : context_(context) {
     lk::rtc::Configuration config;
     config.context = context;
+    config.sctp_mtu = sctp_mtu;
     config.ice_tcp = false;
     pc_ = std::make_unique<lk::rtc::PeerConnection>(config);
     pc_->on_local_candidate = [](const std::string& candidate, const std::string& mid) {
@@ -283,12 +286,21 @@ void read_line(Input* input) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   g_log_writer_default_set_use_stderr(TRUE);  // stdout carries only JSON events
+  unsigned sctp_mtu = lk::rtc::Configuration{}.sctp_mtu;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--sctp-mtu=", 11) == 0) {
+      sctp_mtu = static_cast<unsigned>(std::strtoul(argv[i] + 11, nullptr, 10));
+    } else {
+      std::fprintf(stderr, "usage: %s [--sctp-mtu=N]\n", argv[0]);
+      return 2;
+    }
+  }
   GMainContext* context = g_main_context_default();
   GMainLoop* loop = g_main_loop_new(context, FALSE);
   {
-    OursPeer peer(context);
+    OursPeer peer(context, sctp_mtu);
     GInputStream* in = g_unix_input_stream_new(0, FALSE);
     Input input{&peer, g_data_input_stream_new(in), loop};
     g_object_unref(in);

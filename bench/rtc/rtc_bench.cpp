@@ -5,9 +5,11 @@
 // for a fixed time under back-pressure, the receiver counts. Prints one table.
 // Run inside scripts/netns-run.sh. Options: --duration-ms=N (per row, default
 // 3000), --only=SUBSTRING (rows whose name contains it), --sizes=A,B,...
-// (message sizes, default 16000,1200).
+// (message sizes, default 16000,1200), --sctp-mtu=N (SCTP packet size of our
+// peers, default lib/rtc's safe 1200; libwebrtc always uses its own).
 #include <glib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,8 +38,8 @@ std::string env_or(const char* name, const char* fallback) {
   return value && *value ? value : fallback;
 }
 
-std::vector<std::string> peer_argv(const std::string& kind) {
-  if (kind == "ours") return {env_or("LK_OURS_PEER", "bench/rtc/ours_peer")};
+std::vector<std::string> peer_argv(const std::string& kind, unsigned sctp_mtu) {
+  if (kind == "ours") return {env_or("LK_OURS_PEER", "bench/rtc/ours_peer"), "--sctp-mtu=" + std::to_string(sctp_mtu)};
   return {env_or("LK_NODE", "node"), env_or("LK_WRTC_PEER", "tests/interop/wrtc/peer.mjs")};
 }
 
@@ -61,7 +63,7 @@ lk::Result<PeerEvent> stats(PeerProcess& peer) {
 bool is_open(const PeerEvent& e) { return e.type() == "open" && e.str("label") == "bench"; }
 
 Row run_row(GMainContext* context, const std::string& from, const std::string& to, size_t size,
-            unsigned duration_ms) {
+            unsigned duration_ms, unsigned sctp_mtu) {
   Row row;
   row.pair = from + "->" + to;
   row.size = size;
@@ -69,9 +71,9 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
     row.error = what;
     return row;
   };
-  auto sender = PeerProcess::spawn(peer_argv(from));
+  auto sender = PeerProcess::spawn(peer_argv(from, sctp_mtu));
   if (!sender.ok()) return fail(sender.error().message);
-  auto receiver = PeerProcess::spawn(peer_argv(to));
+  auto receiver = PeerProcess::spawn(peer_argv(to, sctp_mtu));
   if (!receiver.ok()) return fail(receiver.error().message);
   PeerProcess& tx = *sender.value();
   PeerProcess& rx = *receiver.value();
@@ -115,7 +117,10 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
 
   row.received = last.num("count");
   row.seq_gaps = last.num("seqGaps");
-  double seconds = (last.real("lastMs") - last.real("firstMs")) / 1000.0;
+  // A saturated receiver may hand messages over in bunches (its socket never
+  // runs dry), so the span of arrivals alone can be far too short: the row
+  // takes at least the sender's own time to get everything out.
+  double seconds = std::max(last.real("lastMs") - last.real("firstMs"), row.send_ms) / 1000.0;
   double bytes = static_cast<double>(last.num("bytes"));
   if (seconds > 0) {
     row.mb_per_s = bytes / seconds / 1e6;
@@ -146,11 +151,14 @@ std::string load_average() {
 
 int main(int argc, char** argv) {
   unsigned duration_ms = 3000;
+  unsigned sctp_mtu = 1200;
   std::string only;
   std::vector<size_t> sizes = {16000, 1200};
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--duration-ms=", 14) == 0) {
       duration_ms = static_cast<unsigned>(std::strtoul(argv[i] + 14, nullptr, 10));
+    } else if (std::strncmp(argv[i], "--sctp-mtu=", 11) == 0) {
+      sctp_mtu = static_cast<unsigned>(std::strtoul(argv[i] + 11, nullptr, 10));
     } else if (std::strncmp(argv[i], "--only=", 7) == 0) {
       only = argv[i] + 7;
     } else if (std::strncmp(argv[i], "--sizes=", 8) == 0) {
@@ -159,7 +167,7 @@ int main(int argc, char** argv) {
       for (gchar** part = parts; *part; ++part) sizes.push_back(std::strtoul(*part, nullptr, 10));
       g_strfreev(parts);
     } else {
-      std::fprintf(stderr, "usage: %s [--duration-ms=N] [--only=SUBSTRING] [--sizes=A,B,...]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--duration-ms=N] [--only=SUBSTRING] [--sizes=A,B,...] [--sctp-mtu=N]\n", argv[0]);
       return 2;
     }
   }
@@ -173,12 +181,13 @@ int main(int argc, char** argv) {
       std::string name = std::string(pair[0]) + "->" + pair[1] + " " + std::to_string(size);
       if (!only.empty() && name.find(only) == std::string::npos) continue;
       std::fprintf(stderr, "running %s B for %u ms...\n", name.c_str(), duration_ms);
-      rows.push_back(run_row(context, pair[0], pair[1], size, duration_ms));
+      rows.push_back(run_row(context, pair[0], pair[1], size, duration_ms, sctp_mtu));
     }
   }
 
-  std::printf("\nunordered, maxRetransmits 0, %u ms burst per row, two processes per row; load average %s",
-              duration_ms, load_average().c_str());
+  std::printf("\nunordered, maxRetransmits 0, %u ms burst per row, two processes per row, our SCTP MTU %u;"
+              " load average %s",
+              duration_ms, sctp_mtu, load_average().c_str());
   std::printf("%-12s %7s %9s %9s %7s %9s %10s %9s %15s\n", "pair", "bytes", "sent", "received", "lost%", "MB/s",
               "msg/s", "CPU s/GB", "(sender/recv)");
   bool failed = false;

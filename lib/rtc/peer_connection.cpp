@@ -210,7 +210,7 @@ void PeerConnection::Impl::on_ice_state(IceTransport::State s) {
 
 void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
   if (s == DtlsTransport::State::Connected && !stack.sctp) {
-    auto sctp = SctpTransport::create(context, kSctpPort, remote ? remote->sctp_port : kSctpPort,
+    auto sctp = SctpTransport::create(context, kSctpPort, remote ? remote->sctp_port : kSctpPort, config.sctp_mtu,
                                       [dtls = stack.dtls.get()](std::span<const uint8_t> packet) {
                                         return dtls->send(packet);
                                       });

@@ -32,6 +32,10 @@ struct Configuration {
   bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
   bool relay_only = false;             // announce only relay candidates
   size_t max_message_size = 262144;    // what we advertise in a=max-message-size
+  // Largest SCTP packet we send. 1200 fits any path (RFC 8261, no PMTU
+  // discovery); raise it (up to 16372, one DTLS record) only where the path
+  // is known to carry it, e.g. loopback, for far fewer packets per byte.
+  unsigned sctp_mtu = 1200;
   GMainContext* context = nullptr;     // owner's context; nullptr = thread-default
   // Liveness: no packet from the peer for this long while connected ->
   // Disconnected; for failed_timeout_ms -> Failed. SCTP heartbeats keep an

@@ -42,8 +42,12 @@ class SctpTransport {
 
   using SendPacket = std::function<bool(std::span<const uint8_t>)>;
 
+  // kMaxMtu: usrsctp's AF_CONN packets may exceed the MTU by their 12-byte
+  // common header, and one DTLS record carries at most 16384 bytes.
+  static constexpr uint32_t kMinMtu = 1200, kMaxMtu = 16384 - 12;
+  // mtu: largest SCTP packet sent, in [kMinMtu, kMaxMtu].
   static lk::Result<std::unique_ptr<SctpTransport>> create(GMainContext* context, uint16_t local_port,
-                                                           uint16_t remote_port, SendPacket send_packet);
+                                                           uint16_t remote_port, uint32_t mtu, SendPacket send_packet);
   ~SctpTransport();  // aborts the association if still up
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;
@@ -73,11 +77,11 @@ class SctpTransport {
     size_t whole_size = 0;
   };
 
-  SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, SendPacket send_packet);
+  SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, uint32_t mtu, SendPacket send_packet);
   lk::Result<void> open_socket();
   void post(Event&& event);  // any thread
   void log_status();
-  void dispatch_events();    // owner thread
+  void dispatch_events();    // owner thread (idle source, or receive() on a backlog)
   // Takes ownership of data (malloc'd by usrsctp).
   void handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len);
   void handle_notification(const uint8_t* data, size_t len);
@@ -90,6 +94,7 @@ class SctpTransport {
 
   GMainContext* context_;
   uint16_t local_port_, remote_port_;
+  uint32_t mtu_;
   SendPacket send_packet_;
   struct socket* sock_ = nullptr;
   std::atomic<State> state_{State::Connecting};

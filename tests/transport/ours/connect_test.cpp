@@ -370,7 +370,9 @@ TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
   run_command("ip6tables -D INPUT -j DROP");
   EXPECT_TRUE(disconnected) << "not Disconnected within 5 s";
   EXPECT_TRUE(failed) << "not Failed within 11 s";
-  EXPECT_GE(disconnected_ms, 2500) << "Disconnected before the configured 3 s of silence";
+  // Silence counts from the last packet, which may have come a heartbeat
+  // interval plus RTO (~0.7 s, more on a busy machine) before the drop.
+  EXPECT_GE(disconnected_ms, 2000) << "Disconnected well before the configured 3 s of silence";
   EXPECT_LE(disconnected_ms, 5000);
   EXPECT_LE(failed_ms, 11000);
   EXPECT_FALSE(a->is_open()) << "channels close when the connection fails";
@@ -513,6 +515,38 @@ TEST(OursToOurs, BadRemoteDescriptionsAreErrors) {
   EXPECT_FALSE(a.pc->create_answer().ok()) << "answer without a remote offer";
   EXPECT_FALSE(a.pc->add_remote_candidate("not a candidate", "0").ok());
   EXPECT_EQ(a.state(), PeerState::New);
+}
+
+// Configuration::sctp_mtu above the safe default (for known paths such as
+// loopback): every size still arrives byte-exact, on both kinds of channel.
+TEST(OursToOurs, LargerSctpMtuCarriesAllSizesByteExact) {
+  Configuration config;
+  config.sctp_mtu = 16372;  // the largest allowed
+  Pair p(config);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "reliable-big-mtu");
+  ASSERT_TRUE(a && b);
+  exchange_all_sizes(p, *a, *b, true);
+  DataChannelInit lossy;
+  lossy.ordered = false;
+  lossy.max_retransmits = 0;
+  auto [c, d] = open_channel(p, "lossy-big-mtu", lossy);
+  ASSERT_TRUE(c && d);
+  exchange_all_sizes(p, *c, *d, false);
+}
+
+TEST(OursToOurs, SctpMtuOutsideItsRangeIsAClearError) {
+  for (unsigned mtu : {1199u, 16373u}) {
+    Configuration config;
+    config.sctp_mtu = mtu;
+    Pair p(config);
+    ASSERT_TRUE(p.negotiate());
+    // Whichever side finishes the DTLS handshake first refuses to start SCTP.
+    ASSERT_TRUE(p.loop.run_until([&] { return !p.a.errors.empty() || !p.b.errors.empty(); })) << mtu;
+    const std::string& error = p.a.errors.empty() ? p.b.errors[0] : p.a.errors[0];
+    EXPECT_NE(error.find("SCTP MTU " + std::to_string(mtu) + " is outside 1200..16372"), std::string::npos) << error;
+    EXPECT_FALSE(p.a.has_state(PeerState::Connected) || p.b.has_state(PeerState::Connected));
+  }
 }
 
 }  // namespace
