@@ -33,7 +33,7 @@ struct Configuration {
   bool relay_only = false;             // announce only relay candidates
   size_t max_message_size = 262144;    // what we advertise in a=max-message-size
   // Largest SCTP packet we send. 1200 fits any path (RFC 8261, no PMTU
-  // discovery); raise it (up to 16372, one DTLS record) only where the path
+  // discovery); raise it (up to 16384, one DTLS record) only where the path
   // is known to carry it, e.g. loopback, for far fewer packets per byte.
   unsigned sctp_mtu = 1200;
   GMainContext* context = nullptr;     // owner's context; nullptr = thread-default

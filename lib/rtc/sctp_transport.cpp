@@ -145,7 +145,9 @@ lk::Result<void> SctpTransport::open_socket() {
   sctp_paddrparams spp{};
   spp.spp_flags = SPP_HB_ENABLE | SPP_PMTUD_DISABLE;
   spp.spp_hbinterval = kHeartbeatMs;
-  spp.spp_pathmtu = mtu_;  // the SCTP packet size; DTLS/UDP/IP come on top
+  // usrsctp's AF_CONN path MTU leaves out the 12-byte SCTP common header:
+  // subtract it so whole SCTP packets fit mtu_ (DTLS/UDP/IP come on top).
+  spp.spp_pathmtu = mtu_ - kCommonHeaderBytes;
   for (auto r : {set(SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER"),
                  set(SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf, "SO_SNDBUF"),
                  set(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF"),

@@ -42,9 +42,9 @@ class SctpTransport {
 
   using SendPacket = std::function<bool(std::span<const uint8_t>)>;
 
-  // kMaxMtu: usrsctp's AF_CONN packets may exceed the MTU by their 12-byte
-  // common header, and one DTLS record carries at most 16384 bytes.
-  static constexpr uint32_t kMinMtu = 1200, kMaxMtu = 16384 - 12;
+  // kMaxMtu: one DTLS record carries at most 16384 bytes.
+  static constexpr uint32_t kMinMtu = 1200, kMaxMtu = 16384;
+  static constexpr uint32_t kCommonHeaderBytes = 12;  // SCTP common header
   // mtu: largest SCTP packet sent, in [kMinMtu, kMaxMtu].
   static lk::Result<std::unique_ptr<SctpTransport>> create(GMainContext* context, uint16_t local_port,
                                                            uint16_t remote_port, uint32_t mtu, SendPacket send_packet);
