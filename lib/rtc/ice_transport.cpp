@@ -200,21 +200,12 @@ IceTransport::~IceTransport() {
   g_main_context_unref(context_);
 }
 
-std::string IceTransport::local_ufrag() const {
-  gchar *u = nullptr, *p = nullptr;
-  nice_agent_get_local_credentials(agent_, stream_, &u, &p);
-  std::string out = u ? u : "";
-  g_free(u);
-  g_free(p);
-  return out;
-}
-
-std::string IceTransport::local_pwd() const {
-  gchar *u = nullptr, *p = nullptr;
-  nice_agent_get_local_credentials(agent_, stream_, &u, &p);
-  std::string out = p ? p : "";
-  g_free(u);
-  g_free(p);
+IceTransport::Credentials IceTransport::local_credentials() const {
+  gchar *ufrag = nullptr, *pwd = nullptr;
+  nice_agent_get_local_credentials(agent_, stream_, &ufrag, &pwd);
+  Credentials out{ufrag ? ufrag : "", pwd ? pwd : ""};
+  g_free(ufrag);
+  g_free(pwd);
   return out;
 }
 

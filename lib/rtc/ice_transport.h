@@ -51,8 +51,10 @@ class IceTransport {
   IceTransport(const IceTransport&) = delete;
   IceTransport& operator=(const IceTransport&) = delete;
 
-  std::string local_ufrag() const;
-  std::string local_pwd() const;
+  struct Credentials {
+    std::string ufrag, pwd;
+  };
+  Credentials local_credentials() const;
   void set_controlling(bool controlling);
   lk::Result<void> set_remote_credentials(const std::string& ufrag, const std::string& pwd);
   lk::Result<void> add_remote_candidate(std::string_view candidate);  // "candidate:..."

@@ -272,8 +272,9 @@ lk::Result<void> PeerConnection::Impl::start_gathering() {
 
 sdp::LocalParams PeerConnection::Impl::local_params() {
   sdp::LocalParams p;
-  p.ice_ufrag = stack.ice->local_ufrag();
-  p.ice_pwd = stack.ice->local_pwd();
+  auto credentials = stack.ice->local_credentials();
+  p.ice_ufrag = std::move(credentials.ufrag);
+  p.ice_pwd = std::move(credentials.pwd);
   p.fingerprint = cert->fingerprint();
   p.setup = local_setup;
   p.mid = local_mid;
