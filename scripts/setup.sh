@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a Debian 12 machine, idempotently:
 # apt packages (only when one is missing), npm packages from the committed
-# lockfiles (only when the lockfile changed), and configures the build dirs.
+# lockfiles (only when the lockfile changed), the real livekit-server (once),
+# and configures the build dirs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,14 @@ for dir in tests/interop tests/sfu; do
     cp "$dir/package-lock.json" "$stamp"
   fi
 done
+
+# The real livekit-server (Go, from the Go module proxy), built once into
+# .cache/; without a Go 1.26 the tests that need it report themselves skipped.
+if lk=$(./scripts/build-livekit-server.sh); then
+  echo "setup: livekit-server: $lk"
+else
+  echo "setup: no livekit-server; real-server tests will be skipped (reason in .cache/livekit-server/UNAVAILABLE)"
+fi
 
 # Build dirs: 'build' (gcc, -Werror) runs everything; 'build-san' (clang,
 # ASan+UBSan) runs the unit, fuzz and transport suites.
