@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // LiveKit-compatible test server for data tracks (a test/demo fixture, never production).
 //   node tests/sfu/server.js [--host 127.0.0.1] [--port 7880] [--api-key devkey]
-//     [--api-secret secret] [--no-v1] [--no-data-tracks] [--ice-lite] [--no-resume]
+//     [--api-secret secret] [--no-v1] [--no-data-tracks | --data-tracks-disabled] [--ice-lite] [--no-resume]
 // Prints one line "livekit-test-sfu listening on ws://HOST:PORT" when ready (port 0 picks a
 // free port); logs go to stderr (LOG=debug for more); SIGTERM closes everything, exit 0.
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ function parseCli(argv) {
       'api-secret': { type: 'string', default: 'secret' },
       'no-v1': { type: 'boolean', default: false },
       'no-data-tracks': { type: 'boolean', default: false },
+      'data-tracks-disabled': { type: 'boolean', default: false },
       'ice-lite': { type: 'boolean', default: false },
       'no-resume': { type: 'boolean', default: false },
     },
@@ -33,6 +34,7 @@ function parseCli(argv) {
     keys: new Map([[values['api-key'], values['api-secret']]]),
     v1: !values['no-v1'],
     dataTracks: !values['no-data-tracks'],
+    dataTracksAllowed: !values['data-tracks-disabled'],
     iceLite: values['ice-lite'],
     resume: !values['no-resume'],
   };
@@ -44,7 +46,7 @@ async function serve(config) {
   const { RoomRegistry } = await import('./lib/room.js');
   const { createSfuServer } = await import('./lib/http_server.js');
 
-  const rooms = new RoomRegistry({ dataTracksEnabled: config.dataTracks });
+  const rooms = new RoomRegistry({ dataTracksEnabled: config.dataTracks, dataTracksAllowed: config.dataTracksAllowed });
   const server = createSfuServer({ ...config, rooms, nodeId: randomId('ND_') });
   server.http.on('error', (e) => {
     process.stderr.write(`livekit-test-sfu: cannot listen on ${config.host}:${config.port}: ${e.message}\n`);
@@ -54,7 +56,7 @@ async function serve(config) {
     const { port } = server.http.address();
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     process.stdout.write(`livekit-test-sfu listening on ws://${host}:${port}\n`);
-    log.info(`v1 ${config.v1 ? 'on' : 'off'}, data tracks ${config.dataTracks ? 'on' : 'off'}, ice-lite ${config.iceLite ? 'on' : 'off'}`);
+    log.info(`v1 ${config.v1 ? 'on' : 'off'}, data tracks ${!config.dataTracks ? 'absent' : config.dataTracksAllowed ? 'on' : 'disabled'}, ice-lite ${config.iceLite ? 'on' : 'off'}`);
   });
 
   let stopping = false;

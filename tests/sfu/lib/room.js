@@ -21,12 +21,15 @@ import { parseHeader } from './packet.js';
 import { validatePublish } from './publish_validation.js';
 
 export class Room {
-  // dataTracksEnabled: false models a server without data-track support (requests unanswered).
-  constructor(name, { dataTracksEnabled, onEmpty, onLeft }) {
+  // dataTracksEnabled: false models a server without data-track support (requests unanswered);
+  // dataTracksAllowed: false one with them switched off (livekit-server's enable_data_tracks:
+  // false: publishes refused with NOT_ALLOWED, no server _data_track channel).
+  constructor(name, { dataTracksEnabled, dataTracksAllowed = true, onEmpty, onLeft }) {
     this.name = name;
     this.sid = randomId('RM_');
     this.creationTime = BigInt(Math.floor(Date.now() / 1000));
     this.dataTracksEnabled = dataTracksEnabled;
+    this.dataTracksAllowed = dataTracksAllowed;
     this.onEmpty = onEmpty;
     this.onLeft = onLeft;
     this.participants = new Map(); // identity -> Participant
@@ -105,7 +108,7 @@ export class Room {
       this.log.debug(`${p.identity}: publish request ignored (data tracks disabled)`);
       return;
     }
-    const refused = validatePublish(req, p.grants.canPublishData, [...p.published.values()].map((t) => t.info));
+    const refused = validatePublish(req, p.grants.canPublishData && this.dataTracksAllowed, [...p.published.values()].map((t) => t.info));
     if (refused) {
       this.log.info(`${p.identity}: publish handle=${req.pubHandle} name=${JSON.stringify(req.name)} refused: ${refused.message}`);
       p.sendRequestResponse(new RequestResponse({ reason: refused.reason, message: refused.message, request: { case: 'publishDataTrack', value: new PublishDataTrackRequest(req) } }));
@@ -210,10 +213,11 @@ function addStats(into, from) {
 }
 
 export class RoomRegistry {
-  constructor({ dataTracksEnabled }) {
+  constructor({ dataTracksEnabled, dataTracksAllowed = true }) {
     this.rooms = new Map();
     this.departedStats = zeroStats(); // counters of participants that have left
     this.dataTracksEnabled = dataTracksEnabled;
+    this.dataTracksAllowed = dataTracksAllowed;
     this.log = logger('rooms');
   }
 
@@ -222,6 +226,7 @@ export class RoomRegistry {
     if (!room) {
       room = new Room(name, {
         dataTracksEnabled: this.dataTracksEnabled,
+        dataTracksAllowed: this.dataTracksAllowed,
         onEmpty: (r) => {
           if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
           this.log.info(`room ${r.name} closed (empty)`);

@@ -66,7 +66,7 @@ export class SignalSession {
     this.publisher = this.makeTransport('publisher', SignalTarget.PUBLISHER);
     if (this.subscriberPrimary) {
       this.subscriber = this.makeTransport('subscriber', SignalTarget.SUBSCRIBER);
-      this.subscriber.createServerChannels({ dataTracks: this.room.dataTracksEnabled });
+      this.subscriber.createServerChannels({ dataTracks: this.room.dataTracksEnabled && this.room.dataTracksAllowed });
     }
     this.room.join(this.participant);
     this.send({ case: 'join', value: this.joinResponse() });

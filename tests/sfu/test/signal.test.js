@@ -306,6 +306,26 @@ describe('--no-data-tracks', () => {
   });
 });
 
+describe('--data-tracks-disabled (livekit-server enable_data_tracks: false)', () => {
+  let off;
+  before(async () => { off = await startServer(['--data-tracks-disabled']); });
+  after(async () => { await off.stop(); });
+
+  test('a publish with every grant is refused with NOT_ALLOWED, first of all checks', async () => {
+    const tok = await token();
+    const a = await SignalConnection.open(v1Url(off.url, { tok }));
+    await a.next('join');
+    const req = new PublishDataTrackRequest({ pubHandle: 0, name: '' });
+    a.send('publishDataTrackRequest', req);
+    const rr = await a.next('requestResponse');
+    assert.equal(rr.reason, Reason.NOT_ALLOWED);
+    assert.equal(rr.message, 'does not have permission to publish data');
+    assert.ok(rr.request.value.equals(req));
+    assert.equal(await a.receives('publishDataTrackResponse', 300), false);
+    a.close();
+  });
+});
+
 describe('robustness and shutdown', () => {
   test('an undecodable frame is dropped, the session goes on', async () => {
     const a = await join('alice', { room: freshRoom() });
