@@ -1,10 +1,12 @@
-// The main-job demo (for now): the bundled test server and two official livekit-client
-// instances in headless Chromium exchange a few data-track frames; prints what that proved.
+// The main-job demo (for now): a LiveKit server (LKT_SERVER: the real livekit-server or the
+// bundled test server) and two official livekit-client instances in headless Chromium
+// exchange a few data-track frames; prints what that proved.
 //   scripts/netns-run.sh node tests/interop/browser/demo.mjs
 import assert from 'node:assert/strict';
 import { runCases, ok } from './lib/run.mjs';
 import { ROOM, connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
 import { deliverFrames } from './lib/delivery.mjs';
+import { SERVER_KIND } from './lib/test-server.mjs';
 
 const say = (line = '') => console.log(line);
 
@@ -24,7 +26,9 @@ function telemetryFrames(attempt) {
 
 async function demo(scenario) {
   const server = await scenario.startServer();
-  say(`Test server (tests/sfu/server.js) listening on ${server.url}`);
+  const serverName = SERVER_KIND === 'livekit' ? 'livekit-server 1.13.5 (scripts/livekit-server.sh, dev mode)'
+    : 'the bundled test server (tests/sfu/server.js)';
+  say(`${serverName} listening on ${server.url}`);
 
   const { a, b, alice, bob } = await connectPair(scenario, server);
   say(`alice and bob joined room "${ROOM}" with livekit-client 2.23.0 in headless Chromium`);
@@ -49,9 +53,14 @@ async function demo(scenario) {
   assert.equal(gone.stillListed, false);
   say('alice unpublished the track; bob got RoomEvent.DataTrackUnpublished and it left his dataTracks');
   say();
-  say('proved: the test server carries data tracks between official LiveKit clients the way a');
-  say('        LiveKit server does: publish, discovery, subscription, byte-exact in-order frames');
-  say('        (SHA-256 compared in the pages) with their user timestamps, and unpublish.');
+  if (SERVER_KIND === 'livekit') {
+    say('proved: livekit-server carries data tracks between official LiveKit clients here:');
+  } else {
+    say('proved: the test server carries data tracks between official LiveKit clients the way a');
+    say('        LiveKit server does:');
+  }
+  say('        publish, discovery, subscription, byte-exact in-order frames (SHA-256 compared in');
+  say('        the pages) with their user timestamps, and unpublish.');
 }
 
 await runCases('demo.mjs', { demo }, [], { timeoutMs: 90000 });

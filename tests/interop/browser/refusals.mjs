@@ -1,8 +1,11 @@
-// Official livekit-client (Chromium) against the test server when it must say no.
-//   node refusals.mjs [bad-token|no-data-tracks]...   (both when none is named)
+// Official livekit-client (Chromium) against a LiveKit server (LKT_SERVER) when it must say no.
+//   node refusals.mjs [bad-token|data-tracks-disabled|no-data-tracks]...   (all when none is named)
 //   bad-token       a token signed with the wrong secret: room.connect rejects with
 //                   ConnectionError NotAllowed, HTTP status 401
-//   no-data-tracks  server --no-data-tracks (a server without data tracks): publishDataTrack
+//   data-tracks-disabled  data tracks switched off on the server (livekit-server's
+//                   enable_data_tracks: false): publishDataTrack rejects at once with
+//                   DataTrackPublishError NotAllowed and the server's text
+//   no-data-tracks  a server without data tracks (tests/sfu --no-data-tracks only): publishDataTrack
 //                   rejects with the client's own ~10 s Timeout
 // Run inside scripts/netns-run.sh.
 import assert from 'node:assert/strict';
@@ -22,6 +25,18 @@ const CASES = {
     assert.ok(result.elapsedMs < 10000, `refusal took ${result.elapsedMs} ms`);
   },
 
+  'data-tracks-disabled': async (scenario) => {
+    const server = await scenario.startServer(['--data-tracks-disabled']);
+    const page = await scenario.newClientPage('A');
+    ok(await page.call('connect', server.url, await server.token('alice', ROOM)), 'connect');
+    const result = await page.call('publish', 'telemetry');
+    assert.ok(result.error, `publishDataTrack succeeded with data tracks disabled: ${JSON.stringify(result)}`);
+    assert.equal(result.error.name, 'DataTrackPublishError', JSON.stringify(result.error));
+    assert.equal(result.error.reasonName, 'NotAllowed', JSON.stringify(result.error));
+    assert.equal(result.error.rawMessage, 'does not have permission to publish data', JSON.stringify(result.error));
+    assert.ok(result.elapsedMs < 5000, `refusal took ${result.elapsedMs} ms`);
+  },
+
   'no-data-tracks': async (scenario) => {
     const server = await scenario.startServer(['--no-data-tracks']);
     const page = await scenario.newClientPage('A');
@@ -35,5 +50,5 @@ const CASES = {
   },
 };
 
-// Both at once in one browser: the bad token is refused while publish waits out its timeout.
+// All at once in one browser: the refusals come while the no-data-tracks publish waits out its timeout.
 await runCases('refusals.mjs', CASES, process.argv.slice(2), { concurrent: true, timeoutMs: 60000 });

@@ -1,4 +1,5 @@
-// Baseline throughput of the official client through the test server: page A pushes a fixed
+// Baseline throughput of the official client through a LiveKit server (LKT_SERVER: the test
+// server by default, or the real livekit-server): page A pushes a fixed
 // number of frames as fast as livekit-client's flow control allows, page B counts what arrives.
 // A first row pair measures two peer connections inside one page (no server) for scale.
 // Prints a table; the figures are not asserted, but a run where nothing arrives fails.
@@ -7,6 +8,7 @@
 import os from 'node:os';
 import { runCases, ok } from './lib/run.mjs';
 import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
+import { SERVER_KIND } from './lib/test-server.mjs';
 
 const count16k = Number(process.argv[2] ?? 1000);
 const count64k = Number(process.argv[3] ?? 250);
@@ -57,7 +59,8 @@ async function throughput(scenario) {
   }
 
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  console.log(`\nlivekit-client 2.23.0 (Chromium) -> test server -> livekit-client, one frame stream `
+  const serverName = SERVER_KIND === 'livekit' ? 'livekit-server 1.13.5' : 'test server (tests/sfu)';
+  console.log(`\nlivekit-client 2.23.0 (Chromium) -> ${serverName} -> livekit-client, one frame stream `
     + `(load average ${load} on ${os.cpus().length} CPUs)`);
   console.log('| path | frame bytes | frames pushed | received | lost | MB/s | frames/s |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');

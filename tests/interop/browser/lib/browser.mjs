@@ -21,12 +21,13 @@ const FILES = {
 };
 
 // Flags from TESTBED.md: headless, and no start-up requests to outside hosts; no host name is
-// resolved at all (everything is 127.0.0.1). Chromium gives its WebRTC UDP sockets a 64 KiB
+// resolved at all (everything is 127.0.0.1, or the namespace address 10.99.0.1 where the real
+// livekit-server listens). Chromium gives its WebRTC UDP sockets a 64 KiB
 // receive buffer, which a burst of one large frame overflows on a busy machine (lost packets,
 // lost frames); libwebrtc's field trial below asks for 4 MiB instead.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE *.local',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 10.99.0.1, EXCLUDE *.local',
   '--force-fieldtrials=WebRTC-SetSocketReceiveBuffer/Enabled-4096/'];
 
 function serveStatic() {

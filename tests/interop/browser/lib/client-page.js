@@ -1,6 +1,6 @@
 // In-page helpers around the official livekit-client (window.LivekitClient), called from Node
 // through ClientPage.call(). Everything returned is plain JSON: errors become
-// {error: {name, reasonName, status, message}}, bigints become decimal strings.
+// {error: {name, reasonName, status, message, rawMessage}}, bigints become decimal strings.
 // Loaded before the client so that the peer-connection count sees every construction.
 'use strict';
 (() => {
@@ -35,6 +35,7 @@
       reasonName: isConnectionError ? LivekitClient.ConnectionErrorReason[err.reason] : err?.reasonName ?? null,
       status: err?.status ?? null,
       message: String(err?.message ?? err),
+      rawMessage: err?.rawMessage ?? null, // the server's own text (DataTrackPublishError)
     };
   }
 

@@ -1,7 +1,7 @@
 // Runs the cases of one test file in one shared Chromium: a watchdog so nothing hangs,
 // cleanup of what each case started, and on failure the server's log and the pages' console.
 import { Browser } from './browser.mjs';
-import { TestServer } from './test-server.mjs';
+import { TestServer, SERVER_KIND, serverUnavailable } from './test-server.mjs';
 
 const tail = (text, lines = 60) => text.split('\n').slice(-lines).join('\n');
 
@@ -76,6 +76,12 @@ export async function runCases(file, cases, names, { concurrent = false, timeout
     process.exit(2);
   }
   const selected = names.length ? names : Object.keys(cases);
+  const unavailable = serverUnavailable();
+  if (unavailable) {
+    console.log(`SKIP ${file}: ${unavailable}`);
+    process.exit(77); // meson's "skipped"
+  }
+  console.log(`${file}: server ${SERVER_KIND}`);
   const watchdog = setTimeout(() => {
     console.error(`FAIL ${file}: no result after ${timeoutMs} ms`);
     for (const scenario of running) console.error(scenario.diagnostics());

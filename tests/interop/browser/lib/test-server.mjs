@@ -1,32 +1,77 @@
-// Runs tests/sfu/server.js as a child process on a free port and mints tokens for it.
-// Contract (see the brief shared with "sfu"): one readiness line on stdout,
-// "livekit-test-sfu listening on ws://HOST:PORT"; SIGTERM closes it with exit code 0.
+// Runs a LiveKit server for the browser tests as a child process on free ports, and mints
+// tokens for it. Two kinds, chosen by LKT_SERVER, with one contract (one readiness line on
+// stdout, "... listening on ws://HOST:PORT"; the log on stderr; SIGTERM exits 0):
+//   sfu      (default) the bundled test server, tests/sfu/server.js
+//   livekit  the real livekit-server v1.13.5 (scripts/livekit-server.sh; built by setup.sh)
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
+import { startV0OnlyFront } from './v0-only-front.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// LKT_SFU_SCRIPT runs the tests against another server with the same command line.
-const serverScript = process.env.LKT_SFU_SCRIPT ?? path.resolve(here, '../../../sfu/server.js');
-const READY = /^livekit-test-sfu listening on (ws:\/\/\S+)$/m;
+const root = path.resolve(here, '../../../..');
+const READY = /^\S+ listening on (ws:\/\/\S+)$/m;
 
 export const API_KEY = 'devkey';
 export const API_SECRET = 'browser-test-secret';
 
+export const SERVER_KIND = process.env.LKT_SERVER ?? 'sfu';
+
+// Each kind: how to start it and which test-server flags it can honour. The real server
+// cannot fake a server without data tracks; tests/sfu is the place for that.
+const KINDS = {
+  sfu: {
+    // LKT_SFU_SCRIPT runs the tests against another server with the same command line.
+    command: (flags) => [process.execPath, process.env.LKT_SFU_SCRIPT ?? path.join(root, 'tests/sfu/server.js'),
+      '--host', '127.0.0.1', ...flags],
+    flags: ['--no-v1', '--no-data-tracks', '--data-tracks-disabled', '--ice-lite', '--no-resume'],
+  },
+  livekit: {
+    // Map the test server's flag to livekit-server's enable_data_tracks: false; --no-v1 is a
+    // proxy in front of it (v0-only-front.mjs), not a server setting.
+    command: (flags) => [path.join(root, 'scripts/livekit-server.sh'),
+      ...flags.filter((f) => f !== '--no-v1').map((f) => (f === '--data-tracks-disabled' ? '--no-data-tracks' : f))],
+    flags: ['--no-v1', '--data-tracks-disabled', '--ice-lite'],
+  },
+};
+
+/** Why the chosen server cannot run here (then the test reports itself skipped), or null. */
+export function serverUnavailable() {
+  if (!KINDS[SERVER_KIND]) return `LKT_SERVER=${SERVER_KIND}: not one of ${Object.keys(KINDS).join(', ')}`;
+  if (SERVER_KIND !== 'livekit') return null;
+  const cache = path.join(root, '.cache/livekit-server');
+  if (fs.existsSync(path.join(cache, 'v1.13.5/livekit-server'))) return null;
+  const why = fs.existsSync(path.join(cache, 'UNAVAILABLE'))
+    ? fs.readFileSync(path.join(cache, 'UNAVAILABLE'), 'utf8').trim() : 'not built (run scripts/setup.sh)';
+  return `no livekit-server: ${why}`;
+}
+
+/** True when the chosen kind of server can be started with `flags`. */
+export function serverSupports(flags) {
+  return flags.every((f) => KINDS[SERVER_KIND].flags.includes(f));
+}
+
 export class TestServer {
   /** @param {string[]} flags extra server flags, e.g. ['--no-v1'] */
   static async start(flags = [], { readyTimeoutMs = 15000 } = {}) {
-    const args = [serverScript, '--host', '127.0.0.1', '--port', '0',
-      '--api-key', API_KEY, '--api-secret', API_SECRET, ...flags];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!serverSupports(flags)) throw new Error(`${SERVER_KIND} server cannot do ${flags.join(' ')}`);
+    const [cmd, ...args] = KINDS[SERVER_KIND].command(flags);
+    args.push('--port', '0', '--api-key', API_KEY, '--api-secret', API_SECRET);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new TestServer(child);
     server.url = await server.#waitReady(readyTimeoutMs);
+    if (SERVER_KIND === 'livekit' && flags.includes('--no-v1')) {
+      server.front = await startV0OnlyFront(server.url);
+      server.url = server.front.url;
+    }
     return server;
   }
 
   constructor(child) {
     this.child = child;
+    this.kind = SERVER_KIND;
     this.stderr = '';
     this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     // Keep the server's log: it is printed when a test fails (and live with LOG set).
@@ -61,6 +106,7 @@ export class TestServer {
 
   /** SIGTERM, then the exit status; the contract says it exits 0. */
   async stop({ timeoutMs = 5000 } = {}) {
+    await this.front?.close();
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exit;
     this.child.kill('SIGTERM');
     const timeout = new Promise((resolve) => setTimeout(resolve, timeoutMs, null));

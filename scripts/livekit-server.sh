@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Starts the real livekit-server (built by scripts/build-livekit-server.sh) the
+# way the tests and the demo need it, with the same contract as the test server
+# (tests/sfu/server.js), so a test can take either:
+#   - one readiness line on stdout, "livekit-server listening on ws://HOST:PORT",
+#     printed once the server answers HTTP on that port;
+#   - the server's own log on stderr (the caller keeps it for failures);
+#   - SIGTERM (or SIGINT) stops it (forced after 1 s if participants stay) and exits 0.
+# Dev mode (key devkey, secret secret unless --api-key/--api-secret), bound to
+# HOST with HOST as its node IP (WebRTC candidates), data tracks on.
+# Exits 77 (a skipped test, for meson) with the reason when there is no server.
+#
+#   scripts/livekit-server.sh [--host ADDR] [--port N|0] [--api-key K --api-secret S]
+#                             [--no-data-tracks] [--ice-lite] [--log-level L]
+# --host defaults to 10.99.0.1 (scripts/netns-run.sh's address); --port 0 (the
+# default) picks free ports. --no-data-tracks sets enable_data_tracks: false
+# (the server then refuses data-track publishes with NOT_ALLOWED).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+VERSION=v1.13.5
+bin="$root/.cache/livekit-server/$VERSION/livekit-server"
+if [ ! -x "$bin" ]; then
+  why=$(cat "$root/.cache/livekit-server/UNAVAILABLE" 2>/dev/null || echo "not built: run scripts/setup.sh")
+  echo "SKIP: no livekit-server $VERSION: $why" >&2
+  exit 77
+fi
+
+host=10.99.0.1 port=0 key=devkey secret=secret data_tracks=true ice_lite=false level=info
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --host) host=$2; shift ;;
+    --port) port=$2; shift ;;
+    --api-key) key=$2; shift ;;
+    --api-secret) secret=$2; shift ;;
+    --no-data-tracks) data_tracks=false ;;
+    --ice-lite) ice_lite=true ;;
+    --log-level) level=$2; shift ;;
+    *) echo "livekit-server.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Three free ports on HOST: signalling (TCP), ICE-TCP and the single ICE-UDP port.
+read -r free_tcp1 free_tcp2 free_udp < <(python3 - "$host" <<'PY'
+import socket, sys
+def free(kind):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind((sys.argv[1], 0))
+    return s, s.getsockname()[1]
+held = [free(socket.SOCK_STREAM), free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM)]
+print(*(p for _, p in held))
+PY
+)
+[ "$port" != 0 ] || port=$free_tcp1
+
+# Keys in the config (not --dev's built-in pair) so --api-secret works, and the
+# RTC address filter set to HOST's /24 as dev mode would for a non-loopback bind.
+config="port: $port
+bind_addresses: [$host]
+keys:
+  $key: $secret
+rtc:
+  node_ip: $host
+  tcp_port: $free_tcp2
+  udp_port: $free_udp
+  use_ice_lite: $ice_lite
+  ips:
+    includes: [$host/24]
+enable_data_tracks: $data_tracks
+logging:
+  level: $level
+"
+
+"$bin" --dev --config-body "$config" >&2 &
+pid=$!
+# livekit-server drains on its first signal (it waits for every participant to leave) and
+# stops at once on the second (cmd/server/main.go): give the participants a second.
+stop() {
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 10); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  exit 0
+}
+trap stop TERM INT
+
+# Ready when the HTTP endpoint answers (livekit-server replies "OK" on /).
+for _ in $(seq 1 300); do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    rc=0; wait "$pid" || rc=$?
+    echo "livekit-server.sh: livekit-server exited with $rc before it was ready" >&2
+    exit 1
+  fi
+  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://$host:$port/', timeout=1)" 2>/dev/null; then
+    echo "livekit-server listening on ws://$host:$port"
+    wait "$pid"
+    exit $?
+  fi
+  sleep 0.1
+done
+echo "livekit-server.sh: not answering on http://$host:$port/ after 30 s" >&2
+kill -KILL "$pid"
+exit 1
