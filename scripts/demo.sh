@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The main job: a demo on the bundled LiveKit-compatible test server.
+# The main job: a demo on a local LiveKit server: the real livekit-server
+# (built by setup.sh from the Go module proxy) when it could be built, else
+# the bundled LiveKit-compatible test server (tests/sfu); it says which.
 # Until the GStreamer elements exist it runs the most complete thing that
 # works end to end: two official livekit-client instances in headless
-# Chromium exchanging data-track frames through tests/sfu, and our C++
+# Chromium exchanging data-track frames through that server, and our C++
 # data-track wire format cross-checked against the official TypeScript one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SKIP_SAN=1 ./scripts/setup.sh
 meson compile -C build >/dev/null
 
-echo "== 1. Official livekit-client <-> bundled test server (headless Chromium)"
+if [ -x .cache/livekit-server/v1.13.5/livekit-server ]; then
+  export LKT_SERVER=livekit
+  echo "== 1. Official livekit-client <-> livekit-server 1.13.5 (headless Chromium)"
+else
+  export LKT_SERVER=sfu
+  echo "== 1. Official livekit-client <-> bundled test server (headless Chromium)"
+  echo "   (no livekit-server here: $(cat .cache/livekit-server/UNAVAILABLE 2>/dev/null || echo 'not built'))"
+fi
 ./scripts/netns-run.sh node tests/interop/browser/demo.mjs
 
 echo
