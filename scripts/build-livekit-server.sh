@@ -23,7 +23,7 @@ unavailable() { echo "$*" | tee "$cache/UNAVAILABLE" >&2; exit 1; }
 
 go=$(./scripts/go.sh 2>"$cache/go.err") || unavailable "no Go 1.26 to build livekit-server $VERSION: $(cat "$cache/go.err")"
 json=$(cd "$cache" && GOFLAGS=-mod=mod "$go" mod download -json "github.com/livekit/livekit-server@$VERSION" 2>"$cache/download.err") \
-  || unavailable "the Go module proxy did not give github.com/livekit/livekit-server@$VERSION: $(tail -3 "$cache/download.err")"
+  || unavailable "the Go module proxy did not give github.com/livekit/livekit-server@$VERSION: $(tail -3 "$cache/download.err") $(printf '%s\n' "${json:-}" | grep '"Error"')"
 src=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 
 work="$cache/$VERSION.src"

@@ -42,11 +42,15 @@ fi
 # `go mod download` of a module@version needs no go.mod; the module cache it
 # fills is the same one the go command uses for its own toolchain switches.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# With -json the go command reports a refused module in the "Error" member, not on stderr.
 if ! json=$(cd "$tmp" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$bootstrap" mod download -json "$module" 2>"$tmp/err"); then
-  echo "go.sh: the Go module proxy did not give $module: $(tail -3 "$tmp/err")" >&2
+  echo "go.sh: the Go module proxy did not give $module: $(tail -3 "$tmp/err") $(printf '%s\n' "$json" | grep '"Error"')" >&2
   exit 1
 fi
 dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+# Module zips carry no file modes: make the tools runnable, as the go command does
+# after it downloads a toolchain.
+chmod a+x "$dir"/bin/* "$dir"/pkg/tool/*/* 2>/dev/null || true
 if [ -z "$dir" ] || ! version_ok "$dir/bin/go"; then
   echo "go.sh: $module downloaded but $dir/bin/go does not run" >&2
   exit 1

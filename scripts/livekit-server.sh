@@ -11,9 +11,9 @@
 # Exits 77 (a skipped test, for meson) with the reason when there is no server.
 #
 #   scripts/livekit-server.sh [--host ADDR] [--port N|0] [--api-key K --api-secret S]
-#                             [--no-data-tracks] [--ice-lite] [--log-level L]
+#                             [--data-tracks-disabled] [--ice-lite] [--log-level L]
 # --host defaults to 10.99.0.1 (scripts/netns-run.sh's address); --port 0 (the
-# default) picks free ports. --no-data-tracks sets enable_data_tracks: false
+# default) picks free ports. --data-tracks-disabled sets enable_data_tracks: false
 # (the server then refuses data-track publishes with NOT_ALLOWED).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --port) port=$2; shift ;;
     --api-key) key=$2; shift ;;
     --api-secret) secret=$2; shift ;;
-    --no-data-tracks) data_tracks=false ;;
+    --data-tracks-disabled) data_tracks=false ;;
     --ice-lite) ice_lite=true ;;
     --log-level) level=$2; shift ;;
     *) echo "livekit-server.sh: unknown option $1" >&2; exit 2 ;;
@@ -77,10 +77,10 @@ pid=$!
 # livekit-server drains on its first signal (it waits for every participant to leave) and
 # stops at once on the second (cmd/server/main.go): give the participants a second.
 stop() {
-  kill -TERM "$pid" 2>/dev/null
+  kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 10); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -TERM "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
   exit 0
 }
 trap stop TERM INT

@@ -1,5 +1,5 @@
-// Baseline throughput of the official client through a LiveKit server (LKT_SERVER: the test
-// server by default, or the real livekit-server): page A pushes a fixed
+// Baseline throughput of the official client through the real livekit-server (when it is
+// built) and the test server, side by side in one run: page A pushes a fixed
 // number of frames as fast as livekit-client's flow control allows, page B counts what arrives.
 // A first row pair measures two peer connections inside one page (no server) for scale.
 // Prints a table; the figures are not asserted, but a run where nothing arrives fails.
@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { runCases, ok } from './lib/run.mjs';
 import { connectPair, publishAndSubscribe } from './lib/two-clients.mjs';
-import { SERVER_KIND } from './lib/test-server.mjs';
+import { serverUnavailable } from './lib/test-server.mjs';
 
 const count16k = Number(process.argv[2] ?? 1000);
 const count64k = Number(process.argv[3] ?? 250);
@@ -19,6 +19,10 @@ const RUNS = [
 const MODES = [
   { label: 'v1 (1 PC)', singlePeerConnection: true },
   { label: 'v0 (2 PCs)', singlePeerConnection: false },
+];
+const SERVERS = [
+  { kind: 'livekit', label: 'livekit-server 1.13.5' },
+  { kind: 'sfu', label: 'test server' },
 ];
 
 async function measure(a, b, { size, count }) {
@@ -49,18 +53,24 @@ async function throughput(scenario) {
   const rows = [];
   const page = await scenario.newClientPage('direct');
   for (const run of RUNS) rows.push(await measureDirect(page, run));
-  for (const mode of MODES) {
-    const server = await scenario.startServer();
-    const { a, b } = await connectPair(scenario, server, { singlePeerConnection: mode.singlePeerConnection });
-    for (const run of RUNS) rows.push({ mode: mode.label, ...(await measure(a, b, run)) });
-    await a.call('disconnect');
-    await b.call('disconnect');
-    await scenario.stopServer(server);
+  for (const { kind, label } of SERVERS) {
+    const why = serverUnavailable(kind);
+    if (why) {
+      console.log(`no rows through the ${label}: ${why}`);
+      continue;
+    }
+    for (const mode of MODES) {
+      const server = await scenario.startServer([], { kind });
+      const { a, b } = await connectPair(scenario, server, { singlePeerConnection: mode.singlePeerConnection });
+      for (const run of RUNS) rows.push({ mode: `${label}, ${mode.label}`, ...(await measure(a, b, run)) });
+      await a.call('disconnect');
+      await b.call('disconnect');
+      await scenario.stopServer(server);
+    }
   }
 
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  const serverName = SERVER_KIND === 'livekit' ? 'livekit-server 1.13.5' : 'test server (tests/sfu)';
-  console.log(`\nlivekit-client 2.23.0 (Chromium) -> ${serverName} -> livekit-client, one frame stream `
+  console.log(`\nlivekit-client 2.23.0 (Chromium) -> server -> livekit-client, one frame stream `
     + `(load average ${load} on ${os.cpus().length} CPUs)`);
   console.log('| path | frame bytes | frames pushed | received | lost | MB/s | frames/s |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');

@@ -13,8 +13,8 @@ export class Scenario {
     this.pages = [];
   }
 
-  async startServer(flags = []) {
-    const server = await TestServer.start(flags);
+  async startServer(flags = [], options = {}) {
+    const server = await TestServer.start(flags, options);
     this.servers.push(server);
     return server;
   }
@@ -81,7 +81,7 @@ export async function runCases(file, cases, names, { concurrent = false, timeout
     console.log(`SKIP ${file}: ${unavailable}`);
     process.exit(77); // meson's "skipped"
   }
-  console.log(`${file}: server ${SERVER_KIND}`);
+  console.log(`${file}: LKT_SERVER=${SERVER_KIND}`);
   const watchdog = setTimeout(() => {
     console.error(`FAIL ${file}: no result after ${timeoutMs} ms`);
     for (const scenario of running) console.error(scenario.diagnostics());

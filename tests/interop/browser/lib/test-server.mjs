@@ -29,18 +29,16 @@ const KINDS = {
     flags: ['--no-v1', '--no-data-tracks', '--data-tracks-disabled', '--ice-lite', '--no-resume'],
   },
   livekit: {
-    // Map the test server's flag to livekit-server's enable_data_tracks: false; --no-v1 is a
-    // proxy in front of it (v0-only-front.mjs), not a server setting.
-    command: (flags) => [path.join(root, 'scripts/livekit-server.sh'),
-      ...flags.filter((f) => f !== '--no-v1').map((f) => (f === '--data-tracks-disabled' ? '--no-data-tracks' : f))],
+    // --no-v1 is a proxy in front of it (v0-only-front.mjs), not a server setting.
+    command: (flags) => [path.join(root, 'scripts/livekit-server.sh'), ...flags.filter((f) => f !== '--no-v1')],
     flags: ['--no-v1', '--data-tracks-disabled', '--ice-lite'],
   },
 };
 
-/** Why the chosen server cannot run here (then the test reports itself skipped), or null. */
-export function serverUnavailable() {
-  if (!KINDS[SERVER_KIND]) return `LKT_SERVER=${SERVER_KIND}: not one of ${Object.keys(KINDS).join(', ')}`;
-  if (SERVER_KIND !== 'livekit') return null;
+/** Why a kind of server cannot run here (then the test reports itself skipped), or null. */
+export function serverUnavailable(kind = SERVER_KIND) {
+  if (!KINDS[kind]) return `LKT_SERVER=${kind}: not one of ${Object.keys(KINDS).join(', ')}`;
+  if (kind !== 'livekit') return null;
   const cache = path.join(root, '.cache/livekit-server');
   if (fs.existsSync(path.join(cache, 'v1.13.5/livekit-server'))) return null;
   const why = fs.existsSync(path.join(cache, 'UNAVAILABLE'))
@@ -48,30 +46,30 @@ export function serverUnavailable() {
   return `no livekit-server: ${why}`;
 }
 
-/** True when the chosen kind of server can be started with `flags`. */
-export function serverSupports(flags) {
-  return flags.every((f) => KINDS[SERVER_KIND].flags.includes(f));
+/** True when a kind of server can be started with `flags`. */
+export function serverSupports(flags, kind = SERVER_KIND) {
+  return flags.every((f) => KINDS[kind].flags.includes(f));
 }
 
 export class TestServer {
   /** @param {string[]} flags extra server flags, e.g. ['--no-v1'] */
-  static async start(flags = [], { readyTimeoutMs = 15000 } = {}) {
-    if (!serverSupports(flags)) throw new Error(`${SERVER_KIND} server cannot do ${flags.join(' ')}`);
-    const [cmd, ...args] = KINDS[SERVER_KIND].command(flags);
+  static async start(flags = [], { kind = SERVER_KIND, readyTimeoutMs = 15000 } = {}) {
+    if (!serverSupports(flags, kind)) throw new Error(`${kind} server cannot do ${flags.join(' ')}`);
+    const [cmd, ...args] = KINDS[kind].command(flags);
     args.push('--port', '0', '--api-key', API_KEY, '--api-secret', API_SECRET);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const server = new TestServer(child);
+    const server = new TestServer(child, kind);
     server.url = await server.#waitReady(readyTimeoutMs);
-    if (SERVER_KIND === 'livekit' && flags.includes('--no-v1')) {
+    if (kind === 'livekit' && flags.includes('--no-v1')) {
       server.front = await startV0OnlyFront(server.url);
       server.url = server.front.url;
     }
     return server;
   }
 
-  constructor(child) {
+  constructor(child, kind) {
     this.child = child;
-    this.kind = SERVER_KIND;
+    this.kind = kind;
     this.stderr = '';
     this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     // Keep the server's log: it is printed when a test fails (and live with LOG set).
