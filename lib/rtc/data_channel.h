@@ -37,7 +37,6 @@ struct Open;
 dcep::Open dcep_open_for(const std::string& label, const DataChannelInit& init);
 DataChannelInit init_from_dcep_open(const dcep::Open& open, uint16_t stream);
 
-class SctpTransport;
 class DataChannelRegistry;
 
 class DataChannel {
@@ -75,7 +74,6 @@ class DataChannel {
   std::function<void(std::span<const uint8_t> data, bool binary)> on_message;
 
  private:
-  friend class SctpTransport;
   friend class DataChannelRegistry;
   DataChannel(std::string label, DataChannelInit init);
 
