@@ -75,12 +75,7 @@ struct Channel {
 
 class OursPeer {
  public:
-  OursPeer(GMainContext* context, unsigned sctp_mtu) : context_(context) {
-    lk::rtc::Configuration config;
-    config.context = context;
-    config.sctp_mtu = sctp_mtu;
-    config.ice_tcp = false;
-    pc_ = std::make_unique<lk::rtc::PeerConnection>(config);
+  OursPeer(GMainContext* context, std::unique_ptr<lk::rtc::PeerConnection> pc) : context_(context), pc_(std::move(pc)) {
     pc_->on_local_candidate = [](const std::string& candidate, const std::string& mid) {
       Emit("candidate").set("candidate", candidate).set("sdpMid", mid);
     };
@@ -298,9 +293,18 @@ int main(int argc, char** argv) {
     }
   }
   GMainContext* context = g_main_context_default();
+  lk::rtc::Configuration config;
+  config.context = context;
+  config.sctp_mtu = sctp_mtu;
+  config.ice_tcp = false;
+  auto pc = lk::rtc::PeerConnection::create(config);
+  if (!pc) {
+    Emit("error").set("cmd", "").set("message", pc.error().message);
+    return 1;
+  }
   GMainLoop* loop = g_main_loop_new(context, FALSE);
   {
-    OursPeer peer(context, sctp_mtu);
+    OursPeer peer(context, std::move(pc).value());
     GInputStream* in = g_unix_input_stream_new(0, FALSE);
     Input input{&peer, g_data_input_stream_new(in), loop};
     g_object_unref(in);

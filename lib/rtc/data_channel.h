@@ -28,7 +28,15 @@ struct DataChannelInit {
   std::optional<uint16_t> id; // required when negotiated; otherwise chosen by DTLS role
 };
 
-class SctpTransport;
+namespace dcep {
+struct Open;
+}
+
+// The DCEP OPEN (RFC 8832) that announces a channel, and the init of a channel
+// the peer announced on `stream`.
+dcep::Open dcep_open_for(const std::string& label, const DataChannelInit& init);
+DataChannelInit init_from_dcep_open(const dcep::Open& open, uint16_t stream);
+
 class DataChannelRegistry;
 
 class DataChannel {
@@ -66,7 +74,6 @@ class DataChannel {
   std::function<void(std::span<const uint8_t> data, bool binary)> on_message;
 
  private:
-  friend class SctpTransport;
   friend class DataChannelRegistry;
   DataChannel(std::string label, DataChannelInit init);
 

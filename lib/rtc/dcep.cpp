@@ -57,31 +57,4 @@ lk::Result<Open> decode_open(std::span<const uint8_t> m) {
   return o;
 }
 
-Open open_for(const std::string& label, const DataChannelInit& init) {
-  Open o;
-  o.label = label;
-  o.protocol = init.protocol;
-  if (init.max_retransmits) {
-    o.channel_type = kPartialReliableRexmit;
-    o.reliability = *init.max_retransmits;
-  } else if (init.max_packet_life_time_ms) {
-    o.channel_type = kPartialReliableTimed;
-    o.reliability = *init.max_packet_life_time_ms;
-  }
-  if (!init.ordered) o.channel_type |= kUnorderedBit;
-  return o;
-}
-
-DataChannelInit init_from(const Open& open, uint16_t stream) {
-  DataChannelInit init;
-  init.ordered = !(open.channel_type & kUnorderedBit);
-  uint8_t kind = open.channel_type & ~kUnorderedBit;
-  uint16_t value = open.reliability > 0xffff ? 0xffff : static_cast<uint16_t>(open.reliability);
-  if (kind == kPartialReliableRexmit) init.max_retransmits = value;
-  if (kind == kPartialReliableTimed) init.max_packet_life_time_ms = value;
-  init.protocol = open.protocol;
-  init.id = stream;
-  return init;
-}
-
 }  // namespace lk::rtc::dcep

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "rtc/data_channel.h"
 #include "util/result.h"
 
 namespace lk::rtc::dcep {
@@ -41,8 +40,5 @@ std::vector<uint8_t> encode_ack();
 // Fails on truncated input, unknown channel type or lengths that overrun.
 lk::Result<Open> decode_open(std::span<const uint8_t> message);
 bool is_ack(std::span<const uint8_t> message);
-
-Open open_for(const std::string& label, const DataChannelInit& init);
-DataChannelInit init_from(const Open& open, uint16_t stream);
 
 }  // namespace lk::rtc::dcep

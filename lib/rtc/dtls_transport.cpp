@@ -14,7 +14,10 @@
 namespace lk::rtc {
 namespace {
 
-constexpr long kDtlsMtu = 1400;  // SCTP packets are <= 1200 bytes, so one record per packet
+// Sizes handshake fragments only (a flight must cross any path). OpenSSL does
+// not split application data by it: each SCTP packet, whatever the configured
+// SCTP MTU (up to 16384, the record limit), goes out as one record.
+constexpr long kDtlsMtu = 1400;
 constexpr const char* kCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384";

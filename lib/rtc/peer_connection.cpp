@@ -43,10 +43,9 @@ struct Stack {
 }  // namespace
 
 struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
-  PeerConnection* owner;
+  PeerConnection* owner = nullptr;  // set as soon as create() has one
   Configuration config;
   GMainContext* context;
-  std::optional<lk::Error> init_error;
   std::shared_ptr<Certificate> cert;
   Stack stack;
   std::vector<Stack*> graveyard;
@@ -63,7 +62,7 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   PeerState state = PeerState::New;
   uint64_t session_id = 0, session_version = 0;
 
-  Impl(PeerConnection* o, Configuration c) : owner(o), config(std::move(c)) {
+  explicit Impl(Configuration c) : config(std::move(c)) {
     context = config.context ? g_main_context_ref(config.context) : g_main_context_ref_thread_default();
     session_id = g_random_int() | (uint64_t{g_random_int() & 0x7fffffff} << 32);
   }
@@ -72,7 +71,7 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     g_main_context_unref(context);
   }
 
-  void init();
+  lk::Result<void> init();
   void post(std::function<void(Impl&)> fn);
   void set_state(PeerState s);
   void fail(const lk::Error& error);
@@ -104,12 +103,9 @@ void PeerConnection::Impl::post(std::function<void(Impl&)> fn) {
   g_source_unref(source);
 }
 
-void PeerConnection::Impl::init() {
+lk::Result<void> PeerConnection::Impl::init() {
   auto c = Certificate::generate();
-  if (!c) {
-    init_error = c.error();
-    return;
-  }
+  if (!c) return c.error();
   cert = *c;
   IceTransport::Config ic;
   ic.context = context;
@@ -124,10 +120,7 @@ void PeerConnection::Impl::init() {
       else g_warning("%s", a.error().message.c_str());
     }
   auto ice = IceTransport::create(ic);
-  if (!ice) {
-    init_error = ice.error();
-    return;
-  }
+  if (!ice) return ice.error();
   stack.ice = std::move(*ice);
   std::weak_ptr<Impl> weak = weak_from_this();
   stack.ice->on_candidate = [weak](const std::string& candidate) {
@@ -151,6 +144,7 @@ void PeerConnection::Impl::init() {
   channels->on_remote_channel = [this](std::shared_ptr<DataChannel> channel) {
     if (owner->on_data_channel) owner->on_data_channel(std::move(channel));
   };
+  return lk::ok();
 }
 
 void PeerConnection::Impl::set_state(PeerState s) {
@@ -312,9 +306,13 @@ lk::Result<void> PeerConnection::Impl::apply_remote(sdp::Description d, bool is_
 
 // ---------------------------------------------------------------------------
 
-PeerConnection::PeerConnection(Configuration config) : impl_(std::make_shared<Impl>(this, std::move(config))) {
-  impl_->init();
+lk::Result<std::unique_ptr<PeerConnection>> PeerConnection::create(Configuration config) {
+  auto impl = std::make_shared<Impl>(std::move(config));
+  if (auto r = impl->init(); !r) return r.error();
+  return std::unique_ptr<PeerConnection>(new PeerConnection(std::move(impl)));
 }
+
+PeerConnection::PeerConnection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
 
 PeerConnection::~PeerConnection() {
   // No callbacks from a dying object: its owner is usually half destroyed.
@@ -331,12 +329,10 @@ PeerConnection::~PeerConnection() {
 PeerState PeerConnection::state() const { return impl_->state; }
 
 std::string PeerConnection::local_fingerprint() const {
-  if (!impl_->cert) return {};
   return impl_->cert->fingerprint().algorithm + " " + impl_->cert->fingerprint().value;
 }
 
 lk::Result<std::shared_ptr<DataChannel>> PeerConnection::create_data_channel(std::string label, DataChannelInit init) {
-  if (impl_->init_error) return *impl_->init_error;
   if (impl_->state == PeerState::Closed || impl_->state == PeerState::Failed)
     return make_error(ErrorKind::Closed, "peer connection is closed");
   return impl_->channels->create(std::move(label), std::move(init));
@@ -344,7 +340,6 @@ lk::Result<std::shared_ptr<DataChannel>> PeerConnection::create_data_channel(std
 
 lk::Result<std::string> PeerConnection::create_offer() {
   auto& s = *impl_;
-  if (s.init_error) return *s.init_error;
   if (s.state == PeerState::Closed) return make_error(ErrorKind::Closed, "peer connection is closed");
   if (s.restart_pending) {
     s.stack.ice->restart();
@@ -360,7 +355,6 @@ lk::Result<std::string> PeerConnection::create_offer() {
 
 lk::Result<std::string> PeerConnection::create_answer() {
   auto& s = *impl_;
-  if (s.init_error) return *s.init_error;
   if (s.state == PeerState::Closed) return make_error(ErrorKind::Closed, "peer connection is closed");
   if (!s.remote || s.have_local_offer)
     return make_error(ErrorKind::InvalidArgument, "create_answer needs a remote offer (set_remote_description(\"offer\"))");
@@ -370,7 +364,6 @@ lk::Result<std::string> PeerConnection::create_answer() {
 
 lk::Result<void> PeerConnection::set_remote_description(std::string_view type, std::string_view text) {
   auto& s = *impl_;
-  if (s.init_error) return *s.init_error;
   if (s.state == PeerState::Closed) return make_error(ErrorKind::Closed, "peer connection is closed");
   bool is_offer = type == "offer";
   if (!is_offer && type != "answer")
@@ -400,7 +393,6 @@ lk::Result<void> PeerConnection::set_remote_description(std::string_view type, s
 
 lk::Result<void> PeerConnection::add_remote_candidate(std::string_view candidate, std::string_view mid) {
   auto& s = *impl_;
-  if (s.init_error) return *s.init_error;
   if (s.state == PeerState::Closed) return make_error(ErrorKind::Closed, "peer connection is closed");
   if (candidate.starts_with("a=")) candidate.remove_prefix(2);
   if (candidate.empty()) {

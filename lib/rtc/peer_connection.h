@@ -55,7 +55,8 @@ const char* to_string(PeerState state);
 
 class PeerConnection {
  public:
-  explicit PeerConnection(Configuration config);
+  // Fails when the certificate or the ICE agent cannot be made.
+  static lk::Result<std::unique_ptr<PeerConnection>> create(Configuration config);
   ~PeerConnection();  // closes without calling back; do not destroy inside a callback
   PeerConnection(const PeerConnection&) = delete;
   PeerConnection& operator=(const PeerConnection&) = delete;
@@ -93,9 +94,10 @@ class PeerConnection {
   std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;  // opened by the remote (DCEP)
   std::function<void(const lk::Error&)> on_error;  // e.g. "DTLS fingerprint mismatch ..."
 
-  struct Impl;
-
  private:
+  struct Impl;
+  explicit PeerConnection(std::shared_ptr<Impl> impl);
+
   std::shared_ptr<Impl> impl_;
 };
 

@@ -112,8 +112,8 @@ class SctpTransport {
 
   std::mutex events_mutex_;
   std::deque<Event> events_;
-  GSource* dispatch_source_ = nullptr;
-  GSource* status_timer_ = nullptr;  // pending dispatch, under events_mutex_
+  GSource* dispatch_source_ = nullptr;  // pending dispatch, under events_mutex_
+  GSource* status_timer_ = nullptr;     // debug log of the association, once a second
   std::atomic<bool> writable_pending_{false};
   std::atomic<unsigned> send_space_calls_{0}, dry_events_{0};  // debug counters
 };

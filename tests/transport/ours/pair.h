@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,10 @@ class Loop {
 struct Peer {
   explicit Peer(GMainContext* context, Configuration config = {}) {
     config.context = context;
-    pc = std::make_unique<PeerConnection>(config);
+    auto created = PeerConnection::create(config);
+    // gtest reports an exception from a fixture as the test's failure.
+    if (!created) throw std::runtime_error("PeerConnection::create: " + created.error().message);
+    pc = std::move(created).value();
     pc->on_state_change = [this](PeerState s) { states.push_back(s); };
     pc->on_error = [this](const lk::Error& e) { errors.push_back(e.message); };
     pc->on_data_channel = [this](std::shared_ptr<DataChannel> c) { remote_channels.push_back(c); };

@@ -58,7 +58,9 @@ class LibwebrtcInterop : public ::testing::Test {
     lk::rtc::Configuration config;
     config.context = context_;
     config.ice_tcp = false;  // libwebrtc in Node gathers UDP only here
-    ours_ = std::make_unique<PeerConnection>(config);
+    auto ours = PeerConnection::create(config);
+    ASSERT_TRUE(ours.ok()) << ours.error().message;
+    ours_ = std::move(ours).value();
     ours_->on_state_change = [this](PeerState state) { states_.push_back(state); };
     ours_->on_error = [this](const lk::Error& error) { errors_.push_back(error); };
     ours_->on_data_channel = [this](std::shared_ptr<DataChannel> channel) {

@@ -1,6 +1,7 @@
 // DCEP (RFC 8832) messages: exact bytes, round trips and malformed input.
 #include <gtest/gtest.h>
 
+#include "rtc/data_channel.h"
 #include "rtc/dcep.h"
 
 namespace lk::rtc::dcep {
@@ -9,7 +10,7 @@ namespace {
 TEST(Dcep, OpenForReliableOrderedChannelHasTheRfcLayout) {
   DataChannelInit init;
   init.protocol = "p";
-  auto bytes = encode(open_for("ab", init));
+  auto bytes = encode(dcep_open_for("ab", init));
   std::vector<uint8_t> expected = {0x03, 0x00, 0x01, 0x00,  // OPEN, reliable, priority 256
                                    0, 0, 0, 0,              // reliability parameter
                                    0x00, 0x02, 0x00, 0x01,  // label length 2, protocol length 1
@@ -21,17 +22,17 @@ TEST(Dcep, ChannelTypesFollowOrderingAndReliability) {
   DataChannelInit lossy;
   lossy.ordered = false;
   lossy.max_retransmits = 0;
-  auto o = open_for("l", lossy);
+  auto o = dcep_open_for("l", lossy);
   EXPECT_EQ(o.channel_type, 0x81);
   EXPECT_EQ(o.reliability, 0u);
   DataChannelInit timed;
   timed.max_packet_life_time_ms = 1500;
-  o = open_for("t", timed);
+  o = dcep_open_for("t", timed);
   EXPECT_EQ(o.channel_type, 0x02);
   EXPECT_EQ(o.reliability, 1500u);
   DataChannelInit unordered;
   unordered.ordered = false;
-  EXPECT_EQ(open_for("u", unordered).channel_type, 0x80);
+  EXPECT_EQ(dcep_open_for("u", unordered).channel_type, 0x80);
 }
 
 TEST(Dcep, OpenRoundTripsThroughDecodeAndInit) {
@@ -39,11 +40,11 @@ TEST(Dcep, OpenRoundTripsThroughDecodeAndInit) {
   init.ordered = false;
   init.max_retransmits = 3;
   init.protocol = "proto";
-  auto decoded = decode_open(encode(open_for("_data_track", init)));
+  auto decoded = decode_open(encode(dcep_open_for("_data_track", init)));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(decoded->label, "_data_track");
   EXPECT_EQ(decoded->protocol, "proto");
-  auto back = init_from(*decoded, 6);
+  auto back = init_from_dcep_open(*decoded, 6);
   EXPECT_FALSE(back.ordered);
   ASSERT_TRUE(back.max_retransmits.has_value());
   EXPECT_EQ(*back.max_retransmits, 3);
@@ -60,7 +61,7 @@ TEST(Dcep, AckIsOneByte) {
 }
 
 TEST(Dcep, MalformedOpenIsAnError) {
-  auto good = encode(open_for("label", {}));
+  auto good = encode(dcep_open_for("label", {}));
   EXPECT_FALSE(decode_open({}).ok());
   for (size_t n = 0; n < good.size(); ++n)
     EXPECT_FALSE(decode_open(std::span(good).first(n)).ok()) << "truncated to " << n;
