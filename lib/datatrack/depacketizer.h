@@ -41,8 +41,6 @@ struct DropCounts {
 
 class Depacketizer {
  public:
-  static constexpr size_t kMaxPacketsPerFrame = 128;
-
   // `max_partial_frames` frames may be open at once (at least 1, the official default).
   explicit Depacketizer(size_t max_partial_frames = 1);
 

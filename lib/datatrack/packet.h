@@ -14,6 +14,9 @@
 namespace lk::datatrack {
 
 inline constexpr size_t kBaseHeaderSize = 12;
+// A frame spans at most this many packets: receivers drop longer frames, so
+// the packetizer refuses them.
+inline constexpr size_t kMaxPacketsPerFrame = 128;
 
 // Position of a packet in its frame; values are the (S,F) bits of byte 0.
 enum class Marker : uint8_t { Inter = 0, Final = 1, Start = 2, Single = 3 };

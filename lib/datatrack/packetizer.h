@@ -15,7 +15,6 @@ namespace lk::datatrack {
 class Packetizer {
  public:
   static constexpr size_t kMaxPacketSize = 16000;
-  static constexpr size_t kMaxPacketsPerFrame = 128;  // receivers drop longer frames
 
   using Clock = std::function<uint64_t()>;  // monotonic time in nanoseconds
   using PacketSink = std::function<void(std::span<const uint8_t> packet)>;

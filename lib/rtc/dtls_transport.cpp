@@ -165,10 +165,7 @@ lk::Result<void> DtlsTransport::init(const Certificate& cert) {
 }
 
 DtlsTransport::~DtlsTransport() {
-  if (timer_) {
-    g_source_destroy(timer_);
-    g_source_unref(timer_);
-  }
+  timer_.reset();
   SSL_free(ssl_);
   SSL_CTX_free(ctx_);
   g_main_context_unref(context_);
@@ -242,11 +239,7 @@ void DtlsTransport::close() {
     state_ = State::Closed;
     state_dirty_ = true;
   }
-  if (timer_) {
-    g_source_destroy(timer_);
-    g_source_unref(timer_);
-    timer_ = nullptr;
-  }
+  timer_.reset();
   flush_events();
 }
 
@@ -291,30 +284,19 @@ void DtlsTransport::after_io(int ret) {
 void DtlsTransport::arm_timer() {
   timeval tv{};
   if (!DTLSv1_get_timeout(ssl_, &tv)) return;
-  if (timer_) {
-    g_source_destroy(timer_);
-    g_source_unref(timer_);
-  }
   guint ms = static_cast<guint>(tv.tv_sec * 1000 + tv.tv_usec / 1000);
-  timer_ = g_timeout_source_new(ms ? ms : 1);
-  g_source_set_callback(
-      timer_,
-      [](gpointer data) -> gboolean {
-        auto* self = static_cast<DtlsTransport*>(data);
-        {
-          std::lock_guard lock(self->mutex_);
-          g_source_unref(self->timer_);
-          self->timer_ = nullptr;  // the source ends with this dispatch
-          if (self->state_ == State::Connecting && !self->handshake_done_) {
-            if (DTLSv1_handle_timeout(self->ssl_) < 0) self->fail("DTLS handshake timed out: " + openssl_errors());
-            else self->arm_timer();
-          }
-        }
-        self->flush_events();
-        return G_SOURCE_REMOVE;
-      },
-      this, nullptr);
-  g_source_attach(timer_, context_);
+  timer_ = lk::ScopedSource::timeout(context_, ms ? ms : 1, [this] {
+    {
+      std::lock_guard lock(mutex_);
+      timer_.reset();  // this one ends with this dispatch
+      if (state_ == State::Connecting && !handshake_done_) {
+        if (DTLSv1_handle_timeout(ssl_) < 0) fail("DTLS handshake timed out: " + openssl_errors());
+        else arm_timer();
+      }
+    }
+    flush_events();
+    return false;
+  });
 }
 
 void DtlsTransport::flush_events() {

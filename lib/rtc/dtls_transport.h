@@ -16,6 +16,7 @@
 
 #include "rtc/sdp.h"
 #include "util/result.h"
+#include "util/scoped_source.h"
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -101,7 +102,7 @@ class DtlsTransport {
   std::string srtp_profile_;
   std::string pending_error_;  // reported by flush_events
   bool state_dirty_ = false;
-  GSource* timer_ = nullptr;
+  lk::ScopedSource timer_;  // handshake retransmission
   std::vector<uint8_t> read_buffer_;
 };
 

@@ -176,20 +176,17 @@ lk::Result<void> IceTransport::init(const Config& config) {
   g_signal_connect(agent_, "new-selected-pair-full", G_CALLBACK(on_selected_pair), this);
   nice_agent_attach_recv(agent_, stream_, kComponent, context_, on_recv, this);
 
-  watchdog_ = g_timeout_source_new(250);
-  g_source_set_callback(
-      watchdog_, [](gpointer self) { return static_cast<IceTransport*>(self)->on_watchdog(); }, this, nullptr);
-  g_source_attach(watchdog_, context_);
+  watchdog_ = lk::ScopedSource::timeout(context_, 250, [this] {
+    on_watchdog();
+    return true;
+  });
   return lk::ok();
 }
 
 IceTransport::~IceTransport() {
   g_debug("%p datagrams sent %llu, received %llu, send failures %u", (void*)this, (unsigned long long)sent_.load(),
           (unsigned long long)received_.load(), send_failures_.load());
-  if (watchdog_) {
-    g_source_destroy(watchdog_);
-    g_source_unref(watchdog_);
-  }
+  watchdog_.reset();
   if (agent_) {
     g_signal_handlers_disconnect_by_data(agent_, this);
     nice_agent_attach_recv(agent_, stream_, kComponent, context_, nullptr, nullptr);
@@ -305,8 +302,8 @@ void IceTransport::log_selected_pair() {
   g_free(r);
 }
 
-gboolean IceTransport::on_watchdog() {
-  if (!ice_connected_ || state_ == State::Failed || state_ == State::Closed) return G_SOURCE_CONTINUE;
+void IceTransport::on_watchdog() {
+  if (!ice_connected_ || state_ == State::Failed || state_ == State::Closed) return;
   int64_t silent_ms = (g_get_monotonic_time() - last_receive_us_.load()) / 1000;
   if (silent_ms >= failed_timeout_ms_) {
     g_debug("peer silent for %" G_GINT64_FORMAT " ms: failed", silent_ms);
@@ -316,7 +313,6 @@ gboolean IceTransport::on_watchdog() {
   } else if (state_ == State::Disconnected) {
     set_state(State::Connected);
   }
-  return G_SOURCE_CONTINUE;
 }
 
 void IceTransport::on_new_candidate(NiceAgent* agent, void* candidate, gpointer data) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "util/result.h"
+#include "util/scoped_source.h"
 
 typedef struct _NiceAgent NiceAgent;
 
@@ -79,7 +80,7 @@ class IceTransport {
   void set_state(State state);
   void tune_selected_socket();
   void log_selected_pair();
-  gboolean on_watchdog();
+  void on_watchdog();
 
   static void on_new_candidate(NiceAgent*, void* candidate, gpointer self);
   static void on_gathering_done(NiceAgent*, guint stream, gpointer self);
@@ -97,7 +98,7 @@ class IceTransport {
   std::atomic<int64_t> last_receive_us_{0};
   std::atomic<unsigned> send_failures_{0};
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
-  GSource* watchdog_ = nullptr;
+  lk::ScopedSource watchdog_;
 };
 
 const char* to_string(IceTransport::State state);

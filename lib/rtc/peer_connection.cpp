@@ -7,6 +7,7 @@
 #include "rtc/ice_transport.h"
 #include "rtc/sctp_transport.h"
 #include "rtc/sdp.h"
+#include "util/post.h"
 
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "livekit-rtc-pc"
@@ -72,7 +73,8 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   lk::Result<void> init();
-  void post(std::function<void(Impl&)> fn);
+  // Later on our context, unless we are gone by then.
+  void post(std::function<void(Impl&)> fn) { lk::post_weak(context, weak_from_this(), std::move(fn)); }
   void set_state(PeerState s);
   void fail(const lk::Error& error);
   void teardown();
@@ -84,24 +86,6 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   void on_dtls_state(DtlsTransport::State s);
   void on_sctp_state(SctpTransport::State s);
 };
-
-void PeerConnection::Impl::post(std::function<void(Impl&)> fn) {
-  struct Job {
-    std::weak_ptr<Impl> impl;
-    std::function<void(Impl&)> fn;
-  };
-  GSource* source = g_idle_source_new();
-  g_source_set_callback(
-      source,
-      [](gpointer data) -> gboolean {
-        auto* job = static_cast<Job*>(data);
-        if (auto impl = job->impl.lock()) job->fn(*impl);
-        return G_SOURCE_REMOVE;
-      },
-      new Job{weak_from_this(), std::move(fn)}, [](gpointer data) { delete static_cast<Job*>(data); });
-  g_source_attach(source, context);
-  g_source_unref(source);
-}
 
 lk::Result<void> PeerConnection::Impl::init() {
   auto c = Certificate::generate();

@@ -200,24 +200,16 @@ lk::Result<void> SctpTransport::start() {
   if (usrsctp_connect(sock_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0 && errno != EINPROGRESS)
     return make_error(ErrorKind::Network, std::string("SCTP connect: ") + strerror(errno));
   if (g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN)) return lk::ok();
-  status_timer_ = g_timeout_source_new(1000);  // debug only: association health once a second
-  g_source_set_callback(
-      status_timer_,
-      [](gpointer self) -> gboolean {
-        static_cast<SctpTransport*>(self)->log_status();
-        return G_SOURCE_CONTINUE;
-      },
-      this, nullptr);
-  g_source_attach(status_timer_, context_);
+  status_timer_ = lk::ScopedSource::timeout(context_, 1000, [this] {
+    log_status();
+    return true;
+  });
   return lk::ok();
 }
 
 SctpTransport::~SctpTransport() {
   *alive_ = false;
-  if (status_timer_) {
-    g_source_destroy(status_timer_);
-    g_source_unref(status_timer_);
-  }
+  status_timer_.reset();
   {
     std::unique_lock lock(UsrsctpLibrary::instances_mutex);
     UsrsctpLibrary::instances.erase(this);
@@ -229,11 +221,7 @@ SctpTransport::~SctpTransport() {
   usrsctp_deregister_address(this);
   {
     std::lock_guard lock(events_mutex_);
-    if (dispatch_source_) {
-      g_source_destroy(dispatch_source_);
-      g_source_unref(dispatch_source_);
-      dispatch_source_ = nullptr;
-    }
+    dispatch_source_.reset();
   }
   g_main_context_unref(context_);
   UsrsctpLibrary::release();
@@ -302,16 +290,13 @@ void SctpTransport::post(Event&& event) {
   std::lock_guard lock(events_mutex_);
   events_.push_back(std::move(event));
   if (dispatch_source_) return;
-  dispatch_source_ = g_idle_source_new();
-  g_source_set_priority(dispatch_source_, G_PRIORITY_DEFAULT);
-  g_source_set_callback(
-      dispatch_source_,
-      [](gpointer self) -> gboolean {
-        static_cast<SctpTransport*>(self)->dispatch_events();
-        return G_SOURCE_REMOVE;
+  dispatch_source_ = lk::ScopedSource::idle(
+      context_,
+      [this] {
+        dispatch_events();
+        return false;
       },
-      this, nullptr);
-  g_source_attach(dispatch_source_, context_);
+      G_PRIORITY_DEFAULT);
 }
 
 void SctpTransport::dispatch_events() {
@@ -320,11 +305,7 @@ void SctpTransport::dispatch_events() {
   {
     std::lock_guard lock(events_mutex_);
     batch.swap(events_);
-    if (dispatch_source_) {  // called from receive() before the idle source ran
-      g_source_destroy(dispatch_source_);
-      g_source_unref(dispatch_source_);
-      dispatch_source_ = nullptr;
-    }
+    dispatch_source_.reset();  // ours, or (called from receive()) one that has not run yet
   }
   for (auto& e : batch) {
     switch (e.kind) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "util/result.h"
+#include "util/scoped_source.h"
 
 struct socket;
 union sctp_sockstore;
@@ -112,8 +113,8 @@ class SctpTransport {
 
   std::mutex events_mutex_;
   std::deque<Event> events_;
-  GSource* dispatch_source_ = nullptr;  // pending dispatch, under events_mutex_
-  GSource* status_timer_ = nullptr;     // debug log of the association, once a second
+  lk::ScopedSource dispatch_source_;  // pending dispatch, under events_mutex_
+  lk::ScopedSource status_timer_;     // debug log of the association, once a second
   std::atomic<bool> writable_pending_{false};
   std::atomic<unsigned> send_space_calls_{0}, dry_events_{0};  // debug counters
 };

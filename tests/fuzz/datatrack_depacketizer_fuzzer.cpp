@@ -37,7 +37,7 @@ class Input {
 void raw_packets(Input& in, Depacketizer& d) {
   while (!in.empty()) {
     auto frame = d.push(in.take(in.u16()));
-    if (frame && frame->payload.size() > Depacketizer::kMaxPacketsPerFrame * Packetizer::kMaxPacketSize) std::abort();
+    if (frame && frame->payload.size() > kMaxPacketsPerFrame * Packetizer::kMaxPacketSize) std::abort();
   }
 }
 
