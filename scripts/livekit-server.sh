@@ -65,6 +65,9 @@ rtc:
   tcp_port: $free_tcp2
   udp_port: $free_udp
   use_ice_lite: $ice_lite
+  # Otherwise it hands clients Google's and Twilio's public STUN servers: a
+  # test must reach no outside host (and their DNS lookups only stall here).
+  stun_servers: [$host:3478]
   ips:
     includes: [$host/24]
 enable_data_tracks: $data_tracks

@@ -17,6 +17,7 @@ enum class ErrorKind {
   Network,           // connect, ICE, DTLS, SCTP failure
   Timeout,
   Closed,            // object already closed
+  Cancelled,         // a blocking call was woken by its cancel
   Internal,
 };
 

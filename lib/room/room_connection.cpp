@@ -1,0 +1,1037 @@
+#undef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "livekit-room"
+
+#include "room/room_connection.h"
+
+#include <glib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "datatrack/depacketizer.h"
+#include "datatrack/packet.h"
+#include "datatrack/packetizer.h"
+#include "livekit_rtc.pb.h"
+#include "room/remote_tracks.h"
+#include "room/trickle.h"
+#include "rtc/peer_connection.h"
+#include "signal/join_url.h"
+#include "signal/signal_client.h"
+#include "signal/token.h"
+#include "util/post.h"
+#include "util/scoped_source.h"
+
+namespace lk::room {
+namespace {
+
+constexpr const char* kDataTrackLabel = "_data_track";
+// Above this many bytes waiting on the channel a push blocks (or drops), and
+// it goes on below the low mark. The high mark holds a few 16 KB packets of
+// a frame beyond what SCTP took; the low one refills before SCTP runs dry.
+constexpr size_t kHighWatermark = 1024 * 1024;
+constexpr size_t kLowWatermark = 256 * 1024;
+
+// The server text that tells a missing room from a missing /rtc/v1 route
+// (livekit-client falls back to v0 only on a 404 without it).
+constexpr const char* kRoomMissingText = "requested room does not exist";
+
+const char* reason_name(livekit::RequestResponse::Reason reason) {
+  return livekit::RequestResponse::Reason_Name(reason).c_str();
+}
+
+// What the server's refusal of a publish means for the user.
+lk::Error publish_refusal(const livekit::RequestResponse& rr, const std::string& name) {
+  using R = livekit::RequestResponse;
+  const std::string server = rr.message().empty() ? "" : " (server: " + rr.message() + ")";
+  switch (rr.reason()) {
+    case R::NOT_ALLOWED:
+      return make_error(ErrorKind::NotAuthorized,
+                        "publishing data track '" + name + "' is not allowed" + server +
+                            ": the token needs the canPublishData grant, and the server must have data tracks "
+                            "enabled (livekit-server: enable_data_tracks)");
+    case R::DUPLICATE_NAME:
+      return make_error(ErrorKind::InvalidArgument,
+                        "this participant already publishes a data track named '" + name + "'" + server);
+    case R::INVALID_NAME:
+      return make_error(ErrorKind::InvalidArgument,
+                        "invalid data track name '" + name + "': it must be 1 to 256 bytes" + server);
+    case R::LIMIT_EXCEEDED:
+      return make_error(ErrorKind::Unsupported, "the server's limit of data tracks is reached" + server);
+    case R::INVALID_REQUEST:
+      return make_error(ErrorKind::InvalidArgument,
+                        "the server refused the frame encoding or schema of '" + name + "'" + server);
+    default:
+      return make_error(ErrorKind::Internal, std::string("the server refused to publish '") + name + "': " +
+                                                 reason_name(rr.reason()) + server);
+  }
+}
+
+}  // namespace
+
+const char* to_string(Signalling s) {
+  switch (s) {
+    case Signalling::Auto: return "auto";
+    case Signalling::V1: return "v1";
+    case Signalling::V0: return "v0";
+  }
+  return "?";
+}
+
+const char* to_string(SubscriptionEnd end) {
+  switch (end) {
+    case SubscriptionEnd::None: return "live";
+    case SubscriptionEnd::Unpublished: return "the track was unpublished";
+    case SubscriptionEnd::PublisherLeft: return "the publisher left the room";
+    case SubscriptionEnd::Disconnected: return "the connection to the room ended";
+    case SubscriptionEnd::NeverPublished: return "the track was not published in time";
+    case SubscriptionEnd::Refused: return "the server did not grant the subscription in time";
+    case SubscriptionEnd::Closed: return "the subscription was closed";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------
+// Local tracks: pushed from any thread; the channel's send is thread-safe.
+
+struct LocalDataTrack::State {
+  std::weak_ptr<RoomConnection::Impl> room;
+  livekit::DataTrackInfo info;
+  BackPressure back_pressure;
+  std::shared_ptr<rtc::DataChannel> channel;
+
+  mutable std::mutex mutex;
+  std::condition_variable room_available;
+  datatrack::Packetizer packetizer;
+  bool published = true;
+  bool cancelled = false;
+  LocalTrackStats stats;
+
+  State(uint16_t handle) : packetizer(datatrack::Packetizer::with_system_clock(handle)) {}
+};
+
+// ---------------------------------------------------------------------------
+// Subscriptions: filled on the room thread, read from any thread.
+
+struct DataTrackSubscription::State {
+  std::weak_ptr<RoomConnection::Impl> room;
+  std::string identity, name;
+  SubscribeOptions options;
+
+  // Room thread only.
+  std::optional<datatrack::Depacketizer> depacketizer;
+  lk::ScopedSource timer;
+  bool requested = false;  // update_data_subscription sent
+
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<livekit::DataTrackInfo> info;
+  std::string track_sid;
+  bool active = false;
+  bool cancelled = false;
+  SubscriptionEnd end = SubscriptionEnd::None;
+  std::deque<ReceivedFrame> queue;
+  SubscriptionStats stats;
+
+  void finish(SubscriptionEnd why) {
+    std::lock_guard lock(mutex);
+    if (end == SubscriptionEnd::None) end = why;
+    active = false;
+    changed.notify_all();
+  }
+};
+
+// ---------------------------------------------------------------------------
+
+struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
+  GMainContext* context = nullptr;
+  GMainLoop* loop = nullptr;
+  std::thread thread;
+
+  ConnectOptions options;
+  std::string token;  // a credential: never logged
+  signal::ServerUrl server;
+  signal::SignalProtocol protocol = signal::SignalProtocol::V1;
+
+  // Room thread only, from here on.
+  std::unique_ptr<signal::SignalClient> signalling;
+  std::unique_ptr<rtc::PeerConnection> publisher;   // the PC we offer (the only one in v1)
+  std::unique_ptr<rtc::PeerConnection> subscriber;  // v0: the PC the server offers
+  bool publisher_answered = false, subscriber_described = false;
+  std::vector<TrickleCandidate> early_publisher_candidates, early_subscriber_candidates;
+  std::vector<std::shared_ptr<rtc::DataChannel>> channels;  // ours and the server's
+  std::shared_ptr<rtc::DataChannel> data_track_channel;     // ours: we send on it
+  uint32_t next_offer_id = 1;
+  uint32_t next_pub_handle = 1;
+  livekit::JoinResponse join;
+  std::optional<RemoteTracks> remote;
+  lk::ScopedSource connect_deadline;
+  std::string stage = "opening the signalling connection";
+  std::promise<lk::Result<void>> connected;
+  bool connect_pending = true;
+  bool torn_down = false;  // callbacks of retired objects that still fire do nothing
+
+  struct PendingPublish {
+    std::string name;
+    std::shared_ptr<LocalDataTrack::State> track;
+    std::promise<lk::Result<livekit::DataTrackInfo>> done;
+    lk::ScopedSource timeout;
+  };
+  std::map<uint32_t, PendingPublish> pending_publishes;           // by pub handle
+  std::map<uint32_t, std::shared_ptr<LocalDataTrack::State>> published;  // by pub handle
+  std::vector<std::shared_ptr<DataTrackSubscription::State>> subscriptions;
+  std::map<uint32_t, std::shared_ptr<DataTrackSubscription::State>> by_sub_handle;
+  uint64_t malformed_packets = 0, unknown_handle_packets = 0;
+
+  // Any thread.
+  mutable std::mutex mutex;
+  std::optional<lk::Error> failure;  // set once the connection ended on its own
+  bool closed = false;
+  std::string identity, participant_sid, server_version;
+  Signalling in_use = Signalling::V1;
+
+  // Destroys an object on a later turn of the loop: it may be the one whose
+  // callback is running now (signalling and peer connections forbid that).
+  template <typename T>
+  void retire(std::unique_ptr<T>& object) {
+    if (!object) return;
+    std::shared_ptr<T> held(std::move(object));
+    lk::post(context, [held] {});
+  }
+
+  // Runs fn on the room thread and waits for its result.
+  template <typename F>
+  auto call(F fn) -> decltype(fn()) {
+    using R = decltype(fn());
+    if (g_main_context_is_owner(context)) return fn();
+    std::promise<R> result;
+    auto future = result.get_future();
+    lk::post(context, [&] { result.set_value(fn()); });
+    return future.get();
+  }
+
+  // ---- connecting ---------------------------------------------------------
+
+  void start_connect() {
+    connect_deadline = lk::ScopedSource::timeout(context, options.connect_timeout_ms, [this] {
+      fail_connect(make_error(ErrorKind::Timeout, "could not join within " +
+                                                      std::to_string(options.connect_timeout_ms) +
+                                                      " ms (stuck " + stage + ")"));
+      return false;
+    });
+    open_signalling();
+  }
+
+  signal::HttpOptions http_options(const signal::SignalRequest& request) const {
+    signal::HttpOptions http;
+    http.authorization = request.authorization;
+    http.ca_file = options.ca_file;
+    http.timeout_ms = options.connect_timeout_ms;
+    return http;
+  }
+
+  void open_signalling() {
+    signal::JoinOptions join_options;  // auto_subscribe off: nothing pushed we did not ask for
+    auto request = signal::make_signal_request(server, token, protocol, join_options);
+    if (!request) return fail_connect(request.error());
+    {
+      std::lock_guard lock(mutex);
+      in_use = protocol == signal::SignalProtocol::V1 ? Signalling::V1 : Signalling::V0;
+    }
+    g_info("joining %s (%s)", request->redacted_url.c_str(), to_string(in_use));
+    retire(signalling);  // a v1 attempt's client, from inside its own callback
+    signalling = std::make_unique<signal::SignalClient>(context);
+    signalling->on_message = [this](const livekit::SignalResponse& r) { on_signal(r); };
+    signalling->on_lost = [this](const lk::Error& e) { connection_ended(e); };
+    stage = "opening the signalling connection";
+    signalling->connect(request->websocket_url, http_options(*request),
+                        [this, request = *request](lk::Result<void> opened) {
+                          if (opened) {
+                            stage = "waiting for the join response";
+                            return;
+                          }
+                          if (signalling->http_status() >= 400) return validate(request, opened.error());
+                          fail_connect(opened.error());
+                        });
+  }
+
+  // The upgrade was refused: ask the validate endpoint why, as livekit-client
+  // does, and fall back to v0 when the server has no /rtc/v1.
+  void validate(const signal::SignalRequest& request, lk::Error refused) {
+    stage = "validating the join";
+    signalling->get(request.validate_url, http_options(request),
+                    [this, refused](lk::Result<signal::HttpReply> reply) mutable {
+                      if (!reply) return fail_connect(refused);
+                      const bool no_v1 = reply->status == 404 &&
+                                         reply->body.find(kRoomMissingText) == std::string::npos;
+                      if (no_v1 && protocol == signal::SignalProtocol::V1 &&
+                          options.signalling == Signalling::Auto) {
+                        g_info("the server has no /rtc/v1: falling back to /rtc (v0)");
+                        protocol = signal::SignalProtocol::V0;
+                        return open_signalling();
+                      }
+                      std::string body = reply->body;
+                      while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+                      refused.message += body.empty() ? "" : ": " + body;
+                      fail_connect(refused);
+                    });
+  }
+
+  void on_join(const livekit::JoinResponse& response) {
+    join = response;
+    {
+      std::lock_guard lock(mutex);
+      participant_sid = join.participant().sid();
+      identity = join.participant().identity();
+      server_version = join.server_info().version().empty() ? join.server_version() : join.server_info().version();
+    }
+    g_info("joined room '%s' as '%s' (%s); server %s %s, protocol %d, subscriber_primary %d", join.room().name().c_str(),
+           identity.c_str(), participant_sid.c_str(),
+           join.server_info().edition() == livekit::ServerInfo::Cloud ? "LiveKit Cloud" : "livekit-server",
+           server_version.c_str(), join.server_info().protocol(), join.subscriber_primary());
+    remote.emplace(identity);
+    apply_participants(join.other_participants());
+    if (join.ping_interval() > 0 && join.ping_timeout() > 0) {
+      signalling->start_keepalive(unsigned(join.ping_interval()) * 1000, unsigned(join.ping_timeout()) * 1000);
+    }
+    stage = "connecting the peer connection (ICE, DTLS, SCTP)";
+    auto pc = make_peer_connection(livekit::PUBLISHER);
+    if (!pc) return fail_connect(pc.error());
+    publisher = std::move(*pc);
+    // The three channels livekit-client opens; data-track packets use the
+    // unordered, unretransmitted one.
+    rtc::DataChannelInit lossy;
+    lossy.ordered = false;
+    lossy.max_retransmits = 0;
+    for (auto [label, init] : {std::pair{"_reliable", rtc::DataChannelInit{}}, std::pair{"_lossy", lossy},
+                               std::pair{kDataTrackLabel, lossy}}) {
+      auto channel = publisher->create_data_channel(label, init);
+      if (!channel) return fail_connect(channel.error());
+      adopt_channel(*channel);
+      if (std::string(label) == kDataTrackLabel) data_track_channel = *channel;
+    }
+    data_track_channel->set_buffered_amount_low_threshold(kLowWatermark);
+    data_track_channel->on_open = [this] { maybe_connected(); };
+    data_track_channel->on_buffered_amount_low = [this] {
+      for (auto& [handle, track] : published) track->room_available.notify_all();
+    };
+    auto offer = publisher->create_offer();
+    if (!offer) return fail_connect(offer.error());
+    livekit::SignalRequest request;
+    auto* sd = request.mutable_offer();
+    sd->set_type("offer");
+    sd->set_sdp(*offer);
+    sd->set_id(next_offer_id++);
+    send(request);
+  }
+
+  lk::Result<std::unique_ptr<rtc::PeerConnection>> make_peer_connection(livekit::SignalTarget target) {
+    rtc::Configuration config;
+    config.context = context;
+    for (const auto& s : join.ice_servers()) {
+      config.ice_servers.push_back({{s.urls().begin(), s.urls().end()}, s.username(), s.credential()});
+    }
+    config.relay_only = join.client_configuration().force_relay() == livekit::ClientConfigSetting::ENABLED;
+    auto created = rtc::PeerConnection::create(std::move(config));
+    if (!created) return created;
+    rtc::PeerConnection* pc = created->get();
+    pc->on_local_candidate = [this, target](const std::string& candidate, const std::string& mid) {
+      if (candidate.empty() || torn_down) return;  // livekit-client sends no end-of-candidates either
+      livekit::SignalRequest request;
+      request.mutable_trickle()->set_candidateinit(encode_candidate_init({candidate, mid}, 0));
+      request.mutable_trickle()->set_target(target);
+      send(request);
+    };
+    pc->on_state_change = [this, target](rtc::PeerState state) {
+      if (torn_down) return;
+      g_debug("%s peer connection: %s", target == livekit::PUBLISHER ? "publisher" : "subscriber",
+              rtc::to_string(state));
+      if (state == rtc::PeerState::Connected) maybe_connected();
+      if (state == rtc::PeerState::Failed) {
+        connection_ended(make_error(ErrorKind::Network, std::string("the ") +
+                                                            (target == livekit::PUBLISHER ? "publisher" : "subscriber") +
+                                                            " peer connection failed (ICE or DTLS)"));
+      }
+    };
+    pc->on_data_channel = [this](std::shared_ptr<rtc::DataChannel> channel) {
+      if (!torn_down) adopt_channel(channel);
+    };
+    pc->on_error = [](const lk::Error& e) { g_warning("peer connection: %s", e.message.c_str()); };
+    return created;
+  }
+
+  // Data-track packets may come on any _data_track: ours (v1, v0 publisher
+  // primary) or the server's on the subscriber PC (v0 subscriber primary).
+  void adopt_channel(const std::shared_ptr<rtc::DataChannel>& channel) {
+    channels.push_back(channel);
+    if (channel->label() != kDataTrackLabel) return;
+    channel->on_message = [this](std::span<const uint8_t> data, bool binary) {
+      if (binary && !torn_down) on_packet(data);
+    };
+  }
+
+  void maybe_connected() {
+    if (torn_down || !connect_pending || !publisher || publisher->state() != rtc::PeerState::Connected ||
+        !data_track_channel || !data_track_channel->is_open()) {
+      return;
+    }
+    connect_pending = false;
+    connect_deadline.reset();
+    stage = "connected";
+    g_info("connected (%s)", to_string(in_use));
+    connected.set_value(lk::ok());
+  }
+
+  void fail_connect(lk::Error error) {
+    if (!connect_pending) return;
+    connect_pending = false;
+    connect_deadline.reset();
+    g_info("join failed: %s", error.message.c_str());
+    teardown(false);
+    connected.set_value(std::move(error));
+  }
+
+  // ---- signalling ---------------------------------------------------------
+
+  void send(const livekit::SignalRequest& request) {
+    if (!signalling) return;
+    auto sent = signalling->send(request);
+    if (!sent) g_debug("signal request not sent: %s", sent.error().message.c_str());
+  }
+
+  void on_signal(const livekit::SignalResponse& r) {
+    if (torn_down) return;
+    using M = livekit::SignalResponse;
+    switch (r.message_case()) {
+      case M::kJoin: return on_join(r.join());
+      case M::kLeave: return on_leave(r.leave());
+      case M::kAnswer: return on_answer(r.answer());
+      case M::kOffer: return on_offer(r.offer());
+      case M::kTrickle: return on_trickle(r.trickle());
+      case M::kUpdate: return apply_participants(r.update().participants());
+      case M::kPublishDataTrackResponse: return on_published(r.publish_data_track_response().info());
+      case M::kUnpublishDataTrackResponse: return;  // unpublish() does not wait on it
+      case M::kRequestResponse: return on_request_response(r.request_response());
+      case M::kDataTrackSubscriberHandles: return on_subscriber_handles(r.data_track_subscriber_handles());
+      case M::kRefreshToken: token = r.refresh_token(); return;
+      default: return;  // pongs are the signal client's; media messages are not ours
+    }
+  }
+
+  void on_leave(const livekit::LeaveRequest& leave) {
+    const std::string reason = livekit::DisconnectReason_Name(leave.reason());
+    auto error = make_error(ErrorKind::Closed, "the server ended the session (" + reason + ")");
+    if (connect_pending) return fail_connect(make_error(ErrorKind::NotAuthorized,
+                                                        "the server refused the join (" + reason + ")"));
+    connection_ended(error);
+  }
+
+  void on_answer(const livekit::SessionDescription& answer) {
+    if (!publisher) return;
+    auto set = publisher->set_remote_description("answer", answer.sdp());
+    if (!set) return connection_ended(set.error());
+    publisher_answered = true;
+    for (auto& c : early_publisher_candidates) add_candidate(*publisher, c);
+    early_publisher_candidates.clear();
+  }
+
+  // v0: the server offers the subscriber PC (with its own channels).
+  void on_offer(const livekit::SessionDescription& offer) {
+    if (in_use != Signalling::V0) {
+      g_debug("offer on v1 ignored (no media here)");
+      return;
+    }
+    if (!subscriber) {
+      auto pc = make_peer_connection(livekit::SUBSCRIBER);
+      if (!pc) return connection_ended(pc.error());
+      subscriber = std::move(*pc);
+    }
+    auto set = subscriber->set_remote_description("offer", offer.sdp());
+    if (!set) return connection_ended(set.error());
+    subscriber_described = true;
+    for (auto& c : early_subscriber_candidates) add_candidate(*subscriber, c);
+    early_subscriber_candidates.clear();
+    auto answer = subscriber->create_answer();
+    if (!answer) return connection_ended(answer.error());
+    livekit::SignalRequest request;
+    request.mutable_answer()->set_type("answer");
+    request.mutable_answer()->set_sdp(*answer);
+    request.mutable_answer()->set_id(offer.id());
+    send(request);
+  }
+
+  void on_trickle(const livekit::TrickleRequest& trickle) {
+    auto candidate = decode_candidate_init(trickle.candidateinit());
+    if (!candidate) return g_debug("%s", candidate.error().message.c_str());
+    if (trickle.target() == livekit::PUBLISHER) {
+      if (publisher && publisher_answered) return add_candidate(*publisher, *candidate);
+      early_publisher_candidates.push_back(*candidate);
+    } else {
+      if (subscriber && subscriber_described) return add_candidate(*subscriber, *candidate);
+      early_subscriber_candidates.push_back(*candidate);
+    }
+  }
+
+  static void add_candidate(rtc::PeerConnection& pc, const TrickleCandidate& c) {
+    if (c.candidate.empty()) return pc.add_remote_end_of_candidates();
+    auto added = pc.add_remote_candidate(c.candidate, c.mid);
+    if (!added) g_debug("remote candidate refused: %s", added.error().message.c_str());
+  }
+
+  // ---- publishing ---------------------------------------------------------
+
+  std::future<lk::Result<livekit::DataTrackInfo>> request_publish(const PublishOptions& opts,
+                                                                   std::shared_ptr<LocalDataTrack::State>& out) {
+    std::promise<lk::Result<livekit::DataTrackInfo>> failed;
+    auto refuse = [&](lk::Error e) {
+      failed.set_value(std::move(e));
+      return failed.get_future();
+    };
+    if (auto e = ended()) return refuse(*e);
+    if (next_pub_handle > 65535) {
+      return refuse(make_error(ErrorKind::Unsupported, "no data-track handle left on this connection (65,535 used)"));
+    }
+    const uint32_t handle = next_pub_handle++;  // never reused within a connection, as the official clients
+    out = std::make_shared<LocalDataTrack::State>(uint16_t(handle));
+    out->room = weak_from_this();
+    out->back_pressure = opts.back_pressure;
+    out->channel = data_track_channel;
+
+    livekit::SignalRequest request;
+    auto* pub = request.mutable_publish_data_track_request();
+    pub->set_pub_handle(handle);
+    pub->set_name(opts.name);
+    if (opts.frame_encoding) *pub->mutable_frame_encoding() = *opts.frame_encoding;
+    if (opts.schema) *pub->mutable_schema() = *opts.schema;
+    auto& pending = pending_publishes[handle];
+    pending.name = opts.name;
+    pending.track = out;
+    auto future = pending.done.get_future();
+    pending.timeout = lk::ScopedSource::timeout(context, opts.publish_timeout_ms, [this, handle, ms = opts.publish_timeout_ms] {
+      finish_publish(handle, make_error(ErrorKind::Timeout,
+                                        "the server did not answer the data-track publish within " +
+                                            std::to_string(ms) +
+                                            " ms: it may lack data-track support (livekit-server before 1.11, "
+                                            "or enable_data_tracks off in older configurations)"));
+      // Cancel, as livekit-client does, in case the answer is only late.
+      livekit::SignalRequest cancel;
+      cancel.mutable_unpublish_data_track_request()->set_pub_handle(handle);
+      send(cancel);
+      return false;
+    });
+    send(request);
+    return future;
+  }
+
+  void finish_publish(uint32_t handle, lk::Result<livekit::DataTrackInfo> result) {
+    auto it = pending_publishes.find(handle);
+    if (it == pending_publishes.end()) return;
+    PendingPublish pending = std::move(it->second);
+    pending_publishes.erase(it);
+    pending.timeout.reset();
+    if (result) {
+      pending.track->info = *result;
+      published[handle] = pending.track;
+      g_info("published data track '%s' as %s (handle %u)", result->name().c_str(), result->sid().c_str(), handle);
+    }
+    pending.done.set_value(std::move(result));
+  }
+
+  void on_published(const livekit::DataTrackInfo& info) { finish_publish(info.pub_handle(), info); }
+
+  void on_request_response(const livekit::RequestResponse& rr) {
+    if (rr.has_publish_data_track()) {
+      const uint32_t handle = rr.publish_data_track().pub_handle();
+      auto it = pending_publishes.find(handle);
+      if (it != pending_publishes.end()) finish_publish(handle, publish_refusal(rr, it->second.name));
+      return;
+    }
+    if (rr.reason() != livekit::RequestResponse::OK) {
+      g_debug("request refused: %s %s", reason_name(rr.reason()), rr.message().c_str());
+    }
+  }
+
+  void unpublish(uint32_t handle) {
+    auto it = published.find(handle);
+    if (it == published.end()) return;
+    {
+      std::lock_guard lock(it->second->mutex);
+      it->second->published = false;
+      it->second->room_available.notify_all();
+    }
+    published.erase(it);
+    livekit::SignalRequest request;
+    request.mutable_unpublish_data_track_request()->set_pub_handle(handle);
+    send(request);
+  }
+
+  // ---- subscribing --------------------------------------------------------
+
+  void apply_participants(const google::protobuf::RepeatedPtrField<livekit::ParticipantInfo>& infos) {
+    if (!remote) return;
+    for (const TrackChange& change : remote->apply(infos)) {
+      const auto& t = change.track;
+      switch (change.kind) {
+        case TrackChange::Kind::Published:
+          g_debug("'%s' published data track '%s' (%s)", t.publisher_identity.c_str(), t.info.name().c_str(),
+                  t.info.sid().c_str());
+          for (auto& s : subscriptions) {
+            if (!s->requested && s->identity == t.publisher_identity && s->name == t.info.name()) request_subscription(s);
+          }
+          break;
+        case TrackChange::Kind::Unpublished:
+        case TrackChange::Kind::PublisherLeft:
+          end_subscriptions_to(t.info.sid(), change.kind == TrackChange::Kind::Unpublished
+                                                 ? SubscriptionEnd::Unpublished
+                                                 : SubscriptionEnd::PublisherLeft);
+          break;
+      }
+    }
+  }
+
+  void add_subscription(const std::shared_ptr<DataTrackSubscription::State>& s) {
+    if (ended()) return s->finish(SubscriptionEnd::Disconnected);
+    subscriptions.push_back(s);
+    if (remote && remote->find(s->identity, s->name)) return request_subscription(s);
+    if (s->options.wait_for_track_ms >= 0) {
+      s->timer = lk::ScopedSource::timeout(context, unsigned(s->options.wait_for_track_ms), [this, s] {
+        end_subscription(s, SubscriptionEnd::NeverPublished);
+        return false;
+      });
+    }
+  }
+
+  void request_subscription(const std::shared_ptr<DataTrackSubscription::State>& s) {
+    const RemoteTrack* track = remote->find(s->identity, s->name);
+    s->requested = true;
+    s->depacketizer.emplace(std::max<size_t>(1, s->options.max_partial_frames));
+    {
+      std::lock_guard lock(s->mutex);
+      s->info = track->info;
+      s->track_sid = track->info.sid();
+      s->changed.notify_all();
+    }
+    livekit::SignalRequest request;
+    auto* update = request.mutable_update_data_subscription()->add_updates();
+    update->set_track_sid(track->info.sid());
+    update->set_subscribe(true);
+    send(request);
+    s->timer = lk::ScopedSource::timeout(context, s->options.subscribe_timeout_ms, [this, s] {
+      end_subscription(s, SubscriptionEnd::Refused);
+      return false;
+    });
+  }
+
+  // A full snapshot of our subscriptions: handle -> track.
+  void on_subscriber_handles(const livekit::DataTrackSubscriberHandles& handles) {
+    by_sub_handle.clear();
+    for (const auto& [handle, track] : handles.sub_handles()) {
+      for (auto& s : subscriptions) {
+        if (!s->requested || s->track_sid != track.track_sid()) continue;
+        by_sub_handle[handle] = s;
+        s->timer.reset();
+        std::lock_guard lock(s->mutex);
+        if (!s->active && s->end == SubscriptionEnd::None) {
+          s->active = true;
+          g_info("subscribed to '%s' of '%s' (%s, handle %u)", s->name.c_str(), s->identity.c_str(),
+                 s->track_sid.c_str(), handle);
+          s->changed.notify_all();
+        }
+      }
+    }
+  }
+
+  void end_subscriptions_to(const std::string& sid, SubscriptionEnd why) {
+    auto copy = subscriptions;
+    for (auto& s : copy) {
+      if (s->requested && s->track_sid == sid) end_subscription(s, why);
+    }
+  }
+
+  void end_subscription(const std::shared_ptr<DataTrackSubscription::State>& s, SubscriptionEnd why) {
+    s->timer.reset();
+    std::erase(subscriptions, s);
+    std::erase_if(by_sub_handle, [&](const auto& entry) { return entry.second == s; });
+    if (s->requested && why != SubscriptionEnd::Unpublished && why != SubscriptionEnd::PublisherLeft &&
+        why != SubscriptionEnd::Disconnected) {
+      livekit::SignalRequest request;
+      auto* update = request.mutable_update_data_subscription()->add_updates();
+      update->set_track_sid(s->track_sid);
+      update->set_subscribe(false);
+      send(request);
+    }
+    s->finish(why);
+  }
+
+  void on_packet(std::span<const uint8_t> bytes) {
+    auto parsed = datatrack::parse_packet(bytes);
+    if (!parsed.ok()) {
+      ++malformed_packets;
+      return;
+    }
+    auto it = by_sub_handle.find(parsed.packet.header.handle);
+    if (it == by_sub_handle.end()) {
+      ++unknown_handle_packets;
+      return;
+    }
+    auto& s = it->second;
+    auto frame = s->depacketizer->push(parsed.packet);
+    std::lock_guard lock(s->mutex);
+    s->stats.dropped_reassembly = s->depacketizer->drops().total();
+    if (!frame) return;
+    ReceivedFrame out;
+    out.payload = std::move(frame->payload);
+    out.user_timestamp = frame->extensions.user_timestamp;
+    out.frame_number = frame->frame_number;
+    out.arrival_monotonic_us = g_get_monotonic_time();
+    out.arrival_realtime_us = g_get_real_time();
+    ++s->stats.frames_received;
+    s->stats.bytes_received += out.payload.size();
+    if (s->queue.size() >= std::max<size_t>(1, s->options.queue_frames)) {
+      s->queue.pop_front();
+      ++s->stats.dropped_queue_overflow;
+    }
+    s->queue.push_back(std::move(out));
+    s->changed.notify_all();
+  }
+
+  // ---- ending -------------------------------------------------------------
+
+  std::optional<lk::Error> ended() const {
+    std::lock_guard lock(mutex);
+    if (failure) return failure;
+    if (closed) return make_error(ErrorKind::Closed, "the room connection is closed");
+    return std::nullopt;
+  }
+
+  // The connection ended on its own: everything that waits learns why.
+  void connection_ended(const lk::Error& error) {
+    if (connect_pending) return fail_connect(error);
+    {
+      std::lock_guard lock(mutex);
+      if (failure || closed) return;
+      failure = error;
+    }
+    g_warning("room connection ended: %s", error.message.c_str());
+    teardown(false);
+  }
+
+  // Room thread. leave: say goodbye to the server first.
+  void teardown(bool leave) {
+    if (torn_down) return;
+    if (leave && signalling && signalling->is_open()) {
+      livekit::SignalRequest request;
+      request.mutable_leave()->set_reason(livekit::CLIENT_INITIATED);
+      request.mutable_leave()->set_action(livekit::LeaveRequest::DISCONNECT);
+      send(request);
+    }
+    const lk::Error gone = failure ? *failure : make_error(ErrorKind::Closed, "the room connection closed");
+    for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
+      pending.timeout.reset();
+      pending.done.set_value(gone);
+    }
+    pending_publishes.clear();
+    for (auto& [handle, track] : published) {
+      std::lock_guard lock(track->mutex);
+      track->published = false;
+      track->room_available.notify_all();
+    }
+    published.clear();
+    auto subs = subscriptions;
+    for (auto& s : subs) end_subscription(s, SubscriptionEnd::Disconnected);
+    torn_down = true;
+    channels.clear();
+    data_track_channel.reset();
+    if (signalling) signalling->close();
+    retire(publisher);
+    retire(subscriber);
+    retire(signalling);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// RoomConnection
+
+RoomConnection::RoomConnection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+lk::Result<std::shared_ptr<RoomConnection>> RoomConnection::connect(const ConnectOptions& options) {
+  auto server = signal::parse_server_url(options.url);
+  if (!server) return server.error();
+  std::string token = options.token;
+  if (token.empty()) {
+    signal::TokenGrant grant;
+    grant.api_key = options.api_key;
+    grant.api_secret = options.api_secret;
+    grant.identity = options.identity;
+    grant.room = options.room;
+    grant.name = options.participant_name;
+    grant.validity = options.token_validity;
+    auto minted = signal::mint_token(grant);
+    if (!minted) return minted.error();
+    token = *minted;
+  }
+
+  auto impl = std::make_shared<Impl>();
+  impl->options = options;
+  impl->token = std::move(token);
+  impl->server = *server;
+  impl->protocol = options.signalling == Signalling::V0 ? signal::SignalProtocol::V0 : signal::SignalProtocol::V1;
+  impl->context = g_main_context_new();
+  impl->loop = g_main_loop_new(impl->context, FALSE);
+  impl->thread = std::thread([ctx = impl->context, loop = impl->loop] {
+    g_main_context_push_thread_default(ctx);
+    g_main_loop_run(loop);
+    g_main_context_pop_thread_default(ctx);
+  });
+  auto joined = impl->connected.get_future();
+  lk::post(impl->context, [raw = impl.get()] { raw->start_connect(); });
+  // The room thread enforces the connect timeout itself; this wait only adds
+  // a margin for a thread that could not run at all.
+  lk::Result<void> result = make_error(ErrorKind::Timeout, "the room thread did not answer");
+  if (joined.wait_for(std::chrono::milliseconds(options.connect_timeout_ms + 5000)) == std::future_status::ready) {
+    result = joined.get();
+  }
+  auto room = std::shared_ptr<RoomConnection>(new RoomConnection(impl));
+  if (!result) return result.error();  // ~RoomConnection stops the thread
+  return room;
+}
+
+RoomConnection::~RoomConnection() {
+  close();
+  impl_->call([] { return 0; });  // after the retired objects are gone (posts run in order)
+  g_main_loop_quit(impl_->loop);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  // Sources attached to the context die with it; nothing of ours runs now.
+  g_main_loop_unref(impl_->loop);
+  g_main_context_unref(impl_->context);
+}
+
+void RoomConnection::close() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->closed) return;
+    impl_->closed = true;
+  }
+  impl_->call([this] {
+    impl_->teardown(true);
+    return 0;
+  });
+}
+
+lk::Result<void> RoomConnection::status() const {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->failure) return *impl_->failure;
+  return lk::ok();
+}
+
+std::string RoomConnection::identity() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->identity;
+}
+std::string RoomConnection::participant_sid() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->participant_sid;
+}
+std::string RoomConnection::server_version() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->server_version;
+}
+Signalling RoomConnection::signalling() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->in_use;
+}
+
+lk::Result<std::shared_ptr<LocalDataTrack>> RoomConnection::publish_data_track(const PublishOptions& options) {
+  std::shared_ptr<LocalDataTrack::State> state;
+  auto future = impl_->call([&] { return impl_->request_publish(options, state); });
+  // The room thread answers by the publish timeout at the latest.
+  if (future.wait_for(std::chrono::milliseconds(options.publish_timeout_ms + 5000)) != std::future_status::ready) {
+    return make_error(ErrorKind::Timeout, "the room thread did not answer the publish");
+  }
+  auto info = future.get();
+  if (!info) return info.error();
+  return std::shared_ptr<LocalDataTrack>(new LocalDataTrack(state));
+}
+
+std::shared_ptr<DataTrackSubscription> RoomConnection::subscribe(const std::string& identity, const std::string& name,
+                                                                 const SubscribeOptions& options) {
+  auto state = std::make_shared<DataTrackSubscription::State>();
+  state->room = impl_;
+  state->identity = identity;
+  state->name = name;
+  state->options = options;
+  lk::post(impl_->context, [impl = std::weak_ptr(impl_), state] {
+    if (auto room = impl.lock()) room->add_subscription(state);
+  });
+  return std::shared_ptr<DataTrackSubscription>(new DataTrackSubscription(state));
+}
+
+// ---------------------------------------------------------------------------
+// LocalDataTrack
+
+LocalDataTrack::LocalDataTrack(std::shared_ptr<State> state) : state_(std::move(state)) {}
+LocalDataTrack::~LocalDataTrack() = default;
+
+const livekit::DataTrackInfo& LocalDataTrack::info() const { return state_->info; }
+
+size_t LocalDataTrack::max_frame_size() {
+  datatrack::Extensions with_timestamp;
+  with_timestamp.user_timestamp = 0;
+  return datatrack::Packetizer::max_frame_size(with_timestamp);
+}
+
+lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
+                                      int timeout_ms) {
+  State& s = *state_;
+  datatrack::Extensions extensions;
+  extensions.user_timestamp = user_timestamp;
+  std::unique_lock lock(s.mutex);
+  if (payload.size() > datatrack::Packetizer::max_frame_size(extensions)) {
+    ++s.stats.dropped_too_large;
+    return make_error(ErrorKind::InvalidArgument,
+                      "a frame of " + std::to_string(payload.size()) + " bytes is over the data-track limit of " +
+                          std::to_string(datatrack::Packetizer::max_frame_size(extensions)) +
+                          " bytes (128 packets): split it, or send smaller buffers");
+  }
+  auto backed_up = [&] { return s.channel->buffered_amount() > kHighWatermark; };
+  if (s.published && !s.cancelled && backed_up()) {
+    if (s.back_pressure == BackPressure::DropNew) {
+      ++s.stats.dropped_back_pressure;
+      return make_error(ErrorKind::Timeout, "the data channel is backed up: frame dropped (drop-new)");
+    }
+    auto room_or_stop = [&] { return !s.published || s.cancelled || s.channel->buffered_amount() <= kLowWatermark; };
+    if (timeout_ms < 0) {
+      s.room_available.wait(lock, room_or_stop);
+    } else if (!s.room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), room_or_stop)) {
+      ++s.stats.dropped_back_pressure;
+      return make_error(ErrorKind::Timeout, "the data channel stayed backed up for " + std::to_string(timeout_ms) +
+                                                " ms: frame dropped");
+    }
+  }
+  if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
+  if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");
+  lk::Result<void> sent;
+  auto packetized = s.packetizer.packetize(payload, extensions, [&](std::span<const uint8_t> packet) {
+    if (sent) sent = s.channel->send(packet);
+  });
+  if (!packetized) return packetized.error();
+  if (!sent) return sent.error();
+  ++s.stats.frames_sent;
+  s.stats.bytes_sent += payload.size();
+  return lk::ok();
+}
+
+void LocalDataTrack::cancel_push() {
+  std::lock_guard lock(state_->mutex);
+  state_->cancelled = true;
+  state_->room_available.notify_all();
+}
+
+void LocalDataTrack::resume_push() {
+  std::lock_guard lock(state_->mutex);
+  state_->cancelled = false;
+}
+
+lk::Result<void> LocalDataTrack::unpublish(unsigned) {
+  auto room = state_->room.lock();
+  if (!room) return make_error(ErrorKind::Closed, "the room connection is gone");
+  const uint32_t handle = state_->info.pub_handle();
+  room->call([&] {
+    room->unpublish(handle);
+    return 0;
+  });
+  return lk::ok();
+}
+
+bool LocalDataTrack::is_published() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->published;
+}
+
+LocalTrackStats LocalDataTrack::stats() const {
+  std::lock_guard lock(state_->mutex);
+  LocalTrackStats out = state_->stats;
+  out.queued_bytes = state_->channel ? state_->channel->buffered_amount() : 0;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// DataTrackSubscription
+
+DataTrackSubscription::DataTrackSubscription(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+DataTrackSubscription::~DataTrackSubscription() { close(); }
+
+std::optional<livekit::DataTrackInfo> DataTrackSubscription::info() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->info;
+}
+
+bool DataTrackSubscription::wait_active(int timeout_ms) {
+  std::unique_lock lock(state_->mutex);
+  auto done = [&] { return state_->active || state_->end != SubscriptionEnd::None || state_->cancelled; };
+  if (timeout_ms < 0) {
+    state_->changed.wait(lock, done);
+  } else {
+    state_->changed.wait_for(lock, std::chrono::milliseconds(timeout_ms), done);
+  }
+  return state_->active;
+}
+
+lk::Result<ReceivedFrame> DataTrackSubscription::read(int timeout_ms) {
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  auto ready = [&] { return !s.queue.empty() || s.end != SubscriptionEnd::None || s.cancelled; };
+  if (timeout_ms < 0) {
+    s.changed.wait(lock, ready);
+  } else if (!s.changed.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
+    return make_error(ErrorKind::Timeout, "no frame within " + std::to_string(timeout_ms) + " ms");
+  }
+  if (s.cancelled) return make_error(ErrorKind::Cancelled, "read cancelled");
+  if (!s.queue.empty()) {
+    ReceivedFrame frame = std::move(s.queue.front());
+    s.queue.pop_front();
+    return frame;
+  }
+  const std::string what = "data track '" + s.name + "' of '" + s.identity + "': " + to_string(s.end);
+  return make_error(s.end == SubscriptionEnd::NeverPublished ? ErrorKind::NotFound : ErrorKind::Closed, what);
+}
+
+void DataTrackSubscription::cancel_read() {
+  std::lock_guard lock(state_->mutex);
+  state_->cancelled = true;
+  state_->changed.notify_all();
+}
+
+void DataTrackSubscription::resume_read() {
+  std::lock_guard lock(state_->mutex);
+  state_->cancelled = false;
+}
+
+SubscriptionEnd DataTrackSubscription::end() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->end;
+}
+
+SubscriptionStats DataTrackSubscription::stats() const {
+  std::lock_guard lock(state_->mutex);
+  SubscriptionStats out = state_->stats;
+  out.queued_frames = state_->queue.size();
+  return out;
+}
+
+void DataTrackSubscription::close() {
+  if (end() != SubscriptionEnd::None) return;
+  auto room = state_->room.lock();
+  if (!room) return state_->finish(SubscriptionEnd::Closed);
+  room->call([&] {
+    room->end_subscription(state_, SubscriptionEnd::Closed);
+    return 0;
+  });
+}
+
+}  // namespace lk::room

@@ -1,0 +1,193 @@
+// A LiveKit room joined as one participant, carrying data tracks both ways:
+// the object the elements share. It wires signalling (lib/signal), the WebRTC
+// transport (lib/rtc) and the data-track codec (lib/datatrack) together
+// (docs/protocol.md has the flows).
+//
+// Threads: every public method of RoomConnection, LocalDataTrack and
+// DataTrackSubscription may be called from any thread. The connection runs
+// its own thread with its own GMainContext, where signalling, ICE and all room
+// state live. Every blocking call has a timeout and a way to be cancelled.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "livekit_models.pb.h"
+#include "util/result.h"
+
+namespace lk::room {
+
+enum class Signalling {
+  Auto,  // /rtc/v1 first, /rtc when the server has no v1 (as livekit-client does)
+  V1,    // single peer connection only
+  V0,    // publisher + subscriber peer connections only
+};
+const char* to_string(Signalling signalling);
+
+struct ConnectOptions {
+  std::string url;  // ws://, wss://, http:// or https:// LiveKit server URL
+  // A join token; or, when empty, one minted from these (HS256):
+  std::string token;
+  std::string api_key, api_secret, room, identity;
+  std::string participant_name;  // only for a minted token
+  std::chrono::seconds token_validity = std::chrono::hours(6);
+  std::string ca_file;  // trust anchors for wss:// instead of the system's ("" = system)
+  Signalling signalling = Signalling::Auto;
+  unsigned connect_timeout_ms = 15000;  // whole join: WebSocket, join response, ICE, DTLS, SCTP
+};
+
+enum class BackPressure {
+  Block,    // wait for room below the low watermark (timeout or cancel)
+  DropNew,  // refuse the frame at once, counted
+};
+
+struct PublishOptions {
+  std::string name;
+  std::optional<livekit::DataTrackFrameEncoding> frame_encoding;
+  std::optional<livekit::DataTrackSchemaId> schema;
+  BackPressure back_pressure = BackPressure::Block;
+  unsigned publish_timeout_ms = 10000;  // as the official clients
+};
+
+struct LocalTrackStats {
+  uint64_t frames_sent = 0, bytes_sent = 0;
+  uint64_t dropped_back_pressure = 0;  // DropNew refusals and Block timeouts
+  uint64_t dropped_too_large = 0;      // over 128 packets
+  uint64_t queued_bytes = 0;           // on the channel, not yet handed to SCTP
+};
+
+class RoomConnection;
+
+class LocalDataTrack {
+ public:
+  ~LocalDataTrack();
+  const livekit::DataTrackInfo& info() const;  // as the server answered (sid, handle, ...)
+
+  // Sends one frame (0 is a valid user timestamp; note that livekit-client
+  // drops a zero one). Refused before anything is sent when it needs more than
+  // 128 packets (InvalidArgument, naming the limit), when the track is no
+  // longer published (Closed), or when the channel is backed up: DropNew at
+  // once, Block after timeout_ms (-1 = no limit) or cancel_push() (Timeout /
+  // Cancelled). A frame is sent whole or not at all.
+  lk::Result<void> push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
+                        int timeout_ms = -1);
+  // Wakes a blocked push (and makes later ones fail) until resume_push().
+  void cancel_push();
+  void resume_push();
+
+  // Unpublishes (waits up to timeout_ms for the server's answer).
+  lk::Result<void> unpublish(unsigned timeout_ms = 5000);
+  bool is_published() const;
+  LocalTrackStats stats() const;
+  // Largest payload push() accepts with a user timestamp.
+  static size_t max_frame_size();
+
+  struct State;
+
+ private:
+  friend class RoomConnection;
+  explicit LocalDataTrack(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
+};
+
+struct ReceivedFrame {
+  std::vector<uint8_t> payload;
+  std::optional<uint64_t> user_timestamp;
+  uint16_t frame_number = 0;        // the publisher's counter: a gap shows lost frames
+  int64_t arrival_monotonic_us = 0; // g_get_monotonic_time() when the last packet came
+  int64_t arrival_realtime_us = 0;  // g_get_real_time() then
+};
+
+enum class SubscriptionEnd {
+  None,           // still live
+  Unpublished,    // the publisher unpublished the track
+  PublisherLeft,  // the publisher left the room
+  Disconnected,   // our connection ended
+  NeverPublished, // the track did not appear within the wait
+  Refused,        // the server did not grant the subscription in time
+  Closed,         // close() on the subscription
+};
+const char* to_string(SubscriptionEnd end);
+
+struct SubscribeOptions {
+  int wait_for_track_ms = -1;           // for a track not published yet; -1 = for ever
+  unsigned subscribe_timeout_ms = 10000; // for the server's grant once the track exists
+  size_t max_partial_frames = 1;        // frames reassembled at once
+  size_t queue_frames = 64;             // whole frames waiting for read(); overflow drops the oldest
+};
+
+struct SubscriptionStats {
+  uint64_t frames_received = 0, bytes_received = 0;
+  uint64_t dropped_queue_overflow = 0;
+  uint64_t dropped_reassembly = 0;  // the depacketizer's drops, all reasons
+  uint64_t queued_frames = 0;
+};
+
+class DataTrackSubscription {
+ public:
+  ~DataTrackSubscription();
+  // The track as the server described it (name, sid, publisher, encoding,
+  // schema, encryption); nullopt until the track is known.
+  std::optional<livekit::DataTrackInfo> info() const;
+  bool wait_active(int timeout_ms);  // true once the server granted it
+
+  // The next whole frame. Errors: Timeout (none within timeout_ms, -1 = no
+  // limit), Cancelled (cancel_read()), Closed / NotFound (the subscription
+  // ended: end() says why; queued frames are delivered first).
+  lk::Result<ReceivedFrame> read(int timeout_ms);
+  void cancel_read();
+  void resume_read();
+  SubscriptionEnd end() const;
+  SubscriptionStats stats() const;
+  void close();  // unsubscribes
+
+  struct State;
+
+ private:
+  friend class RoomConnection;
+  explicit DataTrackSubscription(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
+};
+
+class RoomConnection {
+ public:
+  // Joins the room; blocks up to options.connect_timeout_ms.
+  static lk::Result<std::shared_ptr<RoomConnection>> connect(const ConnectOptions& options);
+  ~RoomConnection();  // leaves the room and stops the thread
+  RoomConnection(const RoomConnection&) = delete;
+  RoomConnection& operator=(const RoomConnection&) = delete;
+
+  // Publishes a data track; blocks until the server answers or the publish
+  // timeout. Errors say what to fix (duplicate name, invalid name, no
+  // permission, a server without data tracks, ...).
+  lk::Result<std::shared_ptr<LocalDataTrack>> publish_data_track(const PublishOptions& options);
+
+  // Subscribes to `name` published by `identity` (also before it is
+  // published); returns at once, frames come through read().
+  std::shared_ptr<DataTrackSubscription> subscribe(const std::string& identity, const std::string& name,
+                                                   const SubscribeOptions& options = {});
+
+  // Leaves the room (idempotent). Tracks and subscriptions end.
+  void close();
+  // An error once the connection ended on its own (server leave, lost
+  // signalling, failed transport); ok while connected or after close().
+  lk::Result<void> status() const;
+
+  std::string identity() const;
+  std::string participant_sid() const;
+  std::string server_version() const;
+  Signalling signalling() const;  // the protocol in use: V1 or V0
+
+  struct Impl;
+
+ private:
+  explicit RoomConnection(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace lk::room

@@ -1,0 +1,135 @@
+#include "test_server.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+namespace lk::test {
+namespace {
+
+std::string source_root() {
+  const char* root = g_getenv("LKT_SOURCE_ROOT");
+  return root ? root : ".";
+}
+
+}  // namespace
+
+std::string TestServer::kind() {
+  const char* k = g_getenv("LKT_SERVER");
+  return k && *k ? k : "sfu";
+}
+
+std::optional<std::string> TestServer::unavailable() {
+  if (kind() != "livekit") return std::nullopt;
+  const std::string cache = source_root() + "/.cache/livekit-server";
+  if (g_file_test((cache + "/v1.13.5/livekit-server").c_str(), G_FILE_TEST_IS_EXECUTABLE)) return std::nullopt;
+  std::ifstream why(cache + "/UNAVAILABLE");
+  std::stringstream text;
+  text << why.rdbuf();
+  return "no livekit-server: " + (text.str().empty() ? std::string("not built (run scripts/setup.sh)") : text.str());
+}
+
+lk::Result<TestServer> TestServer::start(const std::vector<std::string>& flags) {
+  std::vector<std::string> argv;
+  if (kind() == "livekit") {
+    argv = {source_root() + "/scripts/livekit-server.sh"};
+  } else {
+    const char* node = g_getenv("LK_NODE");
+    argv = {node ? node : "node", source_root() + "/tests/sfu/server.js", "--host", "10.99.0.1"};
+  }
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  for (const char* a : {"--port", "0", "--api-key", kApiKey, "--api-secret", kApiSecret}) argv.push_back(a);
+
+  TestServer server;
+  gchar* log_path = nullptr;
+  int fd = g_file_open_tmp("lkt-room-server-XXXXXX.log", &log_path, nullptr);
+  if (fd >= 0) close(fd);
+  server.log_path_ = log_path ? log_path : "";
+  g_free(log_path);
+
+  GSubprocessLauncher* launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stderr_file_path(launcher, server.log_path_.c_str());
+  std::vector<const gchar*> cargv;
+  for (auto& a : argv) cargv.push_back(a.c_str());
+  cargv.push_back(nullptr);
+  GError* error = nullptr;
+  server.process_ = g_subprocess_launcher_spawnv(launcher, cargv.data(), &error);
+  g_object_unref(launcher);
+  if (!server.process_) {
+    std::string message = error->message;
+    g_error_free(error);
+    return lk::make_error(lk::ErrorKind::Internal, "cannot start the server: " + message);
+  }
+
+  // The readiness line, read on a helper thread so a silent server times out.
+  GDataInputStream* out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(server.process_));
+  auto ready = std::async(std::launch::async, [out] {
+    gchar* line = g_data_input_stream_read_line(out, nullptr, nullptr, nullptr);
+    std::string text = line ? line : "";
+    g_free(line);
+    return text;
+  });
+  std::string line;
+  if (ready.wait_for(std::chrono::seconds(30)) == std::future_status::ready) line = ready.get();
+  const auto at = line.find(" listening on ");
+  if (at == std::string::npos) {
+    server.stop();
+    if (ready.valid()) ready.wait();
+    g_object_unref(out);
+    return lk::make_error(lk::ErrorKind::Internal, "the server did not start:\n" + server.log_tail());
+  }
+  g_object_unref(out);
+  server.url_ = line.substr(at + 14);
+  return server;
+}
+
+TestServer::TestServer(TestServer&& other) noexcept
+    : process_(std::exchange(other.process_, nullptr)), url_(std::move(other.url_)),
+      log_path_(std::move(other.log_path_)) {}
+
+TestServer::~TestServer() {
+  stop();
+  if (!log_path_.empty()) unlink(log_path_.c_str());
+}
+
+void TestServer::stop() {
+  if (!process_) return;
+  freeze(false);
+  g_subprocess_send_signal(process_, SIGTERM);
+  // Both servers stop within a couple of seconds; never hang a test on it.
+  auto waited = std::async(std::launch::async, [p = process_] { g_subprocess_wait(p, nullptr, nullptr); });
+  if (waited.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    g_subprocess_force_exit(process_);
+    waited.wait();
+  }
+  g_object_unref(process_);
+  process_ = nullptr;
+}
+
+void TestServer::freeze(bool frozen) {
+  if (!process_) return;
+  const char* pid = g_subprocess_get_identifier(process_);
+  if (!pid) return;
+  // The real server runs under its wrapper script: signal the wrapper's children too.
+  std::string cmd = std::string("pkill -") + (frozen ? "STOP" : "CONT") + " -P " + pid + " 2>/dev/null; kill -" +
+                    (frozen ? "STOP " : "CONT ") + pid + " 2>/dev/null";
+  (void)std::system(cmd.c_str());
+}
+
+std::string TestServer::log_tail(size_t lines) const {
+  std::ifstream in(log_path_);
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += all[i] + "\n";
+  return out;
+}
+
+}  // namespace lk::test

@@ -1,0 +1,44 @@
+// A LiveKit server for the room tests, as a child process: the real
+// livekit-server (scripts/livekit-server.sh) or the bundled test server
+// (tests/sfu/server.js), chosen by LKT_SERVER ("livekit" or "sfu"). Both
+// print "... listening on ws://HOST:PORT" when ready and stop on SIGTERM.
+// Its log goes to a file, printed when a test fails.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace lk::test {
+
+class TestServer {
+ public:
+  static constexpr const char* kApiKey = "devkey";
+  static constexpr const char* kApiSecret = "room-test-secret";
+
+  static std::string kind();                          // "livekit" or "sfu"
+  static std::optional<std::string> unavailable();    // why the server cannot run here
+
+  // flags: the test server's (--no-v1, --data-tracks-disabled, --no-data-tracks, --ice-lite).
+  static lk::Result<TestServer> start(const std::vector<std::string>& flags = {});
+  TestServer(TestServer&& other) noexcept;
+  ~TestServer();
+
+  const std::string& url() const { return url_; }
+  // SIGSTOP / SIGCONT to the server process itself (not its wrapper): a server that goes silent.
+  void freeze(bool frozen);
+  std::string log_tail(size_t lines = 40) const;
+  void stop();
+
+ private:
+  TestServer() = default;
+  GSubprocess* process_ = nullptr;
+  std::string url_;
+  std::string log_path_;
+};
+
+}  // namespace lk::test
