@@ -1,4 +1,4 @@
-// Reassembles one subscribed track's packets into frames (PROTOCOL.md §7),
+// Reassembles one subscribed track's packets into frames (docs/protocol.md §7),
 // behaving like the official depacketizer: no reordering across frames, no
 // timeouts; a frame with any packet missing is dropped, never delivered
 // partly. Every drop is counted by reason.

@@ -1,4 +1,4 @@
-// Data-track packet codec, version 0 (PROTOCOL.md §6): a 12-byte base header,
+// Data-track packet codec, version 0 (docs/protocol.md §6): a 12-byte base header,
 // an optional extension block of TLVs, then the payload.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Splits frames into data-track packets the way the official clients do
-// (PROTOCOL.md §7): at most 16,000 bytes per packet including the header.
+// (docs/protocol.md §7): at most 16,000 bytes per packet including the header.
 #pragma once
 
 #include <cstdint>

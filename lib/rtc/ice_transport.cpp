@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "livekit-rtc-ice"
@@ -40,29 +41,22 @@ void bridge_libnice_logging_once() {
   }
 }
 
-std::string resolve(const std::string& host) {
-  GInetAddress* literal = g_inet_address_new_from_string(host.c_str());
-  if (literal) {
-    g_object_unref(literal);
-    return host;
-  }
-  GResolver* resolver = g_resolver_get_default();
-  GList* list = g_resolver_lookup_by_name(resolver, host.c_str(), nullptr, nullptr);
-  std::string out;
-  for (GList* l = list; l && out.empty(); l = l->next)
-    if (g_inet_address_get_family(G_INET_ADDRESS(l->data)) == G_SOCKET_FAMILY_IPV4) {
-      gchar* s = g_inet_address_to_string(G_INET_ADDRESS(l->data));
-      out = s;
-      g_free(s);
-    }
-  if (out.empty() && list) {
-    gchar* s = g_inet_address_to_string(G_INET_ADDRESS(list->data));
-    out = s;
-    g_free(s);
-  }
-  g_resolver_free_addresses(list);
-  g_object_unref(resolver);
+// The first IPv4 address of a lookup's answer, else its first address; "" if none.
+std::string pick_address(GList* addresses) {
+  GInetAddress* chosen = nullptr;
+  for (GList* l = addresses; l && !chosen; l = l->next)
+    if (g_inet_address_get_family(G_INET_ADDRESS(l->data)) == G_SOCKET_FAMILY_IPV4) chosen = G_INET_ADDRESS(l->data);
+  if (!chosen && addresses) chosen = G_INET_ADDRESS(addresses->data);
+  if (!chosen) return {};
+  gchar* text = g_inet_address_to_string(chosen);
+  std::string out = text;
+  g_free(text);
   return out;
+}
+
+std::string describe(const IceServerAddress& server) {
+  return (server.kind == IceServerAddress::Kind::Stun ? "STUN server " : "TURN server ") + server.host + ":" +
+         std::to_string(server.port);
 }
 
 }  // namespace
@@ -129,8 +123,19 @@ lk::Result<IceServerAddress> parse_ice_server_url(std::string_view url, std::str
   return a;
 }
 
+// One server's host name being looked up. When the transport goes first the
+// resolver still calls back: owner is then nullptr and the callback only
+// frees the lookup.
+struct IceTransport::Lookup {
+  IceTransport* owner;
+  IceServerAddress server;
+  GCancellable* cancellable = g_cancellable_new();
+  ~Lookup() { g_object_unref(cancellable); }
+};
+
 IceTransport::IceTransport(const Config& config)
     : context_(g_main_context_ref(config.context)),
+      resolve_timeout_ms_(config.resolve_timeout_ms),
       disconnected_timeout_ms_(config.disconnected_timeout_ms),
       failed_timeout_ms_(config.failed_timeout_ms) {}
 
@@ -152,23 +157,15 @@ lk::Result<void> IceTransport::init(const Config& config) {
   if (!stream_) return make_error(ErrorKind::Internal, "libnice could not add a stream");
   nice_agent_set_stream_name(agent_, stream_, "application");
 
-  for (const auto& s : config.servers) {
-    std::string ip = resolve(s.host);
-    if (ip.empty()) {
-      g_warning("ICE server %s could not be resolved; skipped", s.host.c_str());
-      continue;
-    }
-    if (s.kind == IceServerAddress::Kind::Stun) {
-      g_object_set(agent_, "stun-server", ip.c_str(), "stun-server-port", static_cast<guint>(s.port), nullptr);
-      continue;
-    }
-    NiceRelayType type = s.kind == IceServerAddress::Kind::TurnUdp   ? NICE_RELAY_TYPE_TURN_UDP
-                         : s.kind == IceServerAddress::Kind::TurnTcp ? NICE_RELAY_TYPE_TURN_TCP
-                                                                     : NICE_RELAY_TYPE_TURN_TLS;
-    if (!nice_agent_set_relay_info(agent_, stream_, kComponent, ip.c_str(), s.port, s.username.c_str(),
-                                   s.credential.c_str(), type))
-      g_warning("TURN server %s:%u refused by libnice; skipped", ip.c_str(), s.port);
+  for (const auto& server : config.servers) {
+    if (!g_hostname_is_ip_address(server.host.c_str())) start_lookup(server);
+    else if (auto r = use_server(server, server.host); !r) return r;
   }
+  if (!lookups_.empty())
+    lookup_deadline_ = lk::ScopedSource::timeout(context_, resolve_timeout_ms_, [this] {
+      give_up_lookups();
+      return false;
+    });
 
   g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(on_new_candidate), this);
   g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(on_gathering_done), this);
@@ -183,10 +180,87 @@ lk::Result<void> IceTransport::init(const Config& config) {
   return lk::ok();
 }
 
+lk::Result<void> IceTransport::use_server(const IceServerAddress& server, const std::string& ip) {
+  if (server.kind == IceServerAddress::Kind::Stun) {
+    g_object_set(agent_, "stun-server", ip.c_str(), "stun-server-port", static_cast<guint>(server.port), nullptr);
+    return lk::ok();
+  }
+  NiceRelayType type = server.kind == IceServerAddress::Kind::TurnUdp   ? NICE_RELAY_TYPE_TURN_UDP
+                       : server.kind == IceServerAddress::Kind::TurnTcp ? NICE_RELAY_TYPE_TURN_TCP
+                                                                        : NICE_RELAY_TYPE_TURN_TLS;
+  if (!nice_agent_set_relay_info(agent_, stream_, kComponent, ip.c_str(), server.port, server.username.c_str(),
+                                 server.credential.c_str(), type))
+    return make_error(ErrorKind::InvalidArgument, "libnice refused " + describe(server) + " (" + ip + ")");
+  return lk::ok();
+}
+
+void IceTransport::start_lookup(const IceServerAddress& server) {
+  auto* lookup = new Lookup{this, server};
+  lookups_.push_back(lookup);
+  GResolver* resolver = g_resolver_get_default();
+  // GIO answers on the context that is thread-default here: make it ours.
+  g_main_context_push_thread_default(context_);
+  g_resolver_lookup_by_name_async(resolver, server.host.c_str(), lookup->cancellable, on_lookup_done, lookup);
+  g_main_context_pop_thread_default(context_);
+  g_object_unref(resolver);
+}
+
+void IceTransport::on_lookup_done(GObject* resolver, GAsyncResult* result, gpointer data) {
+  std::unique_ptr<Lookup> lookup(static_cast<Lookup*>(data));
+  GError* error = nullptr;
+  GList* addresses = g_resolver_lookup_by_name_finish(G_RESOLVER(resolver), result, &error);
+  if (lookup->owner) lookup->owner->finish_lookup(*lookup, addresses, error);
+  g_resolver_free_addresses(addresses);
+  g_clear_error(&error);
+}
+
+void IceTransport::finish_lookup(Lookup& lookup, GList* addresses, const GError* error) {
+  std::erase(lookups_, &lookup);
+  std::string ip = pick_address(addresses);
+  lk::Result<void> used = ip.empty() ? make_error(ErrorKind::Network, describe(lookup.server) + " did not resolve: " +
+                                                                         (error ? error->message : "no address"))
+                                     : use_server(lookup.server, ip);
+  if (used) g_debug("%s is %s", describe(lookup.server).c_str(), ip.c_str());
+  else if (on_server_error) on_server_error(used.error());
+  if (lookups_.empty()) lookups_done();
+}
+
+void IceTransport::give_up_lookups() {
+  std::vector<IceServerAddress> late;
+  for (Lookup* lookup : lookups_) late.push_back(lookup->server);
+  detach_lookups();
+  for (const auto& server : late)
+    if (on_server_error)
+      on_server_error(make_error(ErrorKind::Timeout, describe(server) + " did not resolve within " +
+                                                         std::to_string(resolve_timeout_ms_) + " ms"));
+  lookups_done();
+}
+
+void IceTransport::lookups_done() {
+  lookup_deadline_.reset();
+  if (!gather_wanted_) return;
+  gather_wanted_ = false;
+  if (auto r = start_gathering(); !r) {
+    g_warning("%s", r.error().message.c_str());
+    set_state(State::Failed);
+  }
+}
+
+void IceTransport::detach_lookups() {
+  for (Lookup* lookup : std::exchange(lookups_, {})) {
+    lookup->owner = nullptr;
+    GCancellable* cancellable = G_CANCELLABLE(g_object_ref(lookup->cancellable));
+    g_cancellable_cancel(cancellable);  // may free the lookup at once
+    g_object_unref(cancellable);
+  }
+}
+
 IceTransport::~IceTransport() {
   g_debug("%p datagrams sent %llu, received %llu, send failures %u", (void*)this, (unsigned long long)sent_.load(),
           (unsigned long long)received_.load(), send_failures_.load());
   watchdog_.reset();
+  lookup_deadline_.reset();
+  detach_lookups();
   if (agent_) {
     g_signal_handlers_disconnect_by_data(agent_, this);
     nice_agent_attach_recv(agent_, stream_, kComponent, context_, nullptr, nullptr);
@@ -240,6 +314,12 @@ lk::Result<void> IceTransport::add_remote_candidate(std::string_view candidate) 
 void IceTransport::remote_gathering_done() { nice_agent_peer_candidate_gathering_done(agent_, stream_); }
 
 lk::Result<void> IceTransport::gather() {
+  if (lookups_.empty()) return start_gathering();
+  gather_wanted_ = true;  // the servers found by then take part
+  return lk::ok();
+}
+
+lk::Result<void> IceTransport::start_gathering() {
   if (!nice_agent_gather_candidates(agent_, stream_))
     return make_error(ErrorKind::Network, "libnice could not gather ICE candidates (no usable interface?)");
   return lk::ok();

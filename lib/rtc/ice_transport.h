@@ -1,9 +1,11 @@
 // ICE over libnice (RFC 8445 via libnice's RFC 5245 mode, trickle, one
 // component, datagrams). Lives on the owner's GMainContext: every method but
 // send() is called there and every callback fires there. send() is
-// thread-safe (libnice locks its agent).
+// thread-safe (libnice locks its agent). ICE server host names are looked up
+// without blocking the context.
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include <atomic>
@@ -40,13 +42,17 @@ class IceTransport {
 
   struct Config {
     GMainContext* context = nullptr;
-    std::vector<IceServerAddress> servers;  // hosts may be names; resolved here
+    // Hosts may be names: looked up asynchronously (GResolver), and gathering
+    // waits for the answers, at most resolve_timeout_ms.
+    std::vector<IceServerAddress> servers;
+    unsigned resolve_timeout_ms = 3000;
     bool ice_tcp = true;
     bool relay_only = false;
     unsigned disconnected_timeout_ms = 4000;
     unsigned failed_timeout_ms = 12000;
   };
 
+  // Fails when libnice refuses the agent or a server given as an address.
   static lk::Result<std::unique_ptr<IceTransport>> create(const Config& config);
   ~IceTransport();
   IceTransport(const IceTransport&) = delete;
@@ -60,6 +66,7 @@ class IceTransport {
   lk::Result<void> set_remote_credentials(const std::string& ufrag, const std::string& pwd);
   lk::Result<void> add_remote_candidate(std::string_view candidate);  // "candidate:..."
   void remote_gathering_done();
+  // Starts gathering, or, while server names are being looked up, once they are.
   lk::Result<void> gather();
   bool gathering_done() const { return gathering_done_; }
   std::vector<std::string> local_candidates() const;
@@ -73,10 +80,22 @@ class IceTransport {
   std::function<void(const std::string& candidate)> on_candidate;  // "" = gathering done
   std::function<void(State)> on_state;
   std::function<void(std::span<const uint8_t>)> on_receive;
+  // A server that cannot be used (its host did not resolve, not in time, or
+  // libnice refused it): ICE goes on without it.
+  std::function<void(const lk::Error&)> on_server_error;
 
  private:
+  struct Lookup;
+
   explicit IceTransport(const Config& config);
   lk::Result<void> init(const Config& config);
+  lk::Result<void> use_server(const IceServerAddress& server, const std::string& ip);
+  void start_lookup(const IceServerAddress& server);
+  void finish_lookup(Lookup& lookup, GList* addresses, const GError* error);
+  void give_up_lookups();
+  void lookups_done();
+  void detach_lookups();
+  lk::Result<void> start_gathering();
   void set_state(State state);
   void tune_selected_socket();
   void log_selected_pair();
@@ -87,12 +106,17 @@ class IceTransport {
   static void on_component_state(NiceAgent*, guint stream, guint component, guint state, gpointer self);
   static void on_selected_pair(NiceAgent*, guint stream, guint component, void* local, void* remote, gpointer self);
   static void on_recv(NiceAgent*, guint stream, guint component, guint len, gchar* buf, gpointer self);
+  static void on_lookup_done(GObject* resolver, GAsyncResult* result, gpointer lookup);
 
   GMainContext* context_ = nullptr;
   NiceAgent* agent_ = nullptr;
   guint stream_ = 0;
   State state_ = State::New;
   bool gathering_done_ = false;
+  bool gather_wanted_ = false;    // gather() came while lookups were pending
+  std::vector<Lookup*> lookups_;  // pending; each is freed by its resolver callback
+  lk::ScopedSource lookup_deadline_;
+  unsigned resolve_timeout_ms_;
   bool ice_connected_ = false;  // libnice says CONNECTED/READY
   unsigned disconnected_timeout_ms_, failed_timeout_ms_;
   std::atomic<int64_t> last_receive_us_{0};

@@ -99,9 +99,9 @@ lk::Result<void> PeerConnection::Impl::init() {
   ic.failed_timeout_ms = config.failed_timeout_ms;
   for (const auto& server : config.ice_servers)
     for (const auto& url : server.urls) {
-      auto a = parse_ice_server_url(url, server.username, server.credential);
-      if (a) ic.servers.push_back(*a);
-      else g_warning("%s", a.error().message.c_str());
+      auto address = parse_ice_server_url(url, server.username, server.credential);
+      if (!address) return address.error();
+      ic.servers.push_back(*address);
     }
   auto ice = IceTransport::create(ic);
   if (!ice) return ice.error();
@@ -121,6 +121,10 @@ lk::Result<void> PeerConnection::Impl::init() {
   };
   stack.ice->on_receive = [this](std::span<const uint8_t> datagram) {
     if (stack.dtls) stack.dtls->receive(datagram);
+  };
+  stack.ice->on_server_error = [this](const lk::Error& error) {
+    g_debug("%s", error.message.c_str());
+    if (state != PeerState::Closed && owner->on_ice_server_error) owner->on_ice_server_error(error);
   };
   channels->defer = [weak](std::function<void()> fn) {
     if (auto self = weak.lock()) self->post([fn = std::move(fn)](Impl&) { fn(); });
@@ -304,6 +308,7 @@ PeerConnection::~PeerConnection() {
   on_state_change = nullptr;
   on_data_channel = nullptr;
   on_error = nullptr;
+  on_ice_server_error = nullptr;
   close();
   // Not inside one of our callbacks (documented), so the stack can go now.
   for (Stack* s : impl_->graveyard) delete s;

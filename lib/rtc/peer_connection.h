@@ -28,6 +28,9 @@ struct IceServer {
 };
 
 struct Configuration {
+  // Host names are looked up in the background; gathering waits for them (at
+  // most 3 s), so an offer made meanwhile has no candidates inline: they
+  // trickle through on_local_candidate.
   std::vector<IceServer> ice_servers;
   bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
   bool relay_only = false;             // announce only relay candidates
@@ -55,7 +58,9 @@ const char* to_string(PeerState state);
 
 class PeerConnection {
  public:
-  // Fails when the certificate or the ICE agent cannot be made.
+  // Fails when an ICE server URL is malformed, or the certificate or the ICE
+  // agent cannot be made. Server host names are looked up afterwards, without
+  // blocking the context: see on_ice_server_error.
   static lk::Result<std::unique_ptr<PeerConnection>> create(Configuration config);
   ~PeerConnection();  // closes without calling back; do not destroy inside a callback
   PeerConnection(const PeerConnection&) = delete;
@@ -93,6 +98,10 @@ class PeerConnection {
   std::function<void(PeerState)> on_state_change;
   std::function<void(std::shared_ptr<DataChannel>)> on_data_channel;  // opened by the remote (DCEP)
   std::function<void(const lk::Error&)> on_error;  // e.g. "DTLS fingerprint mismatch ..."
+  // An ICE server that cannot be used (its host did not resolve, or not
+  // within 3 s): ICE goes on without it, so the connection may still work, or
+  // fail for want of a relay. Like RTCPeerConnection's icecandidateerror.
+  std::function<void(const lk::Error&)> on_ice_server_error;
 
  private:
   struct Impl;

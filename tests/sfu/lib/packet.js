@@ -1,4 +1,4 @@
-// Data-track packet header (PROTOCOL.md §6), only as far as the SFU needs it: parse the
+// Data-track packet header (docs/protocol.md §6, §9), only as far as the SFU needs it: parse the
 // header as livekit-server does, then re-encode it with another track handle.
 // The server re-encodes rather than patching bytes 2-3: byte 1 and the two low bits of
 // byte 0 come out zero, and padding inside the extension block is trimmed.

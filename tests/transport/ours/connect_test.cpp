@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "pair.h"
+#include "scripted_resolver.h"
 
 namespace lk::rtc::test {
 namespace {
@@ -480,6 +481,13 @@ void connect_through_turn(const std::string& url, bool tls) {
 TEST(OursToOurs, ConnectsThroughTurnOverUdp) { connect_through_turn("turn:10.99.0.1:3478?transport=udp", false); }
 TEST(OursToOurs, ConnectsThroughTurnOverTcp) { connect_through_turn("turn:10.99.0.1:3478?transport=tcp", false); }
 TEST(OursToOurs, ConnectsThroughTurnOverTls) { connect_through_turn("turns:10.99.0.1:5349", true); }
+
+// The TURN server by name, looked up in the background: relay-only, so the
+// connection also proves that gathering waited for the answer.
+TEST(OursToOurs, ConnectsThroughTurnNamedByItsHost) {
+  lk::test::ScriptedResolver dns({{"turn.lk.test", "10.99.0.1"}}, 200);
+  connect_through_turn("turn:turn.lk.test:3478?transport=udp", false);
+}
 
 TEST(OursToOurs, OfferWithAudioAndVideoIsAnsweredWithThemRejected) {
   Pair p;

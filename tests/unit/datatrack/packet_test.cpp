@@ -1,4 +1,4 @@
-// Header codec: the PROTOCOL.md §6 vectors byte for byte, sizes, markers, and
+// Header codec: the docs/protocol.md §6 vectors byte for byte, sizes, markers, and
 // every rejection reason.
 #include <gtest/gtest.h>
 
