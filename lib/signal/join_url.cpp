@@ -4,8 +4,9 @@
 #include <glib.h>
 
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -33,26 +34,20 @@ constexpr std::array kSecretParameters = {"access_token", "join_request"};
 
 lk::Error invalid(std::string message) { return lk::make_error(lk::ErrorKind::InvalidArgument, std::move(message)); }
 
-std::string escape(std::string_view text) {
-  gchar* escaped = g_uri_escape_string(std::string(text).c_str(), nullptr, FALSE);
+// Percent-encodes every byte except unreserved characters and `allowed`.
+std::string escape(std::string_view text, const char* allowed = nullptr) {
+  gchar* escaped = g_uri_escape_string(std::string(text).c_str(), allowed, FALSE);
   std::string result(escaped);
   g_free(escaped);
   return result;
 }
 
-// Characters RFC 3986 allows unescaped in a path and in a query, besides the
-// unreserved ones; '%' stays because GUri has checked the escapes already.
+// What RFC 3986 allows unescaped in a path and in a query besides unreserved
+// characters, and '%' (GUri has checked the escapes already). A user's path or
+// query goes through escape() with these: GUri lets '<', '"' or non-ASCII
+// through, a browser's URL parser escapes them, and so do we.
 constexpr const char* kPathCharacters = "!$&'()*+,;=:@/%";
 constexpr const char* kQueryCharacters = "!$&'()*+,;=:@/?%";
-
-// Escapes what GUri lets through but a URL must not carry raw ('<', '"',
-// non-ASCII...), as a browser's URL parser does.
-std::string escape_unsafe(const char* text, const char* allowed) {
-  gchar* escaped = g_uri_escape_string(text, allowed, FALSE);
-  std::string result(escaped);
-  g_free(escaped);
-  return result;
-}
 
 // The parameter's name, percent-decoded (a name that does not decode stays as is).
 std::string parameter_name(std::string_view parameter) {
@@ -174,55 +169,47 @@ lk::Result<ServerUrl> parse_server_url(std::string_view url) {
       return invalid("server URL " + shown(url) + " contains a space or control character; remove it");
 
   GError* error = nullptr;
-  GUri* uri = g_uri_parse(std::string(url).c_str(), G_URI_FLAGS_ENCODED, &error);
+  const std::unique_ptr<GUri, decltype(&g_uri_unref)> uri(
+      g_uri_parse(std::string(url).c_str(), G_URI_FLAGS_ENCODED, &error), g_uri_unref);
   if (uri == nullptr) {
     std::string message = "server URL " + shown(url) + " is malformed (" + error->message + "); " + kExample;
     g_error_free(error);
     return invalid(std::move(message));
   }
-  auto release = [&] { g_uri_unref(uri); };
-
-  gchar* scheme = g_ascii_strdown(g_uri_get_scheme(uri), -1);
+  gchar* scheme = g_ascii_strdown(g_uri_get_scheme(uri.get()), -1);
   const std::string scheme_text(scheme);
   g_free(scheme);
   ServerUrl server;
   if (scheme_text == "wss" || scheme_text == "https") {
     server.secure = true;
   } else if (scheme_text != "ws" && scheme_text != "http") {
-    release();
     return invalid("server URL scheme '" + scheme_text +
                    "' is not supported; use wss:// or https:// (ws:// or http:// for an unencrypted server)");
   }
-  const char* host = g_uri_get_host(uri);
+  const char* host = g_uri_get_host(uri.get());
   if (host == nullptr || *host == '\0') {
-    release();
     return invalid("server URL " + shown(url) + " has no host; " + kExample);
   }
   if (!plausible_host(host)) {
-    release();
     return invalid("server URL " + shown(url) + " has a host with characters no host name has; " + kExample);
   }
-  if (g_uri_get_port(uri) == 0) {
-    release();
+  if (g_uri_get_port(uri.get()) == 0) {
     return invalid("server URL " + shown(url) + " has port 0; give the server's port or none");
   }
-  if (g_uri_get_userinfo(uri) != nullptr) {
-    release();
+  if (g_uri_get_userinfo(uri.get()) != nullptr) {
     return invalid("server URL " + shown(url) +
                    " has user info before '@'; remove it (LiveKit authenticates with the access token)");
   }
-  if (g_uri_get_fragment(uri) != nullptr) {
-    release();
+  if (g_uri_get_fragment(uri.get()) != nullptr) {
     return invalid("server URL " + shown(url) + " has a '#' fragment; remove it");
   }
   server.host = host;
-  server.port = g_uri_get_port(uri);
-  server.path = escape_unsafe(g_uri_get_path(uri), kPathCharacters);
+  server.port = g_uri_get_port(uri.get());
+  server.path = escape(g_uri_get_path(uri.get()), kPathCharacters);
   // As livekit-client: "rtc" is appended after a '/', added when missing.
   if (server.path.empty() || server.path.back() != '/') server.path += '/';
-  if (const char* query = g_uri_get_query(uri))
-    server.query = without_parameters(escape_unsafe(query, kQueryCharacters), kOwnParameters);
-  release();
+  if (const char* query = g_uri_get_query(uri.get()))
+    server.query = without_parameters(escape(query, kQueryCharacters), kOwnParameters);
   return server;
 }
 
@@ -272,6 +259,10 @@ lk::Result<SignalRequest> make_signal_request(const ServerUrl& server, std::stri
                                               SignalProtocol protocol, const JoinOptions& options,
                                               TokenPlacement placement) {
   if (token.empty()) return invalid("no access token; mint one from the API key and secret, or pass one");
+  // It goes into a header or a query as is: a stray newline must not get there.
+  for (char c : token)
+    if (!g_ascii_isalnum(c) && c != '-' && c != '_' && c != '.')
+      return invalid("the access token has characters no JWT has (a trailing newline or space?); pass the token alone");
   Query query(server.query);
   if (placement == TokenPlacement::QueryParameter) query.add("access_token", token);
 

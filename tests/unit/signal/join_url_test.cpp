@@ -354,6 +354,17 @@ TEST(SignalRequest, RefusesAnEmptyTokenAndAResumeWithoutSid) {
   }
 }
 
+TEST(SignalRequest, RefusesATokenWithCharactersNoJwtHas) {
+  const ServerUrl base = server("wss://example.com");
+  for (const std::string& bad : {std::string(kToken) + "\n", std::string(kToken) + " ", "Bearer " + std::string(kToken),
+                                std::string(kToken) + "\r\nX-Injected: 1", std::string("a.b=.c")}) {
+    auto made = make_signal_request(base, bad, SignalProtocol::V1, {});
+    ASSERT_FALSE(made.ok()) << bad;
+    EXPECT_NE(made.error().message.find("characters no JWT has"), std::string::npos);
+    EXPECT_EQ(made.error().message.find(kToken), std::string::npos);
+  }
+}
+
 TEST(SignalRequest, RedactedUrlHasNeitherTokenNorJoinRequest) {
   for (SignalProtocol protocol : {SignalProtocol::V1, SignalProtocol::V0}) {
     for (TokenPlacement placement : {TokenPlacement::AuthorizationHeader, TokenPlacement::QueryParameter}) {
