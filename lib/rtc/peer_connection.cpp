@@ -235,7 +235,8 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
 
 void PeerConnection::Impl::on_sctp_state(SctpTransport::State s) {
   if (s == SctpTransport::State::Connected) {
-    channels->attach(stack.sctp.get(), stack.dtls->is_client(), remote ? remote->max_message_size : 65536);
+    channels->attach(stack.sctp.get(), stack.dtls->is_client(),
+                     remote ? remote->max_message_size : sdp::kUnadvertisedMaxMessageSize);
     if (state != PeerState::Disconnected) set_state(PeerState::Connected);
   } else if (s == SctpTransport::State::Closed) {
     g_debug("SCTP association closed by the peer");
