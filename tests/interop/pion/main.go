@@ -6,6 +6,9 @@
 //
 // LK_PION_LITE=1 makes it an ICE-lite agent (SettingEngine.SetLite), as
 // livekit-server can be configured; the other side must then control.
+// LK_PION_READ_LIKE_LIVEKIT=1 reads channels as livekit-server v1.13.5 does:
+// detached, each message into a 65,535-byte buffer, closing the channel when
+// a read fails (a bigger message).
 package main
 
 import (
@@ -29,7 +32,11 @@ const (
 	burstHighWater = 1 << 20
 	burstLowWater  = 256 * 1024
 	pollInterval   = 5 * time.Millisecond
+	// livekit-server v1.13.5's dataChannelBufferSize (pkg/rtc/transport.go).
+	livekitReadBuffer = 65535
 )
+
+var readLikeLivekit = os.Getenv("LK_PION_READ_LIKE_LIVEKIT") == "1"
 
 var start = time.Now()
 
@@ -69,14 +76,14 @@ type record struct {
 	ch *webrtc.DataChannel
 	mu sync.Mutex
 
-	countOnly               bool // report mode "count": no message events
-	count, bytes            int64
-	firstMs, lastMs         float64
-	nextSeq                 uint32
-	seqGaps                 int64
-	firstGap                event
-	openSent, closeSent     bool
-	lowWater                chan struct{} // signalled by OnBufferedAmountLow during a burst
+	countOnly           bool // report mode "count": no message events
+	count, bytes        int64
+	firstMs, lastMs     float64
+	nextSeq             uint32
+	seqGaps             int64
+	firstGap            event
+	openSent, closeSent bool
+	lowWater            chan struct{} // signalled by OnBufferedAmountLow during a burst
 }
 
 type peer struct {
@@ -97,6 +104,9 @@ func newPeer() (*peer, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	if os.Getenv("LK_PION_LITE") == "1" {
 		se.SetLite(true)
+	}
+	if readLikeLivekit {
+		se.DetachDataChannels()
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
@@ -141,16 +151,7 @@ func (p *peer) track(ch *webrtc.DataChannel) *record {
 	p.mu.Lock()
 	p.channels[ch.Label()] = r
 	p.mu.Unlock()
-	ch.OnOpen(func() {
-		r.mu.Lock()
-		first := !r.openSent
-		r.openSent = true
-		r.mu.Unlock()
-		if first {
-			emit(event{"ev": "open", "label": ch.Label(), "id": optional(ch.ID())})
-		}
-	})
-	ch.OnClose(func() {
+	closed := func() {
 		r.mu.Lock()
 		first := !r.closeSent
 		r.closeSent = true
@@ -158,7 +159,21 @@ func (p *peer) track(ch *webrtc.DataChannel) *record {
 		if first {
 			emit(event{"ev": "close", "label": ch.Label()})
 		}
+	}
+	ch.OnOpen(func() {
+		r.mu.Lock()
+		first := !r.openSent
+		r.openSent = true
+		r.mu.Unlock()
+		if !first {
+			return
+		}
+		emit(event{"ev": "open", "label": ch.Label(), "id": optional(ch.ID())})
+		if readLikeLivekit {
+			go r.readDetached(closed)
+		}
 	})
+	ch.OnClose(closed)
 	ch.OnError(func(err error) {
 		emit(event{"ev": "error", "cmd": "channel", "label": ch.Label(), "message": err.Error()})
 	})
@@ -170,6 +185,27 @@ func (p *peer) track(ch *webrtc.DataChannel) *record {
 		}
 	})
 	return r
+}
+
+// readDetached is livekit-server's read loop: one fixed buffer, and the
+// channel closed on the first failed read.
+func (r *record) readDetached(closed func()) {
+	raw, err := r.ch.Detach()
+	if err != nil {
+		emit(event{"ev": "error", "cmd": "detach", "label": r.ch.Label(), "message": err.Error()})
+		return
+	}
+	defer closed()
+	defer raw.Close()
+	buffer := make([]byte, livekitReadBuffer)
+	for {
+		n, isString, err := raw.ReadDataChannel(buffer)
+		if err != nil {
+			emit(event{"ev": "error", "cmd": "read", "label": r.ch.Label(), "message": err.Error()})
+			return
+		}
+		r.received(buffer[:n], !isString)
+	}
 }
 
 func (r *record) received(data []byte, binary bool) {
