@@ -76,7 +76,14 @@ class RemotePeerInterop : public ::testing::Test {
     auto peer = PeerProcess::spawn(command.value());
     ASSERT_TRUE(peer.ok()) << peer.error().message;
     remote_ = std::move(peer.value());
-    lk::rtc::Configuration config;
+    make_ours(lk::rtc::Configuration{});
+  }
+
+  // Our PeerConnection with `config` (context and ICE-TCP set here), joined
+  // to the remote by a fresh Signalling. Before any SDP has been exchanged.
+  void make_ours(lk::rtc::Configuration config) {
+    signalling_.reset();
+    if (ours_) ours_->close();
     config.context = context_;
     config.ice_tcp = false;  // both remotes gather UDP only here
     ours_ = std::make_unique<PeerConnection>(config);
@@ -522,6 +529,26 @@ TEST_F(RemotePeerInterop, RemoteWithoutMaxMessageSizeGets65535ByteMessagesAndNoB
   EXPECT_FALSE(channel->send(pattern(3, 65536)).ok()) << "65,536 B sent to a peer that advertised no limit";
   EXPECT_TRUE(channel->is_open());
   ours_sends("reliable", 65535);
+}
+
+TEST_F(RemotePeerInterop, OursCappedAt65535BytesReachesRemoteReadingLikeLivekitServer) {
+  // meson sets LK_PION_READ_LIKE_LIVEKIT=1 for this test: pion reads as
+  // livekit-server v1.13.5 does, each message into a 65,535-byte buffer,
+  // while still advertising its 1 GiB a=max-message-size. Without our cap a
+  // 65,536-byte message would close the channel there; with it we refuse it.
+  lk::rtc::Configuration config;
+  config.max_send_message_size = 65535;
+  make_ours(config);
+  connect_ours_offering();
+  std::string advertised = remote_sdp_attribute("a=max-message-size:");
+  ASSERT_FALSE(advertised.empty());
+  EXPECT_GT(std::stoul(advertised), 65535u) << "the remote should advertise more than it reads";
+  auto channel = log("reliable").channel;
+  EXPECT_FALSE(channel->send(pattern(3, 65536)).ok()) << "65,536 B sent despite max_send_message_size 65535";
+  EXPECT_TRUE(channel->is_open());
+  ours_sends("reliable", 65535);
+  ours_sends("reliable", 1200);  // and the channel still works at the remote
+  remote_sends("reliable", 65535);
 }
 
 TEST_F(RemotePeerInterop, OursControllingIceLiteRemoteConnectsAndCarriesMessages) {
