@@ -83,7 +83,13 @@ class RemotePeerInterop : public ::testing::Test {
   // to the remote by a fresh Signalling. Before any SDP has been exchanged.
   void make_ours(lk::rtc::Configuration config) {
     signalling_.reset();
-    if (ours_) ours_->close();
+    if (ours_) {  // replaced before it did anything: forget it quietly
+      ours_->on_state_change = nullptr;
+      ours_->on_error = nullptr;
+      ours_->close();
+    }
+    states_.clear();
+    errors_.clear();
     config.context = context_;
     config.ice_tcp = false;  // both remotes gather UDP only here
     ours_ = std::make_unique<PeerConnection>(config);
