@@ -1,8 +1,8 @@
 // Our transport (lk::rtc::PeerConnection) as a JSON-lines peer process, the
 // twin of tests/interop/wrtc/peer.mjs (same commands and events, the subset a
 // benchmark needs): createChannel, createOffer, setRemote, candidate, send,
-// burst, report, stats, close, exit. The bench pairs it with itself or with
-// the libwebrtc peer so every combination runs as two processes.
+// burst, report, stats, close, exit. The bench pairs it with itself, the
+// libwebrtc peer or the pion peer, so every combination runs as two processes.
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 #include <json-glib/json-glib.h>

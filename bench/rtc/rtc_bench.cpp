@@ -1,12 +1,13 @@
-// Data-channel throughput, ours and libwebrtc, in every pairing. Each row runs
-// two fresh peer processes (bench/rtc/ours_peer for lib/rtc, Node
-// tests/interop/wrtc/peer.mjs for libwebrtc M106) joined by this driver as
-// signalling, on an unordered maxRetransmits=0 channel: the sender bursts
+// Data-channel throughput, ours, libwebrtc and pion. Each row runs two fresh
+// peer processes (bench/rtc/ours_peer for lib/rtc, Node
+// tests/interop/wrtc/peer.mjs for libwebrtc M106, tests/interop/pion for pion
+// v4 as livekit-server uses it) joined by this driver as signalling, on an unordered maxRetransmits=0 channel: the sender bursts
 // for a fixed time under back-pressure, the receiver counts. Prints one table.
 // Run inside scripts/netns-run.sh. Options: --duration-ms=N (per row, default
 // 3000), --only=SUBSTRING (rows whose name contains it), --sizes=A,B,...
 // (message sizes, default 16000,1200), --sctp-mtu=N (SCTP packet size of our
-// peers, default lib/rtc's safe 1200; libwebrtc always uses its own).
+// peers, default lib/rtc's safe 1200; libwebrtc and pion always use their own).
+// Without a pion peer (no Go 1.26) its rows are left out, saying why.
 #include <glib.h>
 
 #include <algorithm>
@@ -33,14 +34,11 @@ struct Row {
   std::string error;
 };
 
-std::string env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
-
-std::vector<std::string> peer_argv(const std::string& kind, unsigned sctp_mtu) {
-  if (kind == "ours") return {env_or("LK_OURS_PEER", "bench/rtc/ours_peer"), "--sctp-mtu=" + std::to_string(sctp_mtu)};
-  return {env_or("LK_NODE", "node"), env_or("LK_WRTC_PEER", "tests/interop/wrtc/peer.mjs")};
+// Row names say "wrtc" for libwebrtc (as they always have).
+lk::Result<std::vector<std::string>> peer_argv(const std::string& kind, unsigned sctp_mtu) {
+  auto command = lk::test::peer_command(kind == "wrtc" ? "libwebrtc" : kind);
+  if (command.ok() && kind == "ours") command->push_back("--sctp-mtu=" + std::to_string(sctp_mtu));
+  return command;
 }
 
 // Forwards SDP and candidates from one peer process to the other.
@@ -71,9 +69,12 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
     row.error = what;
     return row;
   };
-  auto sender = PeerProcess::spawn(peer_argv(from, sctp_mtu));
+  auto tx_argv = peer_argv(from, sctp_mtu), rx_argv = peer_argv(to, sctp_mtu);
+  if (!tx_argv.ok()) return fail(tx_argv.error().message);
+  if (!rx_argv.ok()) return fail(rx_argv.error().message);
+  auto sender = PeerProcess::spawn(tx_argv.value());
   if (!sender.ok()) return fail(sender.error().message);
-  auto receiver = PeerProcess::spawn(peer_argv(to, sctp_mtu));
+  auto receiver = PeerProcess::spawn(rx_argv.value());
   if (!receiver.ok()) return fail(receiver.error().message);
   PeerProcess& tx = *sender.value();
   PeerProcess& rx = *receiver.value();
@@ -175,11 +176,15 @@ int main(int argc, char** argv) {
   g_main_context_push_thread_default(context);
 
   std::vector<Row> rows;
-  const char* pairs[][2] = {{"ours", "ours"}, {"ours", "wrtc"}, {"wrtc", "ours"}, {"wrtc", "wrtc"}};
+  const char* pairs[][2] = {{"ours", "ours"}, {"ours", "wrtc"}, {"wrtc", "ours"}, {"wrtc", "wrtc"},
+                            {"ours", "pion"}, {"pion", "ours"}, {"pion", "pion"}};
+  auto pion = lk::test::peer_command("pion");
+  if (!pion.ok()) std::fprintf(stderr, "pion rows left out: %s\n", pion.error().message.c_str());
   for (size_t size : sizes) {
     for (auto& pair : pairs) {
       std::string name = std::string(pair[0]) + "->" + pair[1] + " " + std::to_string(size);
       if (!only.empty() && name.find(only) == std::string::npos) continue;
+      if (!pion.ok() && name.find("pion") != std::string::npos) continue;
       std::fprintf(stderr, "running %s B for %u ms...\n", name.c_str(), duration_ms);
       rows.push_back(run_row(context, pair[0], pair[1], size, duration_ms, sctp_mtu));
     }
@@ -215,6 +220,19 @@ int main(int argc, char** argv) {
                   size, ours->mb_per_s / wrtc->mb_per_s,
                   wrtc->cpu_s_per_gb > 0 ? ours->cpu_s_per_gb / wrtc->cpu_s_per_gb : 0,
                   100 * ours->mb_per_s / 250, 100 * ours->mb_per_s / 463);
+    }
+    // Every other pairing against ours->ours of the same run (the machine is
+    // shared and noisy: compare rows of one run, not across runs).
+    if (ours && ours->mb_per_s > 0) {
+      std::string line;
+      for (const Row& r : rows) {
+        if (r.size != size || r.pair == "ours->ours" || !r.error.empty()) continue;
+        char part[64];
+        std::snprintf(part, sizeof part, "%s%s %.2fx", line.empty() ? "" : ", ", r.pair.c_str(),
+                      r.mb_per_s / ours->mb_per_s);
+        line += part;
+      }
+      if (!line.empty()) std::printf("%zu B throughput vs ours->ours: %s\n", size, line.c_str());
     }
   }
   g_main_context_pop_thread_default(context);

@@ -264,7 +264,8 @@ lk::Result<void> DataChannelRegistry::send(DataChannel& channel, std::span<const
     return make_error(ErrorKind::Closed, "data channel '" + channel.label_ + "' is not open");
   if (data.size() > remote_max_message_size_)
     return make_error(ErrorKind::InvalidArgument, "message of " + std::to_string(data.size()) +
-                                                      " bytes exceeds the peer's max-message-size of " +
+                                                      " bytes exceeds the largest this peer takes (its max-message-size, or"
+                                                      " Configuration::max_send_message_size): " +
                                                       std::to_string(remote_max_message_size_));
   static const uint8_t kEmptyPayload = 0;  // empty messages travel as one byte (RFC 8831 §6.6)
   uint32_t ppid = data.empty() ? (binary ? dcep::kPpidBinaryEmpty : dcep::kPpidStringEmpty)

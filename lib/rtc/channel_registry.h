@@ -17,6 +17,7 @@
 
 #include "rtc/data_channel.h"
 #include "rtc/sctp_transport.h"
+#include "rtc/sdp.h"
 #include "util/result.h"
 
 namespace lk::rtc {
@@ -57,7 +58,7 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   std::mutex mutex_;
   SctpTransport* sctp_ = nullptr;
   bool dtls_client_ = false;
-  size_t remote_max_message_size_ = 65536;
+  size_t remote_max_message_size_ = sdp::kUnadvertisedMaxMessageSize;
   std::map<uint16_t, std::shared_ptr<DataChannel>> by_stream_;
   std::vector<std::shared_ptr<DataChannel>> pending_;  // created before the association was up
 };

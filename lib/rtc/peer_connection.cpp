@@ -1,5 +1,6 @@
 #include "rtc/peer_connection.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "rtc/channel_registry.h"
@@ -217,7 +218,8 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
 
 void PeerConnection::Impl::on_sctp_state(SctpTransport::State s) {
   if (s == SctpTransport::State::Connected) {
-    channels->attach(stack.sctp.get(), stack.dtls->is_client(), remote ? remote->max_message_size : 65536);
+    size_t advertised = remote ? remote->max_message_size : sdp::kUnadvertisedMaxMessageSize;
+    channels->attach(stack.sctp.get(), stack.dtls->is_client(), std::min(advertised, config.max_send_message_size));
     if (state != PeerState::Disconnected) set_state(PeerState::Connected);
   } else if (s == SctpTransport::State::Closed) {
     g_debug("SCTP association closed by the peer");

@@ -35,6 +35,11 @@ struct Configuration {
   bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
   bool relay_only = false;             // announce only relay candidates
   size_t max_message_size = 262144;    // what we advertise in a=max-message-size
+  // Largest message we send, whatever the peer advertises (the smaller of the
+  // two applies). livekit-server v1.13.5 advertises 1 GiB but reads each
+  // message into a 65,535-byte buffer and closes the channel on a bigger one
+  // (docs/transport-notes.md): a LiveKit connection sets 65535 here.
+  size_t max_send_message_size = SIZE_MAX;
   // Largest SCTP packet we send. 1200 fits any path (RFC 8261, no PMTU
   // discovery); raise it (up to 16384, one DTLS record) only where the path
   // is known to carry it, e.g. loopback, for far fewer packets per byte.

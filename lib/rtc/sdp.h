@@ -30,6 +30,12 @@ struct MediaSection {
   std::string mid;
 };
 
+// What we may send to a peer whose SDP has no a=max-message-size. RFC 8841
+// says 65,536, but pion releases that advertise none read at most 65,535
+// bytes per message (a bigger one closes the channel there), and pion v4
+// itself assumes 65,535 for such a peer. docs/transport-notes.md has details.
+inline constexpr size_t kUnadvertisedMaxMessageSize = 65535;
+
 struct Description {
   std::vector<MediaSection> media;  // every m= line, in order
   size_t data_index = 0;            // index of the data-channel section in media
@@ -40,7 +46,7 @@ struct Description {
   Fingerprint fingerprint;
   Setup setup = Setup::ActPass;
   uint16_t sctp_port = 5000;
-  size_t max_message_size = 65536;  // RFC 8841 default when the attribute is absent
+  size_t max_message_size = kUnadvertisedMaxMessageSize;  // when the attribute is absent
   std::vector<std::string> candidates;  // "candidate:..." lines that apply to the data section
   bool end_of_candidates = false;
 };

@@ -1,5 +1,6 @@
 // Deterministic payloads shared by the wrtc peer and its tests; the C++ tests
-// implement the same generator (tests/transport/wrtc/payload.h).
+// and the pion peer implement the same generator (tests/transport/wrtc/payload.h,
+// tests/interop/pion/payload.go, whose Go test holds vectors from this one).
 import crypto from 'node:crypto';
 
 // xorshift32 byte stream; seed 0 is replaced because xorshift never leaves 0.

@@ -1,5 +1,6 @@
-// Deterministic payloads, the same generator as tests/interop/wrtc/payload.mjs,
-// so both sides of an interop test can check messages byte for byte.
+// Deterministic payloads, the same generator as tests/interop/wrtc/payload.mjs
+// and tests/interop/pion/payload.go, so both sides of an interop test can
+// check messages byte for byte.
 #pragma once
 
 #include <glib.h>

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cstdlib>
+
 #include <utility>
 
 namespace lk::test {
@@ -91,6 +93,29 @@ std::string Command::to_line() const {
   g_free(text);
   json_node_unref(node);
   return line;
+}
+
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+}  // namespace
+
+lk::Result<std::vector<std::string>> peer_command(const std::string& kind) {
+  if (kind == "libwebrtc")
+    return std::vector<std::string>{env_or("LK_NODE", "node"), env_or("LK_WRTC_PEER", "tests/interop/wrtc/peer.mjs")};
+  if (kind == "ours") return std::vector<std::string>{env_or("LK_OURS_PEER", "bench/rtc/ours_peer")};
+  if (kind == "pion") {
+    std::string program = env_or("LK_PION_PEER", "");
+    if (program.empty())
+      return lk::make_error(lk::ErrorKind::Unsupported,
+                            "no pion peer: " + env_or("LK_PION_UNAVAILABLE", "LK_PION_PEER is not set"));
+    return std::vector<std::string>{program};
+  }
+  return lk::make_error(lk::ErrorKind::InvalidArgument, "unknown peer kind \"" + kind + "\"");
 }
 
 bool run_until(GMainContext* context, const std::function<bool()>& done, unsigned timeout_ms) {

@@ -1,6 +1,6 @@
 // A peer in a child process spoken to in JSON lines: the libwebrtc peer in
-// Node (tests/interop/wrtc/peer.mjs) or ours (bench/rtc/ours_peer, same
-// protocol). Commands go to its stdin, events come back from its stdout and
+// Node (tests/interop/wrtc/peer.mjs), the pion peer in Go
+// (tests/interop/pion) or ours (bench/rtc/ours_peer), all the same protocol. Commands go to its stdin, events come back from its stdout and
 // are dispatched on the GMainContext that was thread-default when
 // the peer was spawned. LK_WRTC_TRACE=1 prints every event to stderr.
 #pragma once
@@ -96,6 +96,12 @@ class PeerProcess {
   bool exited_ = false;
   pid_t pid_ = 0;
 };
+
+// The command line of a peer kind, from the environment meson sets:
+// "libwebrtc" is $LK_NODE $LK_WRTC_PEER, "pion" is $LK_PION_PEER, "ours" is
+// $LK_OURS_PEER. Fails for an unknown kind, or for pion when it was not built
+// (the reason from $LK_PION_UNAVAILABLE).
+lk::Result<std::vector<std::string>> peer_command(const std::string& kind);
 
 // Iterates `context` until done() or timeout_ms passes; returns done().
 bool run_until(GMainContext* context, const std::function<bool()>& done, unsigned timeout_ms);

@@ -4,12 +4,12 @@
 
 namespace lk::test {
 
-Signalling::Signalling(lk::rtc::PeerConnection& ours, PeerProcess& wrtc) : ours_(ours), wrtc_(wrtc) {
+Signalling::Signalling(lk::rtc::PeerConnection& ours, PeerProcess& remote) : ours_(ours), remote_(remote) {
   ours_.on_local_candidate = [this](const std::string& candidate, const std::string& mid) {
-    auto sent = wrtc_.send(Command("candidate").set("candidate", candidate).set("sdpMid", mid));
+    auto sent = remote_.send(Command("candidate").set("candidate", candidate).set("sdpMid", mid));
     if (!sent.ok()) fail("relaying our candidate", sent.error());
   };
-  wrtc_.on_event = [this](const PeerEvent& event) { on_wrtc_event(event); };
+  remote_.on_event = [this](const PeerEvent& event) { on_remote_event(event); };
 }
 
 void Signalling::fail(const std::string& step, const lk::Error& error) {
@@ -19,15 +19,15 @@ void Signalling::fail(const std::string& step, const lk::Error& error) {
 lk::Result<void> Signalling::ours_offers() {
   auto offer = ours_.create_offer();
   if (!offer.ok()) return offer.error();
-  std::string sdp = to_wrtc ? to_wrtc(offer.value()) : offer.value();
-  return wrtc_.send(Command("setRemote").set("type", "offer").set("sdp", sdp));
+  std::string sdp = to_remote ? to_remote(offer.value()) : offer.value();
+  return remote_.send(Command("setRemote").set("type", "offer").set("sdp", sdp));
 }
 
-lk::Result<void> Signalling::wrtc_offers() {
-  return wrtc_.send(Command("createOffer"));
+lk::Result<void> Signalling::remote_offers() {
+  return remote_.send(Command("createOffer"));
 }
 
-void Signalling::on_wrtc_event(const PeerEvent& event) {
+void Signalling::on_remote_event(const PeerEvent& event) {
   if (event.type() == "candidate") {
     std::string candidate = event.str("candidate");
     if (candidate.empty()) {
@@ -45,13 +45,13 @@ void Signalling::on_wrtc_event(const PeerEvent& event) {
       if (!answer.ok()) {
         fail("creating our answer", answer.error());
       } else {
-        std::string out = to_wrtc ? to_wrtc(answer.value()) : answer.value();
-        auto sent = wrtc_.send(Command("setRemote").set("type", "answer").set("sdp", out));
+        std::string out = to_remote ? to_remote(answer.value()) : answer.value();
+        auto sent = remote_.send(Command("setRemote").set("type", "answer").set("sdp", out));
         if (!sent.ok()) fail("sending our answer", sent.error());
       }
     }
   }
-  if (wrtc_event) wrtc_event(event);
+  if (remote_event) remote_event(event);
 }
 
 std::string tamper_fingerprint(const std::string& sdp) {

@@ -1,6 +1,7 @@
-// Plays the signalling server between our PeerConnection and a libwebrtc peer
-// in Node: relays SDP (optionally rewritten, e.g. a tampered fingerprint) and
-// trickled candidates both ways, answering the Node peer's offers.
+// Plays the signalling server between our PeerConnection and a remote peer
+// process (libwebrtc in Node or pion in Go, both speaking peer.mjs's JSON
+// lines): relays SDP (optionally rewritten, e.g. a tampered fingerprint) and
+// trickled candidates both ways, answering the remote peer's offers.
 #pragma once
 
 #include <functional>
@@ -17,29 +18,29 @@ using SdpFilter = std::function<std::string(const std::string& sdp)>;
 
 class Signalling {
  public:
-  // Takes over ours.on_local_candidate and wrtc.on_event (wrtc_event still
-  // sees every event). Both must outlive this object.
-  Signalling(lk::rtc::PeerConnection& ours, PeerProcess& wrtc);
+  // Takes over ours.on_local_candidate and remote.on_event (remote_event
+  // still sees every event). Both must outlive this object.
+  Signalling(lk::rtc::PeerConnection& ours, PeerProcess& remote);
 
-  SdpFilter to_ours;   // applied to SDP the Node peer sends us
-  SdpFilter to_wrtc;   // applied to SDP we send the Node peer
-  std::function<void(const PeerEvent&)> wrtc_event;
+  SdpFilter to_ours;     // applied to SDP the remote peer sends us
+  SdpFilter to_remote;   // applied to SDP we send the remote peer
+  std::function<void(const PeerEvent&)> remote_event;
 
-  // We offer: creates our offer and hands it to the Node peer; the answer comes
-  // back by itself through the relay.
+  // We offer: creates our offer and hands it to the remote peer; the answer
+  // comes back by itself through the relay.
   lk::Result<void> ours_offers();
-  // The Node peer offers: asks it to; we answer when its offer arrives.
-  lk::Result<void> wrtc_offers();
+  // The remote peer offers: asks it to; we answer when its offer arrives.
+  lk::Result<void> remote_offers();
 
   // What failed while relaying (our set_remote_description, create_answer, ...).
   const std::vector<lk::Error>& errors() const { return errors_; }
 
  private:
-  void on_wrtc_event(const PeerEvent& event);
+  void on_remote_event(const PeerEvent& event);
   void fail(const std::string& step, const lk::Error& error);
 
   lk::rtc::PeerConnection& ours_;
-  PeerProcess& wrtc_;
+  PeerProcess& remote_;
   std::vector<lk::Error> errors_;
 };
 

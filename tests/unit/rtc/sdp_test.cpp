@@ -108,7 +108,7 @@ TEST(SdpParse, PionOfferWithIceLiteSessionFingerprintAndBundledCandidates) {
   EXPECT_EQ(d->mid, "data");
   EXPECT_TRUE(d->ice_lite);
   EXPECT_EQ(d->fingerprint.value.substr(0, 5), "0B:55");
-  EXPECT_EQ(d->max_message_size, 65536u) << "RFC 8841 default when the attribute is absent";
+  EXPECT_EQ(d->max_message_size, 65535u) << "absent attribute: what pion reads at most, not RFC 8841's 65536";
   // Candidates of the bundled video section apply to the data section.
   ASSERT_EQ(d->candidates.size(), 3u);
   EXPECT_EQ(d->candidates[0], "candidate:1387637174 1 udp 2130706431 10.99.0.1 7882 typ host");
