@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -274,11 +275,18 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
                         protocol = signal::SignalProtocol::V0;
                         return open_signalling();
                       }
-                      std::string body = reply->body;
-                      while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-                      refused.message += body.empty() ? "" : ": " + body;
+                      refused.message += server_says(reply->body);
                       fail_connect(refused);
                     });
+  }
+
+  // The server's explanation of a refusal, fit for a log line: livekit-server
+  // quotes the whole token in some of them, so it is cut out.
+  std::string server_says(std::string body) const {
+    for (size_t at; !token.empty() && (at = body.find(token)) != std::string::npos;) body.replace(at, token.size(), "<token>");
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
+    if (body.size() > 300) body = body.substr(0, 300) + "...";
+    return body.empty() ? "" : " (server: " + body + ")";
   }
 
   void on_join(const livekit::JoinResponse& response) {
@@ -336,6 +344,9 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       config.ice_servers.push_back({{s.urls().begin(), s.urls().end()}, s.username(), s.credential()});
     }
     config.relay_only = join.client_configuration().force_relay() == livekit::ClientConfigSetting::ENABLED;
+    // livekit-server reads each message into a 65,535-byte buffer while it
+    // advertises far more (docs/transport-notes.md); packets are <= 16,000 anyway.
+    config.max_send_message_size = 65535;
     auto created = rtc::PeerConnection::create(std::move(config));
     if (!created) return created;
     rtc::PeerConnection* pc = created->get();

@@ -150,6 +150,8 @@ TEST_F(RoomTest, ABadTokenIsRefusedAsNotAuthorized) {
   ASSERT_FALSE(room);
   EXPECT_EQ(room.error().kind, lk::ErrorKind::NotAuthorized) << room.error().message;
   EXPECT_NE(room.error().message.find("401"), std::string::npos) << room.error().message;
+  // The server quotes the token in its answer; our message must not.
+  EXPECT_EQ(room.error().message.find("eyJ"), std::string::npos) << room.error().message;
 }
 
 TEST_F(RoomTest, AnUnreachableServerFailsWithinTheConnectTimeout) {
@@ -278,7 +280,11 @@ TEST_F(RoomTest, ASilentServerIsDetectedWithinThePingTimeout) {
   while (a->status() && std::chrono::steady_clock::now() - started < 40s) std::this_thread::sleep_for(200ms);
   server_->freeze(false);
   ASSERT_FALSE(a->status()) << "still connected 40 s after the server went silent";
-  EXPECT_EQ(a->status().error().kind, lk::ErrorKind::Timeout) << a->status().error().message;
+  // Whichever notices first: the signalling keepalive (ping timeout, 15 s on
+  // both servers) or the transport's liveness watchdog (12 s of silence).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+  const auto kind = a->status().error().kind;
+  EXPECT_TRUE(kind == lk::ErrorKind::Timeout || kind == lk::ErrorKind::Network) << a->status().error().message;
 }
 
 TEST_F(RoomTest, NoThreadOfOursIsLeftAfterTheLastRelease) {
