@@ -105,14 +105,49 @@ struct LocalDataTrack::State {
   BackPressure back_pressure;
   std::shared_ptr<rtc::DataChannel> channel;
 
+  struct Pending {
+    std::vector<uint8_t> payload;
+    datatrack::Extensions extensions;
+  };
+
   mutable std::mutex mutex;
-  std::condition_variable room_available;
+  std::condition_variable room_available;  // the channel drained, or the track stopped
   datatrack::Packetizer packetizer;
+  std::deque<Pending> backlog;  // DropOld only
+  size_t backlog_bytes = 0;
   bool published = true;
   bool cancelled = false;
   LocalTrackStats stats;
 
   State(uint16_t handle) : packetizer(datatrack::Packetizer::with_system_clock(handle)) {}
+
+  bool backed_up() const { return channel->buffered_amount() > kHighWatermark; }
+
+  // One whole frame to the channel; the caller holds the mutex, so frames
+  // never interleave.
+  lk::Result<void> send_locked(std::span<const uint8_t> payload, const datatrack::Extensions& extensions) {
+    lk::Result<void> sent;
+    auto packetized = packetizer.packetize(payload, extensions, [&](std::span<const uint8_t> packet) {
+      if (sent) sent = channel->send(packet);
+    });
+    if (!packetized) return packetized.error();
+    if (!sent) return sent.error();
+    ++stats.frames_sent;
+    stats.bytes_sent += payload.size();
+    return lk::ok();
+  }
+
+  // Hands backlog frames to the channel while it has room (any thread, mutex held).
+  void drain_backlog_locked() {
+    while (!backlog.empty() && published && !backed_up()) {
+      Pending frame = std::move(backlog.front());
+      backlog.pop_front();
+      backlog_bytes -= frame.payload.size();
+      auto sent = send_locked(frame.payload, frame.extensions);
+      if (!sent) g_debug("backlog frame not sent: %s", sent.error().message.c_str());
+    }
+    if (backlog.empty()) room_available.notify_all();
+  }
 };
 
 // ---------------------------------------------------------------------------
@@ -325,7 +360,11 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     data_track_channel->set_buffered_amount_low_threshold(kLowWatermark);
     data_track_channel->on_open = [this] { maybe_connected(); };
     data_track_channel->on_buffered_amount_low = [this] {
-      for (auto& [handle, track] : published) track->room_available.notify_all();
+      for (auto& [handle, track] : published) {
+        std::lock_guard lock(track->mutex);
+        track->drain_backlog_locked();
+        track->room_available.notify_all();
+      }
     };
     auto offer = publisher->create_offer();
     if (!offer) return fail_connect(offer.error());
@@ -908,8 +947,22 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
                           std::to_string(datatrack::Packetizer::max_frame_size(extensions)) +
                           " bytes (128 packets): split it, or send smaller buffers");
   }
-  auto backed_up = [&] { return s.channel->buffered_amount() > kHighWatermark; };
-  if (s.published && !s.cancelled && backed_up()) {
+  if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
+  if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");
+
+  if (s.back_pressure == BackPressure::DropOld) {
+    // Whole frames wait in the backlog; past its bound the oldest make room.
+    s.backlog.push_back({std::vector<uint8_t>(payload.begin(), payload.end()), extensions});
+    s.backlog_bytes += payload.size();
+    while (s.backlog.size() > 1 && s.backlog_bytes > kHighWatermark) {
+      s.backlog_bytes -= s.backlog.front().payload.size();
+      s.backlog.pop_front();
+      ++s.stats.dropped_back_pressure;
+    }
+    s.drain_backlog_locked();
+    return lk::ok();
+  }
+  if (s.backed_up()) {
     if (s.back_pressure == BackPressure::DropNew) {
       ++s.stats.dropped_back_pressure;
       return make_error(ErrorKind::Timeout, "the data channel is backed up: frame dropped (drop-new)");
@@ -922,18 +975,10 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
       return make_error(ErrorKind::Timeout, "the data channel stayed backed up for " + std::to_string(timeout_ms) +
                                                 " ms: frame dropped");
     }
+    if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
+    if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");
   }
-  if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
-  if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");
-  lk::Result<void> sent;
-  auto packetized = s.packetizer.packetize(payload, extensions, [&](std::span<const uint8_t> packet) {
-    if (sent) sent = s.channel->send(packet);
-  });
-  if (!packetized) return packetized.error();
-  if (!sent) return sent.error();
-  ++s.stats.frames_sent;
-  s.stats.bytes_sent += payload.size();
-  return lk::ok();
+  return s.send_locked(payload, extensions);
 }
 
 void LocalDataTrack::cancel_push() {
@@ -947,7 +992,18 @@ void LocalDataTrack::resume_push() {
   state_->cancelled = false;
 }
 
-lk::Result<void> LocalDataTrack::unpublish(unsigned) {
+bool LocalDataTrack::flush(int timeout_ms) {
+  std::unique_lock lock(state_->mutex);
+  auto drained = [&] { return state_->backlog.empty() || !state_->published || state_->cancelled; };
+  if (timeout_ms < 0) {
+    state_->room_available.wait(lock, drained);
+  } else {
+    state_->room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), drained);
+  }
+  return state_->backlog.empty() && state_->published;
+}
+
+lk::Result<void> LocalDataTrack::unpublish() {
   auto room = state_->room.lock();
   if (!room) return make_error(ErrorKind::Closed, "the room connection is gone");
   const uint32_t handle = state_->info.pub_handle();
@@ -966,7 +1022,7 @@ bool LocalDataTrack::is_published() const {
 LocalTrackStats LocalDataTrack::stats() const {
   std::lock_guard lock(state_->mutex);
   LocalTrackStats out = state_->stats;
-  out.queued_bytes = state_->channel ? state_->channel->buffered_amount() : 0;
+  out.queued_bytes = (state_->channel ? state_->channel->buffered_amount() : 0) + state_->backlog_bytes;
   return out;
 }
 

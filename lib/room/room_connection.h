@@ -44,6 +44,8 @@ struct ConnectOptions {
 enum class BackPressure {
   Block,    // wait for room below the low watermark (timeout or cancel)
   DropNew,  // refuse the frame at once, counted
+  DropOld,  // keep the frame in a bounded backlog; the oldest frames not yet
+            // handed to the channel make room, counted
 };
 
 struct PublishOptions {
@@ -56,9 +58,9 @@ struct PublishOptions {
 
 struct LocalTrackStats {
   uint64_t frames_sent = 0, bytes_sent = 0;
-  uint64_t dropped_back_pressure = 0;  // DropNew refusals and Block timeouts
+  uint64_t dropped_back_pressure = 0;  // DropNew refusals, Block timeouts, DropOld evictions
   uint64_t dropped_too_large = 0;      // over 128 packets
-  uint64_t queued_bytes = 0;           // on the channel, not yet handed to SCTP
+  uint64_t queued_bytes = 0;           // on the channel and in the DropOld backlog, not yet handed to SCTP
 };
 
 class RoomConnection;
@@ -73,15 +75,19 @@ class LocalDataTrack {
   // 128 packets (InvalidArgument, naming the limit), when the track is no
   // longer published (Closed), or when the channel is backed up: DropNew at
   // once, Block after timeout_ms (-1 = no limit) or cancel_push() (Timeout /
-  // Cancelled). A frame is sent whole or not at all.
+  // Cancelled); DropOld queues it and evicts older frames instead. A frame is
+  // sent whole or not at all, and frames never interleave.
   lk::Result<void> push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
                         int timeout_ms = -1);
   // Wakes a blocked push (and makes later ones fail) until resume_push().
   void cancel_push();
   void resume_push();
 
-  // Unpublishes (waits up to timeout_ms for the server's answer).
-  lk::Result<void> unpublish(unsigned timeout_ms = 5000);
+  // Waits until the DropOld backlog has gone to the channel (for EOS); false
+  // after timeout_ms or when the track is no longer published.
+  bool flush(int timeout_ms);
+  // Unpublishes: frames not yet handed to the channel are dropped.
+  lk::Result<void> unpublish();
   bool is_published() const;
   LocalTrackStats stats() const;
   // Largest payload push() accepts with a user timestamp.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <cstdlib>
 #include <iostream>
 #include <numeric>
@@ -285,6 +286,95 @@ TEST_F(RoomTest, ASilentServerIsDetectedWithinThePingTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
   const auto kind = a->status().error().kind;
   EXPECT_TRUE(kind == lk::ErrorKind::Timeout || kind == lk::ErrorKind::Network) << a->status().error().message;
+}
+
+// Back-pressure: a frozen server stops taking SCTP data, so what we push
+// piles up on our side of the channel.
+class BackPressureTest : public RoomTest {
+ protected:
+  // Publishes with `mode` and freezes the server; returns the track.
+  std::shared_ptr<LocalDataTrack> stalled_track(BackPressure mode) {
+    a_ = join("alice");
+    if (!a_) return nullptr;
+    PublishOptions po;
+    po.name = "bulk";
+    po.back_pressure = mode;
+    auto track = a_->publish_data_track(po);
+    EXPECT_TRUE(track) << track.error().message;
+    if (!track) return nullptr;
+    server_->freeze(true);
+    return *track;
+  }
+  void TearDown() override {
+    server_->freeze(false);
+    RoomTest::TearDown();
+  }
+  const std::vector<uint8_t> frame_ = pattern(1000 * 1000, 7);
+  std::shared_ptr<RoomConnection> a_;
+};
+
+TEST_F(BackPressureTest, DropNewRefusesFramesOnceTheChannelIsBackedUp) {
+  auto track = stalled_track(BackPressure::DropNew);
+  ASSERT_TRUE(track);
+  lk::Result<void> pushed;
+  int sent = 0;
+  for (; sent < 200 && (pushed = track->push(frame_, 1)); ++sent) {}
+  ASSERT_FALSE(pushed) << "200 frames of 1 MB taken by a stalled server";
+  EXPECT_EQ(pushed.error().kind, lk::ErrorKind::Timeout) << pushed.error().message;
+  EXPECT_EQ(track->stats().dropped_back_pressure, 1u);
+  EXPECT_GT(track->stats().queued_bytes, 1000u * 1000u);
+  EXPECT_EQ(track->stats().frames_sent, uint64_t(sent));
+}
+
+TEST_F(BackPressureTest, BlockWaitsUntilCancelPushWakesIt) {
+  auto track = stalled_track(BackPressure::Block);
+  ASSERT_TRUE(track);
+  // Fill the channel past its high watermark with short waits...
+  lk::Result<void> pushed;
+  for (int i = 0; i < 200 && (pushed = track->push(frame_, 1, 50)); ++i) {}
+  ASSERT_FALSE(pushed);
+  EXPECT_EQ(pushed.error().kind, lk::ErrorKind::Timeout) << pushed.error().message;
+  // ...then a push without a time limit blocks until cancel_push().
+  auto blocked = std::async(std::launch::async, [&] { return track->push(frame_, 2); });
+  EXPECT_EQ(blocked.wait_for(300ms), std::future_status::timeout) << "a push into a full channel returned";
+  track->cancel_push();
+  ASSERT_EQ(blocked.wait_for(5s), std::future_status::ready) << "cancel_push did not wake the push";
+  auto result = blocked.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, lk::ErrorKind::Cancelled);
+  track->resume_push();
+}
+
+TEST_F(BackPressureTest, DropOldKeepsTheNewestFramesWholeAndInOrder) {
+  auto b = join("bob");
+  ASSERT_TRUE(b);
+  auto track = stalled_track(BackPressure::DropOld);
+  ASSERT_TRUE(track);
+  server_->freeze(false);
+  auto sub = b->subscribe("alice", "bulk");
+  ASSERT_TRUE(sub->wait_active(15000));
+  server_->freeze(true);
+  // Push until the backlog overflows, then a few more.
+  int frames = 0, extra = 10;
+  for (; frames < 2000 && extra > 0; ++frames) {
+    ASSERT_TRUE(track->push(pattern(100 * 1000, 100 + frames), uint64_t(frames)));
+    if (track->stats().dropped_back_pressure > 0) --extra;
+  }
+  ASSERT_EQ(extra, 0) << "nothing evicted after " << frames << " frames of 100 kB to a stalled server";
+  server_->freeze(false);
+  ASSERT_TRUE(track->flush(10000)) << "the backlog did not drain after the server came back";
+  // Whatever arrives is whole and in push order, and the newest frame is among it.
+  std::optional<uint64_t> last;
+  for (auto frame = sub->read(5000); frame; frame = sub->read(3000)) {
+    const uint64_t i = *frame->user_timestamp;
+    ASSERT_TRUE(frame->payload == pattern(100 * 1000, uint32_t(100 + i))) << "frame " << i << " altered";
+    if (last) {
+      ASSERT_GT(i, *last) << "frames out of order";
+    }
+    last = i;
+  }
+  ASSERT_TRUE(last);
+  EXPECT_EQ(*last, uint64_t(frames - 1)) << "the newest frame was dropped";
 }
 
 TEST_F(RoomTest, NoThreadOfOursIsLeftAfterTheLastRelease) {
