@@ -31,11 +31,6 @@ namespace lk::room {
 namespace {
 
 constexpr const char* kDataTrackLabel = "_data_track";
-// Above this many bytes waiting on the channel a push blocks (or drops), and
-// it goes on below the low mark. The high mark holds a few 16 KB packets of
-// a frame beyond what SCTP took; the low one refills before SCTP runs dry.
-constexpr size_t kHighWatermark = 1024 * 1024;
-constexpr size_t kLowWatermark = 256 * 1024;
 
 // The server text that tells a missing room from a missing /rtc/v1 route
 // (livekit-client falls back to v0 only on a 404 without it).
@@ -103,6 +98,7 @@ struct LocalDataTrack::State {
   std::weak_ptr<RoomConnection::Impl> room;
   livekit::DataTrackInfo info;
   BackPressure back_pressure;
+  size_t high_watermark = 0, low_watermark = 0;
   std::shared_ptr<rtc::DataChannel> channel;
 
   struct Pending {
@@ -121,7 +117,7 @@ struct LocalDataTrack::State {
 
   State(uint16_t handle) : packetizer(datatrack::Packetizer::with_system_clock(handle)) {}
 
-  bool backed_up() const { return channel->buffered_amount() > kHighWatermark; }
+  bool backed_up() const { return channel->buffered_amount() > high_watermark; }
 
   // One whole frame to the channel; the caller holds the mutex, so frames
   // never interleave.
@@ -357,7 +353,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       adopt_channel(*channel);
       if (std::string(label) == kDataTrackLabel) data_track_channel = *channel;
     }
-    data_track_channel->set_buffered_amount_low_threshold(kLowWatermark);
+    data_track_channel->set_buffered_amount_low_threshold(PublishOptions::kDefaultLowWatermark);
     data_track_channel->on_open = [this] { maybe_connected(); };
     data_track_channel->on_buffered_amount_low = [this] {
       for (auto& [handle, track] : published) {
@@ -549,7 +545,14 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     out = std::make_shared<LocalDataTrack::State>(uint16_t(handle));
     out->room = weak_from_this();
     out->back_pressure = opts.back_pressure;
+    out->high_watermark = std::max<size_t>(opts.high_watermark, 1);
+    out->low_watermark = std::min(opts.low_watermark, out->high_watermark);
     out->channel = data_track_channel;
+    // One threshold for the channel: the lowest any track waits for, so no
+    // blocked push misses its wake-up.
+    if (data_track_channel->buffered_amount_low_threshold() > out->low_watermark) {
+      data_track_channel->set_buffered_amount_low_threshold(out->low_watermark);
+    }
 
     livekit::SignalRequest request;
     auto* pub = request.mutable_publish_data_track_request();
@@ -954,7 +957,7 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
     // Whole frames wait in the backlog; past its bound the oldest make room.
     s.backlog.push_back({std::vector<uint8_t>(payload.begin(), payload.end()), extensions});
     s.backlog_bytes += payload.size();
-    while (s.backlog.size() > 1 && s.backlog_bytes > kHighWatermark) {
+    while (s.backlog.size() > 1 && s.backlog_bytes > s.high_watermark) {
       s.backlog_bytes -= s.backlog.front().payload.size();
       s.backlog.pop_front();
       ++s.stats.dropped_back_pressure;
@@ -967,7 +970,7 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
       ++s.stats.dropped_back_pressure;
       return make_error(ErrorKind::Timeout, "the data channel is backed up: frame dropped (drop-new)");
     }
-    auto room_or_stop = [&] { return !s.published || s.cancelled || s.channel->buffered_amount() <= kLowWatermark; };
+    auto room_or_stop = [&] { return !s.published || s.cancelled || s.channel->buffered_amount() <= s.low_watermark; };
     if (timeout_ms < 0) {
       s.room_available.wait(lock, room_or_stop);
     } else if (!s.room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), room_or_stop)) {

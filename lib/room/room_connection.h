@@ -53,7 +53,15 @@ struct PublishOptions {
   std::optional<livekit::DataTrackFrameEncoding> frame_encoding;
   std::optional<livekit::DataTrackSchemaId> schema;
   BackPressure back_pressure = BackPressure::Block;
+  // Bytes waiting on the channel (not yet taken by SCTP) above which the
+  // channel counts as backed up, and below which a blocked push goes on.
+  // Measured with bench/room (docs/benchmarks.md): see kDefaultHighWatermark.
+  size_t high_watermark = kDefaultHighWatermark;
+  size_t low_watermark = kDefaultLowWatermark;
   unsigned publish_timeout_ms = 10000;  // as the official clients
+
+  static constexpr size_t kDefaultHighWatermark = 1024 * 1024;
+  static constexpr size_t kDefaultLowWatermark = 256 * 1024;
 };
 
 struct LocalTrackStats {
