@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <future>
+#include <mutex>
 #include <cstdlib>
 #include <iostream>
 #include <numeric>
@@ -14,6 +16,7 @@
 
 #include "room/room_connection.h"
 #include "room/room_registry.h"
+#include "signal/token.h"
 #include "test_server.h"
 
 namespace lk::room {
@@ -288,6 +291,126 @@ TEST_F(RoomTest, ASilentServerIsDetectedWithinThePingTimeout) {
   EXPECT_TRUE(kind == lk::ErrorKind::Timeout || kind == lk::ErrorKind::Network) << a->status().error().message;
 }
 
+TEST_F(RoomTest, APublisherLeavingEndsTheSubscriptionSayingSo) {
+  auto a = join("alice");
+  auto b = join("bob");
+  ASSERT_TRUE(a && b);
+  PublishOptions po;
+  po.name = "telemetry";
+  ASSERT_TRUE(a->publish_data_track(po));
+  auto sub = b->subscribe("alice", "telemetry");
+  ASSERT_TRUE(sub->wait_active(15000));
+  a->close();  // leaves without unpublishing first
+  auto end = sub->read(15000);  // livekit-server batches this update (about 3 s)
+  ASSERT_FALSE(end);
+  EXPECT_EQ(sub->end(), SubscriptionEnd::PublisherLeft) << end.error().message;
+  EXPECT_EQ(end.error().kind, lk::ErrorKind::Closed);
+}
+
+// Every log line of every level, while a join is refused (livekit-server
+// quotes the token in its refusal) and while one succeeds with a given token.
+std::mutex log_mutex;
+std::vector<std::string> log_lines;
+
+GLogWriterOutput capture_log(GLogLevelFlags, const GLogField* fields, gsize n, gpointer) {
+  std::lock_guard lock(log_mutex);
+  for (gsize i = 0; i < n; ++i) {
+    if (std::string(fields[i].key) == "MESSAGE") {
+      log_lines.emplace_back(static_cast<const char*>(fields[i].value),
+                             fields[i].length < 0 ? strlen(static_cast<const char*>(fields[i].value)) : fields[i].length);
+    }
+  }
+  return G_LOG_WRITER_HANDLED;
+}
+
+TEST_F(RoomTest, NoLogLineCarriesTheTokenOrTheSecret) {
+  g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+  g_log_set_writer_func(capture_log, nullptr, nullptr);  // once per process: one scenario per process
+  signal::TokenGrant grant;
+  grant.api_key = TestServer::kApiKey;
+  grant.api_secret = TestServer::kApiSecret;
+  grant.identity = "alice";
+  grant.room = room_;
+  auto token = signal::mint_token(grant);
+  ASSERT_TRUE(token);
+  auto o = options("alice");
+  o.token = *token;
+  o.api_secret.clear();
+  auto good = RoomConnection::connect(o);
+  ASSERT_TRUE(good) << good.error().message;
+  PublishOptions po;
+  po.name = "telemetry";
+  ASSERT_TRUE((*good)->publish_data_track(po));
+  good->reset();
+  grant.api_secret = "not-the-server-secret";
+  auto forged = signal::mint_token(grant);
+  ASSERT_TRUE(forged);
+  o.token = *forged;
+  auto refused = RoomConnection::connect(o);
+  ASSERT_FALSE(refused);
+  std::lock_guard lock(log_mutex);
+  ASSERT_GT(log_lines.size(), 5u) << "nothing was logged: the check would prove nothing";
+  const std::string signature = token->substr(token->rfind('.') + 1);
+  for (const auto& line : log_lines) {
+    EXPECT_EQ(line.find(signature), std::string::npos) << line;
+    EXPECT_EQ(line.find(forged->substr(forged->rfind('.') + 1)), std::string::npos) << line;
+    EXPECT_EQ(line.find(TestServer::kApiSecret), std::string::npos) << line;
+  }
+}
+
+// wss:// through a TLS proxy whose certificate (for 10.99.0.1) no system
+// store trusts: refused by default, accepted with it as the CA file.
+class TlsTest : public RoomTest {
+ protected:
+  void SetUp() override {
+    RoomTest::SetUp();
+    dir_ = g_dir_make_tmp("lkt-tls-XXXXXX", nullptr);
+    cert_ = dir_ + "/cert.pem";
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=10.99.0.1"
+                            " -addext subjectAltName=IP:10.99.0.1 -keyout " + dir_ + "/key.pem -out " + cert_ +
+                            " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a certificate";
+    auto front = TestServer::start_tls_front(*server_, cert_, dir_ + "/key.pem");
+    ASSERT_TRUE(front) << front.error().message;
+    front_.emplace(std::move(*front));
+    ASSERT_EQ(front_->url().rfind("wss://", 0), 0u) << front_->url();
+  }
+  void TearDown() override {
+    front_.reset();
+    if (!dir_.empty()) (void)std::system(("rm -rf " + dir_).c_str());
+    RoomTest::TearDown();
+  }
+  std::string dir_, cert_;
+  std::optional<TestServer> front_;
+};
+
+TEST_F(TlsTest, AnUntrustedCertificateIsRefused) {
+  auto o = options("alice");
+  o.url = front_->url();
+  auto room = RoomConnection::connect(o);
+  ASSERT_FALSE(room) << "joined through a certificate nothing trusts";
+  EXPECT_EQ(room.error().kind, lk::ErrorKind::Network) << room.error().message;
+  EXPECT_NE(room.error().message.find("TLS"), std::string::npos) << room.error().message;
+}
+
+TEST_F(TlsTest, TheCaFileMakesAPrivateCertificateVerify) {
+  auto o = options("alice");
+  o.url = front_->url();
+  o.ca_file = cert_;
+  auto a = RoomConnection::connect(o);
+  ASSERT_TRUE(a) << a.error().message;
+  o.identity = "bob";
+  auto b = RoomConnection::connect(o);
+  ASSERT_TRUE(b) << b.error().message;
+  PublishOptions po;
+  po.name = "telemetry";
+  auto track = (*a)->publish_data_track(po);
+  ASSERT_TRUE(track) << track.error().message;
+  auto sub = (*b)->subscribe("alice", "telemetry");
+  ASSERT_TRUE(sub->wait_active(15000));
+  deliver(**track, *sub, {1000});
+}
+
 // Back-pressure: a frozen server stops taking SCTP data, so what we push
 // piles up on our side of the channel.
 class BackPressureTest : public RoomTest {
@@ -355,15 +478,23 @@ TEST_F(BackPressureTest, DropOldKeepsTheNewestFramesWholeAndInOrder) {
   ASSERT_TRUE(sub->wait_active(15000));
   server_->freeze(true);
   // Push until the backlog overflows, then a few more.
-  int frames = 0, extra = 10;
+  int frames = 0, extra = 10, first_eviction = -1;
   for (; frames < 2000 && extra > 0; ++frames) {
     ASSERT_TRUE(track->push(pattern(100 * 1000, 100 + frames), uint64_t(frames)));
-    if (track->stats().dropped_back_pressure > 0) --extra;
+    if (track->stats().dropped_back_pressure > 0) {
+      if (first_eviction < 0) first_eviction = frames;
+      --extra;
+    }
   }
   ASSERT_EQ(extra, 0) << "nothing evicted after " << frames << " frames of 100 kB to a stalled server";
   server_->freeze(false);
   ASSERT_TRUE(track->flush(10000)) << "the backlog did not drain after the server came back";
-  // Whatever arrives is whole and in push order, and the newest frame is among it.
+  const auto stats = track->stats();
+  EXPECT_EQ(stats.frames_sent + stats.dropped_back_pressure, uint64_t(frames)) << "a frame neither sent nor counted";
+  // Whatever arrives is whole and in push order, and frames pushed after the
+  // evictions began arrive (drop-new would have refused them all). Through
+  // livekit-server the burst after the stall can lose frames on its way to
+  // the subscriber (its 100 ms rule), so not necessarily the very last one.
   std::optional<uint64_t> last;
   for (auto frame = sub->read(5000); frame; frame = sub->read(3000)) {
     const uint64_t i = *frame->user_timestamp;
@@ -373,8 +504,8 @@ TEST_F(BackPressureTest, DropOldKeepsTheNewestFramesWholeAndInOrder) {
     }
     last = i;
   }
-  ASSERT_TRUE(last);
-  EXPECT_EQ(*last, uint64_t(frames - 1)) << "the newest frame was dropped";
+  ASSERT_TRUE(last) << "nothing arrived";
+  EXPECT_GE(*last, uint64_t(first_eviction)) << "only frames older than the evictions arrived";
 }
 
 TEST_F(RoomTest, NoThreadOfOursIsLeftAfterTheLastRelease) {

@@ -46,7 +46,16 @@ lk::Result<TestServer> TestServer::start(const std::vector<std::string>& flags) 
   }
   argv.insert(argv.end(), flags.begin(), flags.end());
   for (const char* a : {"--port", "0", "--api-key", kApiKey, "--api-secret", kApiSecret}) argv.push_back(a);
+  return launch(argv);
+}
 
+lk::Result<TestServer> TestServer::start_tls_front(const TestServer& upstream, const std::string& cert_file,
+                                                  const std::string& key_file) {
+  const char* node = g_getenv("LK_NODE");
+  return launch({node ? node : "node", source_root() + "/tests/room/tls-front.mjs", upstream.url(), cert_file, key_file});
+}
+
+lk::Result<TestServer> TestServer::launch(const std::vector<std::string>& argv) {
   TestServer server;
   gchar* log_path = nullptr;
   int fd = g_file_open_tmp("lkt-room-server-XXXXXX.log", &log_path, nullptr);

@@ -25,6 +25,10 @@ class TestServer {
 
   // flags: the test server's (--no-v1, --data-tracks-disabled, --no-data-tracks, --ice-lite).
   static lk::Result<TestServer> start(const std::vector<std::string>& flags = {});
+  // A TLS-terminating proxy (tests/room/tls-front.mjs) in front of `upstream`:
+  // url() is then wss://.
+  static lk::Result<TestServer> start_tls_front(const TestServer& upstream, const std::string& cert_file,
+                                                const std::string& key_file);
   TestServer(TestServer&& other) noexcept;
   ~TestServer();
 
@@ -36,6 +40,8 @@ class TestServer {
 
  private:
   TestServer() = default;
+  // Runs argv; ready when it prints "... listening on URL".
+  static lk::Result<TestServer> launch(const std::vector<std::string>& argv);
   GSubprocess* process_ = nullptr;
   std::string url_;
   std::string log_path_;
