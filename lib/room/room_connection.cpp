@@ -406,7 +406,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     pc->on_data_channel = [this](std::shared_ptr<rtc::DataChannel> channel) {
       if (!torn_down) adopt_channel(channel);
     };
-    pc->on_error = [](const lk::Error& e) { g_warning("peer connection: %s", e.message.c_str()); };
+    pc->on_error = [](const lk::Error& e) { g_message("peer connection: %s", e.message.c_str()); };
     return created;
   }
 
@@ -769,7 +769,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       if (failure || closed) return;
       failure = error;
     }
-    g_warning("room connection ended: %s", error.message.c_str());
+    g_message("room connection ended: %s", error.message.c_str());
     teardown(false);
   }
 

@@ -68,7 +68,7 @@ void DataChannelRegistry::open_locked(const std::shared_ptr<DataChannel>& channe
   } else {
     auto picked = pick_id_locked();
     if (!picked) {
-      g_warning("%s", picked.error().message.c_str());
+      g_message("%s", picked.error().message.c_str());
       st.phase = Phase::Closed;
       later.push_back([channel] { if (channel->on_close) channel->on_close(); });
       return;

@@ -241,7 +241,7 @@ void IceTransport::lookups_done() {
   if (!gather_wanted_) return;
   gather_wanted_ = false;
   if (auto r = start_gathering(); !r) {
-    g_warning("%s", r.error().message.c_str());
+    g_message("%s", r.error().message.c_str());
     set_state(State::Failed);
   }
 }

@@ -73,7 +73,8 @@ struct SignalClient::Impl {
     unsigned timeout_ms;
   };
 
-  Pending* start(std::shared_ptr<Impl> self, const std::string& url, const HttpOptions& options, SoupMessage** out);
+  lk::Result<Pending*> start(std::shared_ptr<Impl> self, const std::string& url, const HttpOptions& options,
+                             SoupMessage** out);
   static void finish_deadline(Pending* p) {
     if (p->deadline) {
       g_source_destroy(p->deadline);
@@ -106,22 +107,22 @@ struct SignalClient::Impl {
     if (owner && owner->on_lost) owner->on_lost(error);
   }
 
-  void configure_session(const HttpOptions& options) {
-    if (session) return;
+  lk::Result<void> configure_session(const HttpOptions& options) {
+    if (session) return lk::ok();
     session = soup_session_new_with_options("user-agent", "gst-livekit-data", nullptr);
-    if (!options.ca_file.empty()) {
-      GError* error = nullptr;
-      GTlsDatabase* db = g_tls_file_database_new(options.ca_file.c_str(), &error);
-      if (db) {
-        soup_session_set_tls_database(session, db);
-        g_object_unref(db);
-      } else {
-        // Keep verifying against the system store rather than not at all; the
-        // connect will then fail on a private CA with a TLS error.
-        g_warning("CA file %s unusable: %s", options.ca_file.c_str(), error->message);
-        g_error_free(error);
-      }
+    if (options.ca_file.empty()) return lk::ok();
+    GError* error = nullptr;
+    GTlsDatabase* db = g_tls_file_database_new(options.ca_file.c_str(), &error);
+    if (!db) {
+      std::string why = error->message;
+      g_error_free(error);
+      g_clear_object(&session);
+      return lk::make_error(lk::ErrorKind::InvalidArgument,
+                            "the CA file " + options.ca_file + " cannot be used: " + why + " (give a PEM file)");
     }
+    soup_session_set_tls_database(session, db);
+    g_object_unref(db);
+    return lk::ok();
   }
 
   static void on_message(SoupWebsocketConnection*, gint type, GBytes* message, gpointer data) {
@@ -166,11 +167,11 @@ struct SignalClient::Impl {
   }
 };
 
-SignalClient::Impl::Pending* SignalClient::Impl::start(std::shared_ptr<Impl> self, const std::string& url,
-                                                       const HttpOptions& options, SoupMessage** out) {
-  configure_session(options);
+lk::Result<SignalClient::Impl::Pending*> SignalClient::Impl::start(std::shared_ptr<Impl> self, const std::string& url,
+                                                                   const HttpOptions& options, SoupMessage** out) {
+  if (auto configured = configure_session(options); !configured) return configured.error();
   SoupMessage* message = soup_message_new("GET", http_form(url).c_str());
-  if (!message) return nullptr;
+  if (!message) return lk::make_error(lk::ErrorKind::InvalidArgument, "not a usable URL: " + loggable(url));
   if (!options.authorization.empty()) {
     soup_message_headers_replace(soup_message_get_request_headers(message), "Authorization",
                                  options.authorization.c_str());
@@ -216,11 +217,9 @@ void SignalClient::connect(const std::string& url, const HttpOptions& options,
   impl_->closing = false;
   impl_->http_status = 0;
   SoupMessage* message = nullptr;
-  auto* pending = impl_->start(impl_, url, options, &message);
-  if (!pending) {
-    done(lk::make_error(lk::ErrorKind::InvalidArgument, "not a usable URL: " + loggable(url)));
-    return;
-  }
+  auto started = impl_->start(impl_, url, options, &message);
+  if (!started) return done(started.error());
+  Impl::Pending* pending = *started;
   g_debug("connecting to %s", loggable(url).c_str());
   struct Call {
     Impl::Pending* pending;
@@ -281,11 +280,9 @@ unsigned SignalClient::http_status() const { return impl_->http_status; }
 void SignalClient::get(const std::string& url, const HttpOptions& options,
                        std::function<void(lk::Result<HttpReply>)> done) {
   SoupMessage* message = nullptr;
-  auto* pending = impl_->start(impl_, url, options, &message);
-  if (!pending) {
-    done(lk::make_error(lk::ErrorKind::InvalidArgument, "not a usable URL: " + loggable(url)));
-    return;
-  }
+  auto started = impl_->start(impl_, url, options, &message);
+  if (!started) return done(started.error());
+  Impl::Pending* pending = *started;
   struct Call {
     Impl::Pending* pending;
     std::function<void(lk::Result<HttpReply>)> done;

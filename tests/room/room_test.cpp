@@ -307,6 +307,24 @@ TEST_F(RoomTest, APublisherLeavingEndsTheSubscriptionSayingSo) {
   EXPECT_EQ(end.error().kind, lk::ErrorKind::Closed);
 }
 
+TEST_F(RoomTest, AServerLeaveEndsTheConnectionWithItsReason) {
+  auto a = join("alice");
+  ASSERT_TRUE(a);
+  PublishOptions po;
+  po.name = "telemetry";
+  auto track = a->publish_data_track(po);
+  ASSERT_TRUE(track);
+  server_->stop();  // both servers say leave{SERVER_SHUTDOWN} (or close) on their way out
+  const auto started = std::chrono::steady_clock::now();
+  while (a->status() && std::chrono::steady_clock::now() - started < 20s) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(a->status()) << "still connected after the server stopped";
+  EXPECT_NE(a->status().error().message.find("SERVER_SHUTDOWN"), std::string::npos) << a->status().error().message;
+  EXPECT_FALSE((*track)->is_published());
+  auto pushed = (*track)->push(pattern(10, 1), 1, 100);
+  ASSERT_FALSE(pushed);
+  EXPECT_EQ(pushed.error().kind, lk::ErrorKind::Closed);
+}
+
 // Every log line of every level, while a join is refused (livekit-server
 // quotes the token in its refusal) and while one succeeds with a given token.
 std::mutex log_mutex;
@@ -391,6 +409,16 @@ TEST_F(TlsTest, AnUntrustedCertificateIsRefused) {
   ASSERT_FALSE(room) << "joined through a certificate nothing trusts";
   EXPECT_EQ(room.error().kind, lk::ErrorKind::Network) << room.error().message;
   EXPECT_NE(room.error().message.find("TLS"), std::string::npos) << room.error().message;
+}
+
+TEST_F(TlsTest, AnUnreadableCaFileIsAClearError) {
+  auto o = options("alice");
+  o.url = front_->url();
+  o.ca_file = dir_ + "/missing.pem";
+  auto room = RoomConnection::connect(o);
+  ASSERT_FALSE(room);
+  EXPECT_EQ(room.error().kind, lk::ErrorKind::InvalidArgument) << room.error().message;
+  EXPECT_NE(room.error().message.find("missing.pem"), std::string::npos) << room.error().message;
 }
 
 TEST_F(TlsTest, TheCaFileMakesAPrivateCertificateVerify) {
