@@ -4,7 +4,7 @@
 // page's fetch() can read it; everything else (/rtc, /rtc/validate, ...) goes through
 // unchanged. The official client then falls back to /rtc, as it does with a real old server.
 import http from 'node:http';
-import net from 'node:net';
+import { forwardRequest, spliceUpgrade } from '../../../support/http-front.mjs';
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*',
   'access-control-allow-methods': 'GET, POST, OPTIONS' };
@@ -22,12 +22,7 @@ export async function startV0OnlyFront(upstreamUrl) {
       res.end(req.method === 'OPTIONS' ? undefined : '404 page not found\n');
       return;
     }
-    const forward = http.request({ ...target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    forwardRequest(req, res, target);
   });
 
   // WebSocket upgrades: refuse v1; otherwise replay the request head and splice the sockets.
@@ -38,17 +33,9 @@ export async function startV0OnlyFront(upstreamUrl) {
       client.end('HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 19\r\n\r\n404 page not found\n');
       return;
     }
-    const up = net.connect(target.port, target.host, () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      up.write(lines.join('\r\n') + '\r\n\r\n');
-      up.write(head);
-      client.pipe(up).pipe(client);
-    });
+    const up = spliceUpgrade(req, client, head, target);
     sockets.add(up);
     up.on('close', () => { sockets.delete(up); client.destroy(); });
-    up.on('error', () => client.destroy());
-    client.on('error', () => up.destroy());
   });
 
   await new Promise((resolve) => server.listen(0, target.host, resolve));
