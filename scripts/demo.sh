@@ -4,8 +4,10 @@
 # the bundled LiveKit-compatible test server (tests/sfu); it says which.
 # Until the GStreamer elements exist it runs the most complete thing that
 # works end to end: two official livekit-client instances in headless
-# Chromium exchanging data-track frames through that server, and our C++
-# data-track wire format cross-checked against the official TypeScript one.
+# Chromium exchanging data-track frames through that server, our C++
+# data-track wire format cross-checked against the official TypeScript one,
+# our transport against libwebrtc and pion (livekit-server's WebRTC), and our
+# room connection publishing and subscribing through the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SKIP_SAN=1 ./scripts/setup.sh
@@ -27,8 +29,23 @@ node tests/interop/datatrack/datatrack_interop.mjs \
   build/tests/interop/datatrack/livekit_datatrack.mjs build/tests/interop/datatrack/datatrack-tool
 
 echo
-echo "== 3. Our WebRTC transport (libnice + OpenSSL DTLS + usrsctp) <-> libwebrtc"
-LK_NODE="$(command -v node)" LK_WRTC_PEER="$PWD/tests/interop/wrtc/peer.mjs" \
-  ./scripts/netns-run.sh build/tests/transport/wrtc/libwebrtc_interop_test \
-  --gtest_filter='LibwebrtcInterop.Ours*:LibwebrtcInterop.Messages*:LibwebrtcInterop.Tampered*' \
-  2>/dev/null | grep -E '^\[( +OK|  FAILED|  PASSED) '
+echo "== 3. Our WebRTC transport (libnice + OpenSSL DTLS + usrsctp) <-> libwebrtc and pion"
+for remote in libwebrtc pion; do
+  if [ $remote = pion ] && [ ! -x build/tests/interop/pion/pion_peer ]; then
+    echo "-- with pion: not run (no Go 1.26 to build the pion peer)"
+    continue
+  fi
+  echo "-- with $remote"
+  LK_REMOTE_PEER=$remote LK_NODE="$(command -v node)" LK_WRTC_PEER="$PWD/tests/interop/wrtc/peer.mjs" \
+    LK_PION_PEER="$PWD/build/tests/interop/pion/pion_peer" \
+    ./scripts/netns-run.sh build/tests/transport/wrtc/remote_peer_interop_test \
+    --gtest_filter='RemotePeerInterop.OursOffers*:RemotePeerInterop.RemoteOffers*:RemotePeerInterop.Messages*:RemotePeerInterop.Tampered*' \
+    2>/dev/null | grep -E '^\[( +OK|  FAILED|  PASSED) ' || true
+done
+
+echo
+echo "== 4. Our room connection (lib/room: signalling, transport, data tracks) through the same server"
+LKT_SERVER=$LKT_SERVER LKT_SOURCE_ROOT="$PWD" LK_NODE="$(command -v node)" \
+  ./scripts/netns-run.sh build/tests/room/room_test \
+  --gtest_filter='RoomTest.TwoConnections*:RoomTest.ASubscriptionBeforeThePublish*' \
+  2>/dev/null | grep -E '^\[( +OK|  FAILED|  PASSED) ' || true
