@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Node tooling: one npm project per folder with a committed lockfile.
-for dir in tests/interop tests/sfu; do
+for dir in tests/interop tests/sfu examples/telemetry-viewer; do
   [ -f "$dir/package-lock.json" ] || continue
   stamp="$dir/node_modules/.lock-stamp"
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
