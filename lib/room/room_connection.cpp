@@ -611,11 +611,6 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void unpublish(uint32_t handle) {
     auto it = published.find(handle);
     if (it == published.end()) return;
-    {
-      std::lock_guard lock(it->second->mutex);
-      it->second->published = false;
-      it->second->room_available.notify_all();
-    }
     published.erase(it);
     livekit::SignalRequest request;
     request.mutable_unpublish_data_track_request()->set_pub_handle(handle);
@@ -875,6 +870,19 @@ void RoomConnection::close() {
   });
 }
 
+RoomConnection::Stats RoomConnection::stats() const {
+  return impl_->call([this] {
+    Stats out;
+    out.malformed_packets = impl_->malformed_packets;
+    out.unknown_handle_packets = impl_->unknown_handle_packets;
+    if (impl_->signalling) {
+      out.malformed_signal_messages = impl_->signalling->malformed_messages();
+      out.signal_rtt_ms = impl_->signalling->rtt_ms();
+    }
+    return out;
+  });
+}
+
 lk::Result<void> RoomConnection::status() const {
   std::lock_guard lock(impl_->mutex);
   if (impl_->failure) return *impl_->failure;
@@ -1006,15 +1014,18 @@ bool LocalDataTrack::flush(int timeout_ms) {
   return state_->backlog.empty() && state_->published;
 }
 
-lk::Result<void> LocalDataTrack::unpublish() {
+void LocalDataTrack::unpublish() {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->published) return;
+    state_->published = false;
+    state_->room_available.notify_all();
+  }
   auto room = state_->room.lock();
-  if (!room) return make_error(ErrorKind::Closed, "the room connection is gone");
-  const uint32_t handle = state_->info.pub_handle();
-  room->call([&] {
-    room->unpublish(handle);
-    return 0;
+  if (!room) return;
+  lk::post_weak<RoomConnection::Impl>(room->context, room, [handle = state_->info.pub_handle()](auto& impl) {
+    impl.unpublish(handle);
   });
-  return lk::ok();
 }
 
 bool LocalDataTrack::is_published() const {
@@ -1096,11 +1107,11 @@ SubscriptionStats DataTrackSubscription::stats() const {
 
 void DataTrackSubscription::close() {
   if (end() != SubscriptionEnd::None) return;
+  state_->finish(SubscriptionEnd::Closed);
   auto room = state_->room.lock();
-  if (!room) return state_->finish(SubscriptionEnd::Closed);
-  room->call([&] {
-    room->end_subscription(state_, SubscriptionEnd::Closed);
-    return 0;
+  if (!room) return;
+  lk::post_weak<RoomConnection::Impl>(room->context, room, [state = state_](auto& impl) {
+    impl.end_subscription(state, SubscriptionEnd::Closed);
   });
 }
 

@@ -94,8 +94,8 @@ class LocalDataTrack {
   // Waits until the DropOld backlog has gone to the channel (for EOS); false
   // after timeout_ms or when the track is no longer published.
   bool flush(int timeout_ms);
-  // Unpublishes: frames not yet handed to the channel are dropped.
-  lk::Result<void> unpublish();
+  // Unpublishes (returns at once): frames not yet handed to the channel are dropped.
+  void unpublish();
   bool is_published() const;
   LocalTrackStats stats() const;
   // Largest payload push() accepts with a user timestamp.
@@ -158,7 +158,7 @@ class DataTrackSubscription {
   void resume_read();
   SubscriptionEnd end() const;
   SubscriptionStats stats() const;
-  void close();  // unsubscribes
+  void close();  // unsubscribes; returns at once
 
   struct State;
 
@@ -188,6 +188,14 @@ class RoomConnection {
 
   // Leaves the room (idempotent). Tracks and subscriptions end.
   void close();
+
+  struct Stats {
+    uint64_t malformed_packets = 0;       // data-track packets that did not parse, dropped
+    uint64_t unknown_handle_packets = 0;  // packets for no subscription of ours, dropped
+    uint64_t malformed_signal_messages = 0;
+    int64_t signal_rtt_ms = -1;           // last ping round trip
+  };
+  Stats stats() const;
   // An error once the connection ended on its own (server leave, lost
   // signalling, failed transport); ok while connected or after close().
   lk::Result<void> status() const;

@@ -129,7 +129,10 @@ class RoomTest : public ::testing::Test {
     const size_t max = LocalDataTrack::max_frame_size();
     deliver(**track, *sub, {1, 15987, 15988, 16000, 64 * 1024, 1024 * 1024, max});
 
-    ASSERT_TRUE((*track)->unpublish());
+    EXPECT_EQ(b->stats().malformed_packets, 0u);
+    EXPECT_GE(b->stats().signal_rtt_ms, -1);
+    (*track)->unpublish();
+    EXPECT_FALSE((*track)->is_published());
     auto end = sub->read(10000);
     ASSERT_FALSE(end);
     EXPECT_EQ(sub->end(), SubscriptionEnd::Unpublished) << end.error().message;
