@@ -14,6 +14,7 @@
 //   subscribe {identity, name} -> active {name, sid, encoding?, schema?}, then
 //        frame {name, size, sha256, userTimestamp (decimal string or null),
 //        frameNumber} for each frame, and ended {name, reason} when it ends
+//        (reason "left" after leave or EOF, else lib/room's words)
 //   unpublish {name} -> unpublished {name}
 //   leave -> left
 // A failed command answers error {cmd, message}. Stdin EOF leaves and exits 0.
@@ -146,10 +147,13 @@ struct Receiver {
   std::atomic<bool> stop{false};
 };
 
+// Why the subscription ended: ours ("left") or as lib/room says.
+std::string end_reason(const Receiver& r) { return r.stop ? "left" : to_string(r.sub->end()); }
+
 void receive(Receiver& r, const std::string& name) {
   while (!r.sub->wait_active(200)) {
     if (r.stop || r.sub->end() != SubscriptionEnd::None) {
-      Event("ended").set("name", name).set("reason", to_string(r.sub->end())).emit();
+      Event("ended").set("name", name).set("reason", end_reason(r)).emit();
       return;
     }
   }
@@ -160,9 +164,7 @@ void receive(Receiver& r, const std::string& name) {
   for (;;) {
     auto frame = r.sub->read(-1);
     if (!frame) {
-      Event("ended").set("name", name).set("reason", frame.error().kind == lk::ErrorKind::Cancelled
-                                                         ? std::string("cancelled")
-                                                         : to_string(r.sub->end())).emit();
+      Event("ended").set("name", name).set("reason", end_reason(r)).emit();
       return;
     }
     Event ev("frame");
