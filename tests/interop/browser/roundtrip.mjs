@@ -27,8 +27,9 @@ const MODES = {
     serverChannels: [] },
 };
 
-// 15,987 B is the largest payload that fits one 16,000-byte packet together with the 12-byte
-// header and the user-timestamp extension; 15,988 B is the smallest that needs two.
+// A packet is at most 16,000 bytes and its header 24 with a user timestamp (12 without), so
+// every frame here from 15,987 B up takes at least two packets (15,976 B is the one-packet
+// limit with a timestamp, 15,988 B without; docs/protocol.md §6-7).
 const SIZES = [1, 15987, 15988, 16000, 64 * 1024, 1024 * 1024];
 
 // The frames of one attempt (a lost frame makes the sequence go again, see delivery.mjs).

@@ -195,6 +195,13 @@
       });
     },
 
+    /** Size, user timestamp and SHA-256 of frames {size, seed, userTimestamp} another peer sends. */
+    payloadDigests(frames) {
+      return settle(() => Promise.all(frames.map(async (f) => ({
+        size: f.size, userTimestamp: f.userTimestamp, sha256: await sha256(payloadFor(f.size, f.seed)),
+      }))));
+    },
+
     pushProbe(name) {
       return settle(async () => localTracks.get(name).tryPush({ payload: PROBE.slice() }));
     },
@@ -269,7 +276,8 @@
         const participant = await waitFor(`participant ${identity}`, () => room.remoteParticipants.get(identity), timeoutMs);
         const track = await participant.dataTracks.getDeferred(name, AbortSignal.timeout(timeoutMs));
         return { sid: track.info.sid, name: track.info.name, pubHandle: track.info.pubHandle,
-          usesE2ee: track.info.usesE2ee, publisherIdentity: track.publisherIdentity };
+          usesE2ee: track.info.usesE2ee, publisherIdentity: track.publisherIdentity,
+          infoFields: Object.keys(track.info).sort() };
       });
     },
 

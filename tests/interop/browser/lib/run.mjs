@@ -2,15 +2,17 @@
 // cleanup of what each case started, and on failure the server's log and the pages' console.
 import { Browser } from './browser.mjs';
 import { TestServer, SERVER_KIND, serverUnavailable } from './test-server.mjs';
+import { RoomPeer } from './room-peer.mjs';
 
 const tail = (text, lines = 60) => text.split('\n').slice(-lines).join('\n');
 
-/** What one case starts: test servers and pages in the shared browser. */
+/** What one case starts: test servers, pages in the shared browser and our room peers. */
 export class Scenario {
   constructor(browser) {
     this.browser = browser;
     this.servers = [];
     this.pages = [];
+    this.roomPeers = [];
   }
 
   async startServer(flags = [], options = {}) {
@@ -31,6 +33,13 @@ export class Scenario {
     return page;
   }
 
+  /** Our lib/room participant (tests/interop/room/room_peer.cpp), stopped with the case. */
+  startRoomPeer(label) {
+    const peer = new RoomPeer(label);
+    this.roomPeers.push(peer);
+    return peer;
+  }
+
   diagnostics() {
     const parts = [];
     for (const s of this.servers) parts.push(`--- test server stderr (tail) ---\n${tail(s.stderr)}`);
@@ -38,11 +47,16 @@ export class Scenario {
       parts.push(`--- ${p.label}: signalling ${JSON.stringify(p.signallingPaths())}`);
       parts.push(`--- ${p.label}: console (tail) ---\n${tail(p.console.join('\n'))}`);
     }
+    for (const r of this.roomPeers) {
+      parts.push(`--- ${r.label}: events (tail) ---\n${tail(r.events.map((e) => JSON.stringify(e)).join('\n'), 20)}`);
+      parts.push(`--- ${r.label}: stderr (tail) ---\n${tail(r.stderr)}`);
+    }
     return parts.join('\n');
   }
 
   async cleanup() {
     await Promise.all(this.pages.map((p) => p.page.close().catch(() => {})));
+    await Promise.all(this.roomPeers.map((r) => r.stop()));
     await Promise.all(this.servers.map((s) => s.stop()));
   }
 }
