@@ -312,9 +312,8 @@ class Peer {
     const std::string name = text(c, "name");
     auto track = tracks_.find(name);
     if (track == tracks_.end()) return fail("unpublish", "no published track \"" + name + "\"");
-    auto done = track->second->unpublish();
+    track->second->unpublish();
     tracks_.erase(track);
-    if (!done) return fail("unpublish", done.error().message);
     Event("unpublished").set("name", name).emit();
   }
 
