@@ -41,22 +41,50 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-# Three free ports on HOST: signalling (TCP), ICE-TCP and the single ICE-UDP port.
-read -r free_tcp1 free_tcp2 free_udp < <(python3 - "$host" <<'PY'
-import socket, sys
+# Three free ports on HOST: signalling (TCP), ICE-TCP and the single ICE-UDP
+# port. Taken below the kernel's ephemeral range (32768 and up), where
+# browsers' and libraries' own sockets land, so another process is unlikely to
+# grab one between this check and the server's bind; a clash is retried.
+free_ports() {
+  python3 - "$host" <<'PY'
+import random, socket, sys
 def free(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind((sys.argv[1], 0))
-    return s, s.getsockname()[1]
+    while True:
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind((sys.argv[1], random.randint(20000, 32000)))
+            return s
+        except OSError:
+            s.close()
 held = [free(socket.SOCK_STREAM), free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM)]
-print(*(p for _, p in held))
+print(*(s.getsockname()[1] for s in held))
 PY
-)
-[ "$port" != 0 ] || port=$free_tcp1
+}
 
-# Keys in the config (not --dev's built-in pair) so --api-secret works, and the
-# RTC address filter set to HOST's /24 as dev mode would for a non-loopback bind.
-config="port: $port
+pid=
+stop() {
+  # livekit-server drains on its first signal (it waits for every participant
+  # to leave) and stops at once on the second (cmd/server/main.go): give the
+  # participants a second.
+  [ -n "$pid" ] || exit 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 10); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  exit 0
+}
+trap stop TERM INT
+
+fixed_port=$port
+for attempt in 1 2 3; do
+  read -r free_tcp1 free_tcp2 free_udp < <(free_ports)
+  port=$fixed_port
+  [ "$port" != 0 ] || port=$free_tcp1
+
+  # Keys in the config (not --dev's built-in pair) so --api-secret works, and
+  # the RTC address filter set to HOST's /24 as dev mode would for a
+  # non-loopback bind.
+  config="port: $port
 bind_addresses: [$host]
 keys:
   $key: $secret
@@ -74,34 +102,27 @@ enable_data_tracks: $data_tracks
 logging:
   level: $level
 "
+  "$bin" --dev --config-body "$config" >&2 &
+  pid=$!
 
-"$bin" --dev --config-body "$config" >&2 &
-pid=$!
-# livekit-server drains on its first signal (it waits for every participant to leave) and
-# stops at once on the second (cmd/server/main.go): give the participants a second.
-stop() {
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 10); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  exit 0
-}
-trap stop TERM INT
-
-# Ready when the HTTP endpoint answers (livekit-server replies "OK" on /).
-for _ in $(seq 1 300); do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    rc=0; wait "$pid" || rc=$?
-    echo "livekit-server.sh: livekit-server exited with $rc before it was ready" >&2
-    exit 1
-  fi
-  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://$host:$port/', timeout=1)" 2>/dev/null; then
-    echo "livekit-server listening on ws://$host:$port"
-    wait "$pid"
-    exit $?
-  fi
-  sleep 0.1
+  # Ready when the HTTP endpoint answers (livekit-server replies "OK" on /).
+  for _ in $(seq 1 300); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rc=0; wait "$pid" || rc=$?
+      pid=
+      echo "livekit-server.sh: livekit-server exited with $rc before it was ready (attempt $attempt)" >&2
+      continue 2
+    fi
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://$host:$port/', timeout=1)" 2>/dev/null; then
+      echo "livekit-server listening on ws://$host:$port"
+      wait "$pid"
+      exit $?
+    fi
+    sleep 0.1
+  done
+  echo "livekit-server.sh: not answering on http://$host:$port/ after 30 s" >&2
+  kill -KILL "$pid"
+  exit 1
 done
-echo "livekit-server.sh: not answering on http://$host:$port/ after 30 s" >&2
-kill -KILL "$pid"
+echo "livekit-server.sh: livekit-server did not start in 3 attempts" >&2
 exit 1
