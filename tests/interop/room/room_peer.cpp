@@ -11,10 +11,11 @@
 //      WELL_KNOWN_SCHEMA_ENCODING_JSON_SCHEMA, ...) or any other text (custom).
 //   push {name, size, seed | text, userTimestamp? (decimal string)}
 //        -> pushed {name, size, sha256, userTimestamp}
-//   subscribe {identity, name} -> active {name, sid, encoding?, schema?}, then
+//   subscribe {identity, name, maxPartialFrames?, queueFrames?} -> active {name, sid, encoding?, schema?}, then
 //        frame {name, size, sha256, userTimestamp (decimal string or null),
 //        frameNumber} for each frame, and ended {name, reason} when it ends
 //        (reason "left" after leave or EOF, else lib/room's words)
+//   stats {name} -> stats {name, framesReceived, droppedReassembly, droppedQueueOverflow}
 //   unpublish {name} -> unpublished {name}
 //   leave -> left
 // A failed command answers error {cmd, message}. Stdin EOF leaves and exits 0.
@@ -193,6 +194,7 @@ class Peer {
     if (cmd == "push") return push(c);
     if (cmd == "subscribe") return subscribe(c);
     if (cmd == "unpublish") return unpublish(c);
+    if (cmd == "stats") return stats(c);
     fail(cmd, "unknown command \"" + cmd + "\"");
   }
 
@@ -302,10 +304,21 @@ class Peer {
     auto r = std::make_unique<Receiver>();
     SubscribeOptions o;
     o.wait_for_track_ms = 15000;
-    o.queue_frames = 256;
+    o.queue_frames = static_cast<size_t>(json_object_get_int_member_with_default(c, "queueFrames", 256));
+    o.max_partial_frames = static_cast<size_t>(json_object_get_int_member_with_default(c, "maxPartialFrames", 1));
     r->sub = room_->subscribe(text(c, "identity"), name, o);
     r->thread = std::thread(receive, std::ref(*r), name);
     receivers_[name] = std::move(r);
+  }
+
+  void stats(JsonObject* c) {
+    const std::string name = text(c, "name");
+    auto r = receivers_.find(name);
+    if (r == receivers_.end()) return fail("stats", "not subscribed to \"" + name + "\"");
+    const auto st = r->second->sub->stats();
+    Event("stats").set("name", name).set("framesReceived", static_cast<int64_t>(st.frames_received))
+        .set("droppedReassembly", static_cast<int64_t>(st.dropped_reassembly))
+        .set("droppedQueueOverflow", static_cast<int64_t>(st.dropped_queue_overflow)).emit();
   }
 
   void unpublish(JsonObject* c) {
