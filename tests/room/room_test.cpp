@@ -145,6 +145,13 @@ class RoomTest : public ::testing::Test {
 TEST_F(RoomTest, TwoConnectionsExchangeFramesByteExactInV1) { round_trip(Signalling::V1, Signalling::V1); }
 TEST_F(RoomTest, TwoConnectionsExchangeFramesByteExactInV0) { round_trip(Signalling::V0, Signalling::V0); }
 
+TEST_F(RoomTest, AnIceLiteServerExchangesFrames) {
+  // As livekit-server can run: we must be ICE-controlling, also on the v0
+  // subscriber PC where the server offers and we answer.
+  start_server({"--ice-lite"});
+  round_trip(Signalling::V0, Signalling::V0);
+}
+
 TEST_F(RoomTest, AutoFallsBackToV0WhenTheServerHasNoV1) {
   start_server({"--no-v1"});
   round_trip(Signalling::Auto, Signalling::V0);
