@@ -729,7 +729,8 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     auto& s = it->second;
     auto frame = s->depacketizer->push(parsed.packet);
     std::lock_guard lock(s->mutex);
-    s->stats.dropped_reassembly = s->depacketizer->drops().total();
+    s->stats.reassembly_drops = s->depacketizer->drops();
+    s->stats.dropped_reassembly = s->stats.reassembly_drops.total();
     if (!frame) return;
     ReceivedFrame out;
     out.payload = std::move(frame->payload);

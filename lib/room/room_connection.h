@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "datatrack/depacketizer.h"
 #include "livekit_models.pb.h"
 #include "util/result.h"
 
@@ -139,6 +140,7 @@ struct SubscriptionStats {
   uint64_t frames_received = 0, bytes_received = 0;
   uint64_t dropped_queue_overflow = 0;
   uint64_t dropped_reassembly = 0;  // the depacketizer's drops, all reasons
+  datatrack::DropCounts reassembly_drops;  // the same, by reason (Interrupted, Incomplete, ...)
   uint64_t queued_frames = 0;
 };
 
