@@ -228,6 +228,10 @@ static void gst_livekit_data_sink_init(GstLiveKitDataSink* self) {
   self->sink = new Sink();
   // A data track is not played against the clock: frames go out as they come.
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
+  // Nor is there anything to preroll: with async on, a pipeline that also
+  // waits for a remote track (a livekitdatasrc branch) would hold this sink
+  // in PAUSED, unpublished, until that track sends something.
+  gst_base_sink_set_async_enabled(GST_BASE_SINK(self), FALSE);
 }
 
 // ---- state changes -----------------------------------------------------------------
