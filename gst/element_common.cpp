@@ -258,7 +258,8 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
                __LINE__);
     return nullptr;
   }
-  const std::string where = "url " + options->url + (options->token.empty() ? ", room " + options->room +
+  // The query part of a URL may hold a token: never logged.
+  const std::string where = "url " + options->url.substr(0, options->url.find('?')) + (options->token.empty() ? ", room " + options->room +
                                                                                    ", identity " + options->identity
                                                                              : ", with a token");
   GST_INFO_OBJECT(element, "joining: %s", where.c_str());
