@@ -171,12 +171,9 @@ bool can_change(GstElement* element, const GParamSpec* pspec) {
   return ok;
 }
 
-bool set_connection_property(GstElement* element, ConnectionSettings& s, guint prop_id, const GValue* value) {
+bool set_connection_property(GstElement* element, ConnectionSettings& s, guint prop_id, const GValue* value,
+                             const GParamSpec* pspec) {
   if (prop_id == 0 || prop_id >= kConnectionPropertyEnd || prop_id == PROP_PARTICIPANT_SID) return false;
-  GParamSpec* pspec = g_object_class_find_property(
-      G_OBJECT_GET_CLASS(element),
-      std::array{"", "url", "token", "api-key", "api-secret", "room", "identity", "participant-name",
-                 "connect-timeout", "signalling", "ca-file"}[prop_id]);
   if (!can_change(element, pspec)) return true;
   auto text = [value] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
   GST_OBJECT_LOCK(element);

@@ -48,7 +48,8 @@ struct ConnectionSettings {
 void install_connection_properties(GObjectClass* klass);
 // False when prop_id is not a connection property. A property that shapes the
 // connection changes only in READY or below: later it warns and keeps the old value.
-bool set_connection_property(GstElement* element, ConnectionSettings& settings, guint prop_id, const GValue* value);
+bool set_connection_property(GstElement* element, ConnectionSettings& settings, guint prop_id, const GValue* value,
+                             const GParamSpec* pspec);
 bool get_connection_property(GstElement* element, const ConnectionSettings& settings, guint prop_id, GValue* value);
 // True in NULL or READY (and not on the way up); otherwise logs a warning.
 // For the elements' own properties that shape the connection or the track.

@@ -109,7 +109,7 @@ static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer);
 static void lkds_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_LIVEKIT_DATA_SINK(object);
   Sink& s = *self->sink;
-  if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
+  if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
   if (prop_id < PROP_TRACK_NAME || prop_id > PROP_BACK_PRESSURE) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;

@@ -72,7 +72,7 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out);
 static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_LIVEKIT_DATA_SRC(object);
   Src& s = *self->src;
-  if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
+  if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
   if (prop_id < PROP_PARTICIPANT || prop_id > PROP_CAPS) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
