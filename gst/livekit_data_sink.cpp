@@ -254,7 +254,7 @@ static gboolean lkds_start(GstBaseSink* base) {
 // Waits (bounded) until what was pushed left the data channel, then unpublishes.
 static void lkds_unpublish(GstLiveKitDataSink* self) {
   GST_OBJECT_LOCK(self);
-  auto track = std::move(self->sink->track);
+  auto track = self->sink->track;
   GST_OBJECT_UNLOCK(self);
   if (!track) return;
   for (int i = 0; i < 200 && track->is_published() && track->stats().queued_bytes > 0; ++i) {
@@ -262,6 +262,7 @@ static void lkds_unpublish(GstLiveKitDataSink* self) {
   }
   GST_OBJECT_LOCK(self);
   self->sink->last_stats = track->stats();
+  self->sink->track.reset();
   GST_OBJECT_UNLOCK(self);
   if (track->is_published()) {
     auto done = track->unpublish();
@@ -390,8 +391,11 @@ static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer) {
   GST_OBJECT_LOCK(self);
   auto track = self->sink->track;
   GST_OBJECT_UNLOCK(self);
-  if (!track) {  // no caps came: publish without an encoding
-    if (!lkds_publish(self, nullptr)) return GST_FLOW_ERROR;
+  if (!track) {  // no caps came (or the track was unpublished at an EOS before a flush)
+    GstCaps* caps = gst_pad_get_current_caps(GST_BASE_SINK_PAD(self));
+    const bool published = lkds_publish(self, caps);
+    if (caps) gst_caps_unref(caps);
+    if (!published) return GST_FLOW_ERROR;
     GST_OBJECT_LOCK(self);
     track = self->sink->track;
     GST_OBJECT_UNLOCK(self);
