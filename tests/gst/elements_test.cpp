@@ -607,6 +607,41 @@ TEST_F(ServerTest, ABlockedSinkStopsAtOnce) {
                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
+TEST_F(ServerTest, DropNewDropsInsteadOfBlocking) {
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry", "", "back-pressure=drop-new"));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* sink = tx["sink"];
+  warm_up(tx["in"], rx["out"]);
+  ASSERT_FALSE(HasFailure());
+  const uint64_t before = stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure");  // the warm-ups
+  server_->freeze(true);  // the channel backs up
+  const auto big = pattern(1000 * 1000, 7);
+  for (int i = 0; i < 8; ++i) push(tx["in"], big);
+  const auto deadline = Clock::now() + 8s;
+  while (stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure") < before + 8 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  const uint64_t dropped = stat(sink, "dropped-back-pressure");
+  const uint64_t sent = stat(sink, "frames-sent");
+  server_->freeze(false);
+  EXPECT_GE(dropped, 1u);
+  EXPECT_EQ(sent + dropped, before + 8) << "every buffer is either sent or dropped at once";
+  EXPECT_FALSE(tx.wait_error(0ms));
+}
+
+TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
+  Pipeline p("livekitdatasrc name=src participant=nobody track-name=t " + as("bob") + " ! fakesink");
+  ASSERT_NE(p.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  std::this_thread::sleep_for(300ms);
+  server_->stop();
+  auto error = p.wait_error(30s);
+  ASSERT_TRUE(error) << "no error after the server went away";
+  EXPECT_EQ(error->domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ(error->code, GST_RESOURCE_ERROR_READ) << error->text;
+}
+
 TEST_F(ServerTest, AnOversizedBufferIsAnErrorNamingSizeAndLimit) {
   Pipeline tx(sender("alice", "telemetry"));
   ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
