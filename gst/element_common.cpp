@@ -239,9 +239,9 @@ lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& s
 }
 
 void post_error(GstElement* element, GQuark domain, gint code, const std::string& text, const std::string& debug,
-                const char* function, int line) {
+                const char* file, const char* function, int line) {
   gst_element_message_full(element, GST_MESSAGE_ERROR, domain, code, g_strdup(text.c_str()),
-                           debug.empty() ? nullptr : g_strdup(debug.c_str()), __FILE__, function, line);
+                           debug.empty() ? nullptr : g_strdup(debug.c_str()), file, function, line);
 }
 
 std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
@@ -251,8 +251,7 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
   GST_OBJECT_UNLOCK(element);
   auto options = connect_options(copy);
   if (!options) {
-    post_error(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, options.error().message, "", GST_FUNCTION,
-               __LINE__);
+    LKGST_ERROR(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, options.error().message, "");
     return nullptr;
   }
   // The query part of a URL may hold a token: never logged.
@@ -266,7 +265,7 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
     gint code = open_error;
     if (e.kind == lk::ErrorKind::NotAuthorized) code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
     if (e.kind == lk::ErrorKind::InvalidArgument) code = GST_RESOURCE_ERROR_SETTINGS;
-    post_error(element, GST_RESOURCE_ERROR, code, e.message, where, GST_FUNCTION, __LINE__);
+    LKGST_ERROR(element, GST_RESOURCE_ERROR, code, e.message, where);
     return nullptr;
   }
   GST_INFO_OBJECT(element, "joined as %s (%s)", (*room)->participant_sid().c_str(),

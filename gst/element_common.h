@@ -69,9 +69,9 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
 
 // An element error with a domain and code chosen at run time.
 void post_error(GstElement* element, GQuark domain, gint code, const std::string& text, const std::string& debug,
-                const char* function, int line);
+                const char* file, const char* function, int line);
 #define LKGST_ERROR(element, domain, code, text, debug) \
-  ::lkgst::post_error(GST_ELEMENT_CAST(element), domain, code, text, debug, GST_FUNCTION, __LINE__)
+  ::lkgst::post_error(GST_ELEMENT_CAST(element), domain, code, text, debug, __FILE__, GST_FUNCTION, __LINE__)
 
 // ---- caps <-> frame encoding ---------------------------------------------------
 
