@@ -39,6 +39,7 @@ struct Src {
   std::shared_ptr<lk::room::DataTrackSubscription> subscription;
   bool unlocked = false;
   std::optional<uint16_t> last_frame_number;
+  bool track_caps_set = false;  // a subscription's track keeps its encoding
   lk::room::SubscriptionStats last_stats;  // of the last subscription, once it is gone
 };
 
@@ -209,6 +210,7 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   options.max_partial_frames = s.max_partial_frames;
   options.queue_frames = s.queue_size;
   s.last_frame_number.reset();
+  s.track_caps_set = false;
   GST_OBJECT_UNLOCK(self);
   if (participant.empty() || track_name.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -295,12 +297,12 @@ static gboolean lkdsrc_query(GstBaseSrc* base, GstQuery* query) {
 }
 
 // Without a caps property: the caps of the track's frame encoding, set before
-// the first buffer (and again should the track change).
+// the first buffer.
 static bool lkdsrc_negotiate_track_caps(GstLiveKitDataSrc* self, const lk::room::DataTrackSubscription& sub) {
   GST_OBJECT_LOCK(self);
   const bool fixed_by_property = self->src->caps != nullptr;
   GST_OBJECT_UNLOCK(self);
-  if (fixed_by_property) return true;
+  if (fixed_by_property || self->src->track_caps_set) return true;
   auto info = sub.info();
   GstCaps* wanted = info ? lkgst::caps_for_track(*info) : gst_caps_new_empty_simple("application/octet-stream");
   GstCaps* current = gst_pad_get_current_caps(GST_BASE_SRC_PAD(self));
@@ -311,6 +313,7 @@ static bool lkdsrc_negotiate_track_caps(GstLiveKitDataSrc* self, const lk::room:
   }
   if (current) gst_caps_unref(current);
   gst_caps_unref(wanted);
+  self->src->track_caps_set = ok;
   return ok;
 }
 
