@@ -273,6 +273,7 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
   GST_OBJECT_LOCK(element);
   settings.participant_sid = (*room)->participant_sid();
   GST_OBJECT_UNLOCK(element);
+  g_object_notify(G_OBJECT(element), "participant-sid");
   return *room;
 }
 
