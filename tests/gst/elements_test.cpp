@@ -642,6 +642,38 @@ TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_READ) << error->text;
 }
 
+TEST_F(ServerTest, DisabledDataTracksAreNotAuthorizedNamingTheSetting) {
+  server_.reset();
+  auto started = TestServer::start({"--data-tracks-disabled"});
+  ASSERT_TRUE(started) << started.error().message;
+  server_.emplace(std::move(*started));
+  Pipeline tx(sender("alice", "telemetry", "application/json"));
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);  // joining is allowed
+  push(tx["in"], kWarmUp);  // the first caps publish
+  auto error = tx.wait_error(20s);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ(error->code, GST_RESOURCE_ERROR_NOT_AUTHORIZED) << error->text;
+  EXPECT_NE(error->text.find("enable_data_tracks"), std::string::npos) << error->text;
+}
+
+TEST_F(ServerTest, ADuplicateTrackNameIsASettingsError) {
+  // Two sinks of one identity share a participant: one name, one track.
+  Pipeline first(sender("alice", "telemetry"));
+  ASSERT_NE(first.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  push(first["in"], kWarmUp);
+  for (int i = 0; i < 100 && stat(first["sink"], "frames-sent") == 0; ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(stat(first["sink"], "frames-sent"), 1u);
+  Pipeline second(sender("alice", "telemetry"));
+  ASSERT_NE(second.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  push(second["in"], kWarmUp);
+  auto error = second.wait_error(20s);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS) << error->text;
+  EXPECT_NE(error->text.find("'telemetry'"), std::string::npos) << error->text;
+  EXPECT_FALSE(first.wait_error(0ms));
+}
+
 TEST_F(ServerTest, AnOversizedBufferIsAnErrorNamingSizeAndLimit) {
   Pipeline tx(sender("alice", "telemetry"));
   ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
