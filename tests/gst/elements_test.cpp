@@ -372,6 +372,24 @@ TEST_F(ServerTest, BuffersArriveByteExactWithCapsAndTimestamps) {
   EXPECT_TRUE(wait_eos(out, 15s)) << "no EOS after the publisher's EOS";
 }
 
+TEST_F(ServerTest, BothElementsWorkAgainAfterGoingToNullAndBack) {
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    warm_up(tx["in"], rx["out"]);
+    ASSERT_FALSE(HasFailure());
+    GstSample* sample = deliver(tx["in"], rx["out"], pattern(300, round));
+    EXPECT_TRUE(sample);
+    if (sample) gst_sample_unref(sample);
+    ASSERT_EQ(tx.set_state(GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    ASSERT_EQ(rx.set_state(GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    EXPECT_EQ(string_property(tx["sink"], "participant-sid"), "");
+  }
+}
+
 TEST_F(ServerTest, TimestampModePtsSendsThePtsAndNoneSendsNothing) {
   for (const char* mode : {"pts", "none"}) {
     SCOPED_TRACE(mode);
