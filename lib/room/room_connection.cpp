@@ -282,6 +282,9 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     stage = "opening the signalling connection";
     signalling->connect(request->websocket_url, http_options(*request),
                         [this, request = *request](lk::Result<void> opened) {
+                          // The join may have failed meanwhile (connect timeout):
+                          // the client is retired, this answer is stale.
+                          if (!connect_pending || !signalling) return;
                           if (opened) {
                             stage = "waiting for the join response";
                             return;

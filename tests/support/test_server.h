@@ -1,4 +1,4 @@
-// A LiveKit server for the room tests, as a child process: the real
+// A LiveKit server for the room and element tests, as a child process: the real
 // livekit-server (scripts/livekit-server.sh) or the bundled test server
 // (tests/sfu/server.js), chosen by LKT_SERVER ("livekit" or "sfu"). Both
 // print "... listening on ws://HOST:PORT" when ready and stop on SIGTERM.

@@ -1,0 +1,384 @@
+#include "element_common.h"
+
+#include <array>
+#include <utility>
+
+#include "room/room_registry.h"
+
+GST_DEBUG_CATEGORY_STATIC(lkgst_common_debug);
+#define GST_CAT_DEFAULT lkgst_common_debug
+// lib/'s GLib log domains, bridged (bridge_library_logs()).
+GST_DEBUG_CATEGORY_STATIC(lkgst_room_debug);
+GST_DEBUG_CATEGORY_STATIC(lkgst_signal_debug);
+GST_DEBUG_CATEGORY_STATIC(lkgst_rtc_debug);
+
+namespace lkgst {
+namespace {
+
+using livekit::DataTrackFrameEncoding;
+using livekit::DataTrackSchemaEncoding;
+
+GType signalling_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(lk::room::Signalling::Auto), "/rtc/v1, else /rtc (as livekit-client)", "auto"},
+      {int(lk::room::Signalling::V1), "/rtc/v1 only (one peer connection)", "v1"},
+      {int(lk::room::Signalling::V0), "/rtc only (publisher and subscriber peer connections)", "v0"},
+      {0, nullptr, nullptr},
+  };
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    type = g_enum_register_static("GstLiveKitDataSignalling", values);
+    g_once_init_leave(&once, 1);
+  }
+  return type;
+}
+
+void ensure_debug_category() {
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(lkgst_common_debug, "livekitdata", 0, "LiveKit data elements: shared code");
+    g_once_init_leave(&once, 1);
+  }
+}
+
+std::string env_or(const std::string& value, const char* variable) {
+  if (!value.empty()) return value;
+  const char* env = g_getenv(variable);
+  return env ? env : "";
+}
+
+struct FrameEncodingName {
+  const char* media_type;  // caps media type
+  const char* name;        // frame-encoding property / caps field value
+  DataTrackFrameEncoding::WellKnownFrameEncoding value;
+};
+
+// The one table both directions read (README "Frame encodings").
+constexpr std::array<FrameEncodingName, 7> kFrameEncodings = {{
+    {"application/json", "json", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_JSON},
+    {"application/x-protobuf", "protobuf", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_PROTOBUF},
+    {"application/cbor", "cbor", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_CBOR},
+    {"application/x-msgpack", "msgpack", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_MSGPACK},
+    {"application/x-ros1", "ros1", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_ROS1},
+    {"application/x-cdr", "cdr", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_CDR},
+    {"application/x-flatbuffers", "flatbuffer", DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_FLATBUFFER},
+}};
+
+struct SchemaEncodingName {
+  const char* name;
+  DataTrackSchemaEncoding::WellKnownSchemaEncoding value;
+};
+
+constexpr std::array<SchemaEncodingName, 7> kSchemaEncodings = {{
+    {"protobuf", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_PROTOBUF},
+    {"flatbuffer", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_FLATBUFFER},
+    {"ros1msg", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_ROS1_MSG},
+    {"ros2msg", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_ROS2_MSG},
+    {"ros2idl", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_ROS2_IDL},
+    {"omgidl", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_OMG_IDL},
+    {"jsonschema", DataTrackSchemaEncoding::WELL_KNOWN_SCHEMA_ENCODING_JSON_SCHEMA},
+}};
+
+// A name from the table, or any other text as a custom encoding.
+DataTrackFrameEncoding frame_encoding_named(const std::string& name) {
+  DataTrackFrameEncoding out;
+  for (const auto& e : kFrameEncodings) {
+    if (name == e.name) {
+      out.set_well_known(e.value);
+      return out;
+    }
+  }
+  out.set_custom(name);
+  return out;
+}
+
+std::string caps_string_field(const GstCaps* caps, const char* field) {
+  if (!caps || gst_caps_is_any(caps) || gst_caps_is_empty(caps)) return "";
+  const char* value = gst_structure_get_string(gst_caps_get_structure(caps, 0), field);
+  return value ? value : "";
+}
+
+}  // namespace
+
+// ---- connection properties ---------------------------------------------------
+
+void install_connection_properties(GObjectClass* klass) {
+  ensure_debug_category();
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  // Secrets: write-only, and no notify (gst-launch-1.0 -v prints notified values).
+  const auto secret =
+      GParamFlags(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      klass, PROP_URL,
+      g_param_spec_string("url", "URL",
+                          "LiveKit server URL (wss://, ws://, https:// or http://); unset: $LIVEKIT_URL", nullptr, rw));
+  g_object_class_install_property(
+      klass, PROP_TOKEN,
+      g_param_spec_string("token", "Token",
+                          "Join token (JWT); when set, api-key, api-secret, room and identity are not used "
+                          "(write-only, never logged)",
+                          nullptr, secret));
+  g_object_class_install_property(
+      klass, PROP_API_KEY,
+      g_param_spec_string("api-key", "API key", "API key to mint a join token with; unset: $LIVEKIT_API_KEY", nullptr,
+                          rw));
+  g_object_class_install_property(
+      klass, PROP_API_SECRET,
+      g_param_spec_string("api-secret", "API secret",
+                          "API secret to mint a join token with; unset: $LIVEKIT_API_SECRET (write-only, never logged)",
+                          nullptr, secret));
+  g_object_class_install_property(
+      klass, PROP_ROOM,
+      g_param_spec_string("room", "Room", "Room to join (for a minted token)", nullptr, rw));
+  g_object_class_install_property(
+      klass, PROP_IDENTITY,
+      g_param_spec_string("identity", "Identity",
+                          "Participant identity (for a minted token); elements of one process with the same url, "
+                          "room and identity share one connection",
+                          nullptr, rw));
+  g_object_class_install_property(
+      klass, PROP_PARTICIPANT_NAME,
+      g_param_spec_string("participant-name", "Participant name", "Display name (for a minted token)", nullptr, rw));
+  g_object_class_install_property(
+      klass, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint("connect-timeout", "Connect timeout",
+                        "Milliseconds for the whole join (signalling, ICE, DTLS, SCTP)", 1, G_MAXINT, 15000, rw));
+  g_object_class_install_property(
+      klass, PROP_SIGNALLING,
+      g_param_spec_enum("signalling", "Signalling", "Signalling protocol", signalling_get_type(),
+                        int(lk::room::Signalling::Auto), rw));
+  g_object_class_install_property(
+      klass, PROP_CA_FILE,
+      g_param_spec_string("ca-file", "CA file",
+                          "PEM file of trust anchors for wss:// instead of the system's", nullptr, rw));
+  g_object_class_install_property(
+      klass, PROP_PARTICIPANT_SID,
+      g_param_spec_string("participant-sid", "Participant SID",
+                          "The participant this element joined as (PA_...; empty until connected)", nullptr,
+                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_type_mark_as_plugin_api(signalling_get_type(), GstPluginAPIFlags(0));
+}
+
+bool can_change(GstElement* element, const GParamSpec* pspec) {
+  GST_OBJECT_LOCK(element);
+  const bool ok = GST_STATE(element) <= GST_STATE_READY && GST_STATE_NEXT(element) <= GST_STATE_READY;
+  GST_OBJECT_UNLOCK(element);
+  if (!ok) {
+    GST_WARNING_OBJECT(element, "'%s' can change only in the NULL or READY state: new value ignored",
+                       g_param_spec_get_name(const_cast<GParamSpec*>(pspec)));
+  }
+  return ok;
+}
+
+bool set_connection_property(GstElement* element, ConnectionSettings& s, guint prop_id, const GValue* value,
+                             const GParamSpec* pspec) {
+  if (prop_id == 0 || prop_id >= kConnectionPropertyEnd || prop_id == PROP_PARTICIPANT_SID) return false;
+  if (!can_change(element, pspec)) return true;
+  auto text = [value] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  GST_OBJECT_LOCK(element);
+  switch (prop_id) {
+    case PROP_URL: s.url = text(); break;
+    case PROP_TOKEN: s.token = text(); break;
+    case PROP_API_KEY: s.api_key = text(); break;
+    case PROP_API_SECRET: s.api_secret = text(); break;
+    case PROP_ROOM: s.room = text(); break;
+    case PROP_IDENTITY: s.identity = text(); break;
+    case PROP_PARTICIPANT_NAME: s.participant_name = text(); break;
+    case PROP_CONNECT_TIMEOUT: s.connect_timeout_ms = g_value_get_uint(value); break;
+    case PROP_SIGNALLING: s.signalling = lk::room::Signalling(g_value_get_enum(value)); break;
+    case PROP_CA_FILE: s.ca_file = text(); break;
+  }
+  GST_OBJECT_UNLOCK(element);
+  return true;
+}
+
+bool get_connection_property(GstElement* element, const ConnectionSettings& s, guint prop_id, GValue* value) {
+  if (prop_id == 0 || prop_id >= kConnectionPropertyEnd) return false;
+  auto text = [value](const std::string& v) { g_value_set_string(value, v.empty() ? nullptr : v.c_str()); };
+  GST_OBJECT_LOCK(element);
+  switch (prop_id) {
+    case PROP_URL: text(s.url); break;
+    case PROP_API_KEY: text(s.api_key); break;
+    case PROP_ROOM: text(s.room); break;
+    case PROP_IDENTITY: text(s.identity); break;
+    case PROP_PARTICIPANT_NAME: text(s.participant_name); break;
+    case PROP_CONNECT_TIMEOUT: g_value_set_uint(value, s.connect_timeout_ms); break;
+    case PROP_SIGNALLING: g_value_set_enum(value, int(s.signalling)); break;
+    case PROP_CA_FILE: text(s.ca_file); break;
+    case PROP_PARTICIPANT_SID: text(s.participant_sid); break;
+    default: break;  // token, api-secret: write-only
+  }
+  GST_OBJECT_UNLOCK(element);
+  return true;
+}
+
+lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& s) {
+  lk::room::ConnectOptions o;
+  o.url = env_or(s.url, "LIVEKIT_URL");
+  o.token = s.token;
+  o.api_key = env_or(s.api_key, "LIVEKIT_API_KEY");
+  o.api_secret = env_or(s.api_secret, "LIVEKIT_API_SECRET");
+  o.room = s.room;
+  o.identity = s.identity;
+  o.participant_name = s.participant_name;
+  o.ca_file = s.ca_file;
+  o.signalling = s.signalling;
+  o.connect_timeout_ms = s.connect_timeout_ms;
+  auto missing = [](const std::string& what) { return lk::make_error(lk::ErrorKind::InvalidArgument, what); };
+  if (o.url.empty()) return missing("no server URL: set the 'url' property or LIVEKIT_URL");
+  if (o.token.empty()) {
+    if (o.api_key.empty() || o.api_secret.empty()) {
+      return missing("no credentials: set 'token', or 'api-key' and 'api-secret' (or LIVEKIT_API_KEY and "
+                     "LIVEKIT_API_SECRET)");
+    }
+    if (o.room.empty()) return missing("no room: set the 'room' property (or a 'token' that names one)");
+    if (o.identity.empty()) return missing("no identity: set the 'identity' property (or a 'token' that names one)");
+  }
+  return o;
+}
+
+void post_error(GstElement* element, GQuark domain, gint code, const std::string& text, const std::string& debug,
+                const char* file, const char* function, int line) {
+  gst_element_message_full(element, GST_MESSAGE_ERROR, domain, code, g_strdup(text.c_str()),
+                           debug.empty() ? nullptr : g_strdup(debug.c_str()), file, function, line);
+}
+
+std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
+                                                    GstResourceError open_error) {
+  GST_OBJECT_LOCK(element);
+  const ConnectionSettings copy = settings;
+  GST_OBJECT_UNLOCK(element);
+  auto options = connect_options(copy);
+  if (!options) {
+    LKGST_ERROR(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, options.error().message, "");
+    return nullptr;
+  }
+  // The query part of a URL may hold a token: never logged.
+  const std::string where = "url " + options->url.substr(0, options->url.find('?')) + (options->token.empty() ? ", room " + options->room +
+                                                                                   ", identity " + options->identity
+                                                                             : ", with a token");
+  GST_INFO_OBJECT(element, "joining: %s", where.c_str());
+  auto room = lk::room::acquire_room(*options);
+  if (!room) {
+    const lk::Error& e = room.error();
+    gint code = open_error;
+    if (e.kind == lk::ErrorKind::NotAuthorized) code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
+    if (e.kind == lk::ErrorKind::InvalidArgument) code = GST_RESOURCE_ERROR_SETTINGS;
+    LKGST_ERROR(element, GST_RESOURCE_ERROR, code, e.message, where);
+    return nullptr;
+  }
+  GST_INFO_OBJECT(element, "joined as %s (%s)", (*room)->participant_sid().c_str(),
+                  lk::room::to_string((*room)->signalling()));
+  GST_OBJECT_LOCK(element);
+  settings.participant_sid = (*room)->participant_sid();
+  GST_OBJECT_UNLOCK(element);
+  g_object_notify(G_OBJECT(element), "participant-sid");
+  return *room;
+}
+
+// ---- caps <-> frame encoding ---------------------------------------------------
+
+std::optional<DataTrackFrameEncoding> encoding_for_caps(const GstCaps* caps, const std::string& custom) {
+  if (!custom.empty()) return frame_encoding_named(custom);
+  if (caps && !gst_caps_is_any(caps) && !gst_caps_is_empty(caps)) {
+    const char* media_type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    for (const auto& e : kFrameEncodings) {
+      if (g_strcmp0(media_type, e.media_type) == 0) {
+        DataTrackFrameEncoding out;
+        out.set_well_known(e.value);
+        return out;
+      }
+    }
+  }
+  const std::string field = caps_string_field(caps, "frame-encoding");
+  if (!field.empty()) return frame_encoding_named(field);
+  return std::nullopt;
+}
+
+std::optional<livekit::DataTrackSchemaId> schema_for_caps(const GstCaps* caps, const std::string& name,
+                                                          const std::string& encoding) {
+  livekit::DataTrackSchemaId out;
+  out.set_name(name.empty() ? caps_string_field(caps, "schema") : name);
+  if (out.name().empty()) return std::nullopt;
+  const std::string enc = encoding.empty() ? caps_string_field(caps, "schema-encoding") : encoding;
+  if (!enc.empty()) {
+    auto* e = out.mutable_encoding();
+    e->set_custom(enc);
+    for (const auto& known : kSchemaEncodings) {
+      if (enc == known.name) e->set_well_known(known.value);
+    }
+  }
+  return out;
+}
+
+GstCaps* caps_for_track(const livekit::DataTrackInfo& info) {
+  const char* media_type = "application/octet-stream";
+  std::string custom;
+  if (info.has_frame_encoding()) {
+    const auto& fe = info.frame_encoding();
+    if (fe.value_case() == DataTrackFrameEncoding::kCustom) custom = fe.custom();
+    if (fe.value_case() == DataTrackFrameEncoding::kWellKnown) {
+      for (const auto& e : kFrameEncodings) {
+        if (e.value == fe.well_known()) media_type = e.media_type;
+      }
+    }
+  }
+  GstCaps* caps = gst_caps_new_empty_simple(media_type);
+  if (!custom.empty()) gst_caps_set_simple(caps, "frame-encoding", G_TYPE_STRING, custom.c_str(), nullptr);
+  if (info.has_schema() && !info.schema().name().empty()) {
+    gst_caps_set_simple(caps, "schema", G_TYPE_STRING, info.schema().name().c_str(), nullptr);
+    const auto& se = info.schema().encoding();
+    std::string enc = se.value_case() == DataTrackSchemaEncoding::kCustom ? se.custom() : "";
+    for (const auto& known : kSchemaEncodings) {
+      if (se.value_case() == DataTrackSchemaEncoding::kWellKnown && se.well_known() == known.value) enc = known.name;
+    }
+    if (!enc.empty()) gst_caps_set_simple(caps, "schema-encoding", G_TYPE_STRING, enc.c_str(), nullptr);
+  }
+  return caps;
+}
+
+// ---- logs ------------------------------------------------------------------------
+
+namespace {
+
+void forward_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer category) {
+  GstDebugLevel gst_level = GST_LEVEL_DEBUG;
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) {
+    gst_level = GST_LEVEL_ERROR;
+    g_log_default_handler(domain, level, message, nullptr);  // a bug: keep it visible
+  } else if (level & G_LOG_LEVEL_WARNING) {
+    gst_level = GST_LEVEL_WARNING;
+  } else if (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)) {
+    gst_level = GST_LEVEL_INFO;
+  }
+  auto* cat = static_cast<GstDebugCategory*>(category);
+  if (gst_level > gst_debug_category_get_threshold(cat)) return;
+  gst_debug_log(cat, gst_level, domain, "", 0, nullptr, "%s", message);
+}
+
+}  // namespace
+
+void bridge_library_logs() {
+  static gsize once = 0;
+  if (!g_once_init_enter(&once)) return;
+  ensure_debug_category();
+  GST_DEBUG_CATEGORY_INIT(lkgst_room_debug, "livekit-room", 0, "LiveKit room connection (lib/room)");
+  GST_DEBUG_CATEGORY_INIT(lkgst_signal_debug, "livekit-signal", 0, "LiveKit signalling (lib/signal)");
+  GST_DEBUG_CATEGORY_INIT(lkgst_rtc_debug, "livekit-rtc", 0, "WebRTC data channels: ICE, DTLS, SCTP (lib/rtc)");
+  GstDebugCategory* room_cat = lkgst_room_debug;
+  GstDebugCategory* signal_cat = lkgst_signal_debug;
+  GstDebugCategory* rtc_cat = lkgst_rtc_debug;
+  const std::pair<const char*, GstDebugCategory*> domains[] = {
+      {"livekit", room_cat},          {"livekit-room", room_cat},     {"livekit-signal", signal_cat},
+      {"livekit-rtc-sdp", rtc_cat},   {"livekit-rtc-ice", rtc_cat},   {"livekit-rtc-dtls", rtc_cat},
+      {"livekit-rtc-sctp", rtc_cat},  {"livekit-rtc-dc", rtc_cat},    {"livekit-rtc-pc", rtc_cat},
+  };
+  for (const auto& [domain, cat] : domains) {
+    g_log_set_handler(domain, GLogLevelFlags(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION), forward_log,
+                      cat);
+  }
+  g_once_init_leave(&once, 1);
+}
+
+}  // namespace lkgst

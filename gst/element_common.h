@@ -1,0 +1,97 @@
+// What livekitdatasink and livekitdatasrc share: the connection properties
+// (one install/set/get set for both), joining the shared room connection with
+// its failures turned into element errors, the caps <-> frame-encoding table,
+// and the bridge from lib/'s GLib log domains to GStreamer debug categories.
+//
+// Threads: the property helpers run under the element's object lock (they
+// take it); join_room() blocks up to connect-timeout and is called from the
+// state change; the table functions are pure.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "livekit_models.pb.h"
+#include "room/room_connection.h"
+
+namespace lkgst {
+
+// ---- connection properties ---------------------------------------------------
+
+// Property ids 1..kConnectionPropertyEnd-1 belong to these helpers; an
+// element numbers its own from kConnectionPropertyEnd.
+enum ConnectionProperty : guint {
+  PROP_URL = 1,
+  PROP_TOKEN,
+  PROP_API_KEY,
+  PROP_API_SECRET,
+  PROP_ROOM,
+  PROP_IDENTITY,
+  PROP_PARTICIPANT_NAME,
+  PROP_CONNECT_TIMEOUT,
+  PROP_SIGNALLING,
+  PROP_CA_FILE,
+  PROP_PARTICIPANT_SID,  // read-only: who the element joined as
+  kConnectionPropertyEnd,
+};
+
+struct ConnectionSettings {
+  std::string url, token, api_key, api_secret, room, identity, participant_name, ca_file;
+  guint connect_timeout_ms = 15000;
+  lk::room::Signalling signalling = lk::room::Signalling::Auto;
+  std::string participant_sid;  // set once joined
+};
+
+void install_connection_properties(GObjectClass* klass);
+// False when prop_id is not a connection property. A property that shapes the
+// connection changes only in READY or below: later it warns and keeps the old value.
+bool set_connection_property(GstElement* element, ConnectionSettings& settings, guint prop_id, const GValue* value,
+                             const GParamSpec* pspec);
+bool get_connection_property(GstElement* element, const ConnectionSettings& settings, guint prop_id, GValue* value);
+// True in NULL or READY (and not on the way up); otherwise logs a warning.
+// For the elements' own properties that shape the connection or the track.
+bool can_change(GstElement* element, const GParamSpec* pspec);
+
+// The options to join with: properties, then LIVEKIT_URL, LIVEKIT_API_KEY,
+// LIVEKIT_API_SECRET for an unset url, api-key, api-secret. An error says
+// which property is missing.
+lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& settings);
+
+// Joins (or shares) the room connection for the element's settings. On
+// failure posts the element error and returns nullptr: RESOURCE SETTINGS for
+// missing properties, NOT_AUTHORIZED for a refused token, `open_error`
+// (OPEN_READ / OPEN_WRITE) for the rest. Records the participant sid.
+std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
+                                                    GstResourceError open_error);
+
+// An element error with a domain and code chosen at run time.
+void post_error(GstElement* element, GQuark domain, gint code, const std::string& text, const std::string& debug,
+                const char* file, const char* function, int line);
+#define LKGST_ERROR(element, domain, code, text, debug) \
+  ::lkgst::post_error(GST_ELEMENT_CAST(element), domain, code, text, debug, __FILE__, GST_FUNCTION, __LINE__)
+
+// ---- caps <-> frame encoding ---------------------------------------------------
+
+// The frame encoding a buffer's caps declare (README "Frame encodings"):
+// a well-known media type gives its encoding; otherwise `custom` if not empty,
+// else the caps' string field `frame-encoding`, else none.
+std::optional<livekit::DataTrackFrameEncoding> encoding_for_caps(const GstCaps* caps, const std::string& custom);
+// The schema from properties, else from the caps fields `schema` and
+// `schema-encoding`; none without a name.
+std::optional<livekit::DataTrackSchemaId> schema_for_caps(const GstCaps* caps, const std::string& name,
+                                                          const std::string& encoding);
+// The caps for a remote track: the table in reverse; application/octet-stream
+// for no encoding or a custom one (with a `frame-encoding` field); `schema`
+// and `schema-encoding` fields when the track declares a schema.
+GstCaps* caps_for_track(const livekit::DataTrackInfo& info);
+
+// ---- logs ------------------------------------------------------------------------
+
+// Routes the livekit-room, livekit-signal and livekit-rtc-* GLib log domains
+// into the debug categories livekit-room, livekit-signal and livekit-rtc.
+void bridge_library_logs();
+
+}  // namespace lkgst

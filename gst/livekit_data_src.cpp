@@ -1,0 +1,406 @@
+// livekitdatasrc: properties, state changes, data path, in that order.
+//
+// Connects and subscribes in READY->PAUSED (start), so a refused token or an
+// unreachable server fails the state change; the track itself may come later
+// (wait-timeout). A live source: each frame becomes one buffer stamped with
+// the running time at its arrival.
+#include "livekit_data_src.h"
+
+#include "element_common.h"
+
+GST_DEBUG_CATEGORY_STATIC(livekit_data_src_debug);
+#define GST_CAT_DEFAULT livekit_data_src_debug
+
+namespace {
+
+enum {
+  PROP_PARTICIPANT = lkgst::kConnectionPropertyEnd,
+  PROP_TRACK_NAME,
+  PROP_WAIT_TIMEOUT,
+  PROP_MAX_PARTIAL_FRAMES,
+  PROP_QUEUE_SIZE,
+  PROP_CAPS,
+  PROP_STATS,
+};
+
+// The C++ state of one element, behind the GObject.
+struct Src {
+  // Properties (object lock).
+  lkgst::ConnectionSettings connection;
+  std::string participant, track_name;
+  int wait_timeout_ms = -1;
+  guint max_partial_frames = 1;
+  guint queue_size = 64;
+  GstCaps* caps = nullptr;
+
+  // Between start and stop. `subscription` and `unlocked` under the object
+  // lock (unlock comes from another thread); the rest on the streaming thread.
+  std::shared_ptr<lk::room::RoomConnection> room;
+  std::shared_ptr<lk::room::DataTrackSubscription> subscription;
+  bool unlocked = false;
+  std::optional<uint16_t> last_frame_number;
+  bool track_caps_set = false;  // a subscription's track keeps its encoding
+  lk::room::SubscriptionStats last_stats;  // of the last subscription, once it is gone
+};
+
+GstCaps* unix_reference_caps() {
+  static GstCaps* caps = gst_caps_new_empty_simple("timestamp/x-unix");
+  return caps;
+}
+
+}  // namespace
+
+struct _GstLiveKitDataSrc {
+  GstPushSrc parent;
+  Src* src;
+};
+
+G_DEFINE_TYPE(GstLiveKitDataSrc, gst_livekit_data_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE(livekitdatasrc, "livekitdatasrc", GST_RANK_NONE, GST_TYPE_LIVEKIT_DATA_SRC);
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static gboolean lkdsrc_start(GstBaseSrc* base);
+static gboolean lkdsrc_stop(GstBaseSrc* base);
+static gboolean lkdsrc_unlock(GstBaseSrc* base);
+static gboolean lkdsrc_unlock_stop(GstBaseSrc* base);
+static GstCaps* lkdsrc_get_caps(GstBaseSrc* base, GstCaps* filter);
+static gboolean lkdsrc_query(GstBaseSrc* base, GstQuery* query);
+static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out);
+
+// ---- properties ------------------------------------------------------------------
+
+static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_LIVEKIT_DATA_SRC(object);
+  Src& s = *self->src;
+  if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
+  if (prop_id < PROP_PARTICIPANT || prop_id > PROP_CAPS) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  if (!lkgst::can_change(GST_ELEMENT(self), pspec)) return;
+  auto text = [value] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_PARTICIPANT: s.participant = text(); break;
+    case PROP_TRACK_NAME: s.track_name = text(); break;
+    case PROP_WAIT_TIMEOUT: s.wait_timeout_ms = g_value_get_int(value); break;
+    case PROP_MAX_PARTIAL_FRAMES: s.max_partial_frames = g_value_get_uint(value); break;
+    case PROP_QUEUE_SIZE: s.queue_size = g_value_get_uint(value); break;
+    case PROP_CAPS: {
+      const GstCaps* caps = gst_value_get_caps(value);
+      gst_caps_replace(&s.caps, caps && !gst_caps_is_any(caps) ? const_cast<GstCaps*>(caps) : nullptr);
+      break;
+    }
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static GstStructure* lkdsrc_stats(GstLiveKitDataSrc* self) {
+  GST_OBJECT_LOCK(self);
+  auto subscription = self->src->subscription;
+  lk::room::SubscriptionStats st = self->src->last_stats;
+  GST_OBJECT_UNLOCK(self);
+  if (subscription) st = subscription->stats();
+  return gst_structure_new("livekitdatasrc-stats", "frames-received", G_TYPE_UINT64, st.frames_received,
+                           "bytes-received", G_TYPE_UINT64, st.bytes_received, "dropped-queue-overflow", G_TYPE_UINT64,
+                           st.dropped_queue_overflow, "dropped-reassembly", G_TYPE_UINT64, st.dropped_reassembly,
+                           nullptr);
+}
+
+static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_LIVEKIT_DATA_SRC(object);
+  Src& s = *self->src;
+  if (lkgst::get_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
+  if (prop_id == PROP_STATS) return g_value_take_boxed(value, lkdsrc_stats(self));
+  auto text = [value](const std::string& v) { g_value_set_string(value, v.empty() ? nullptr : v.c_str()); };
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_PARTICIPANT: text(s.participant); break;
+    case PROP_TRACK_NAME: text(s.track_name); break;
+    case PROP_WAIT_TIMEOUT: g_value_set_int(value, s.wait_timeout_ms); break;
+    case PROP_MAX_PARTIAL_FRAMES: g_value_set_uint(value, s.max_partial_frames); break;
+    case PROP_QUEUE_SIZE: g_value_set_uint(value, s.queue_size); break;
+    case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void lkdsrc_finalize(GObject* object) {
+  auto* self = GST_LIVEKIT_DATA_SRC(object);
+  gst_caps_replace(&self->src->caps, nullptr);
+  delete self->src;
+  G_OBJECT_CLASS(gst_livekit_data_src_parent_class)->finalize(object);
+}
+
+static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
+  GST_DEBUG_CATEGORY_INIT(livekit_data_src_debug, "livekitdatasrc", 0, "LiveKit data track source");
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* base_class = GST_BASE_SRC_CLASS(klass);
+  auto* push_class = GST_PUSH_SRC_CLASS(klass);
+  gobject_class->set_property = lkdsrc_set_property;
+  gobject_class->get_property = lkdsrc_get_property;
+  gobject_class->finalize = lkdsrc_finalize;
+
+  lkgst::install_connection_properties(gobject_class);
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_PARTICIPANT,
+      g_param_spec_string("participant", "Participant", "Identity of the publisher of the track (required)", nullptr,
+                          rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TRACK_NAME,
+      g_param_spec_string("track-name", "Track name", "Name of the data track to subscribe to (required)", nullptr,
+                          rw));
+  g_object_class_install_property(
+      gobject_class, PROP_WAIT_TIMEOUT,
+      g_param_spec_int("wait-timeout", "Wait timeout",
+                       "Milliseconds to wait for a track not published yet before a NOT_FOUND error (-1: for ever)", -1,
+                       G_MAXINT, -1, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_PARTIAL_FRAMES,
+      g_param_spec_uint("max-partial-frames", "Max partial frames",
+                        "Frames reassembled at once (packets of more interleaved frames are dropped)", 1, 1024, 1, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_QUEUE_SIZE,
+      g_param_spec_uint("queue-size", "Queue size",
+                        "Whole frames waiting to be pushed; on overflow the oldest is dropped (counted in stats)", 1,
+                        G_MAXINT, 64, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_CAPS,
+      g_param_spec_boxed("caps", "Caps",
+                         "Output caps instead of the ones the track's frame encoding gives", GST_TYPE_CAPS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "frames-received, bytes-received, dropped-queue-overflow, dropped-reassembly",
+                         GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(element_class, "LiveKit data track source", "Source/Network",
+                                        "Subscribes to a LiveKit data track: every frame becomes one buffer",
+                                        "gst-livekit-data");
+  base_class->start = GST_DEBUG_FUNCPTR(lkdsrc_start);
+  base_class->stop = GST_DEBUG_FUNCPTR(lkdsrc_stop);
+  base_class->unlock = GST_DEBUG_FUNCPTR(lkdsrc_unlock);
+  base_class->unlock_stop = GST_DEBUG_FUNCPTR(lkdsrc_unlock_stop);
+  base_class->get_caps = GST_DEBUG_FUNCPTR(lkdsrc_get_caps);
+  base_class->query = GST_DEBUG_FUNCPTR(lkdsrc_query);
+  push_class->create = GST_DEBUG_FUNCPTR(lkdsrc_create);
+}
+
+static void gst_livekit_data_src_init(GstLiveKitDataSrc* self) {
+  self->src = new Src();
+  gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+  gst_base_src_set_do_timestamp(GST_BASE_SRC(self), FALSE);  // stamped at arrival, in create()
+}
+
+// ---- state changes -----------------------------------------------------------------
+
+static gboolean lkdsrc_start(GstBaseSrc* base) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const std::string participant = s.participant, track_name = s.track_name;
+  lk::room::SubscribeOptions options;
+  options.wait_for_track_ms = s.wait_timeout_ms;
+  options.max_partial_frames = s.max_partial_frames;
+  options.queue_frames = s.queue_size;
+  s.last_frame_number.reset();
+  s.track_caps_set = false;
+  GST_OBJECT_UNLOCK(self);
+  if (participant.empty() || track_name.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("no track to subscribe to: set the 'participant' (the publisher's identity) and 'track-name' "
+                       "properties"),
+                      (nullptr));
+    return FALSE;
+  }
+  s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_READ);
+  if (!s.room) return FALSE;
+  auto subscription = s.room->subscribe(participant, track_name, options);
+  GST_INFO_OBJECT(self, "subscribing to '%s' of '%s'", track_name.c_str(), participant.c_str());
+  GST_OBJECT_LOCK(self);
+  s.subscription = subscription;
+  if (s.unlocked) subscription->cancel_read();
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean lkdsrc_stop(GstBaseSrc* base) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  auto subscription = std::move(s.subscription);
+  GST_OBJECT_UNLOCK(self);
+  if (subscription) {
+    subscription->close();
+    GST_OBJECT_LOCK(self);
+    s.last_stats = subscription->stats();
+    GST_OBJECT_UNLOCK(self);
+  }
+  subscription.reset();
+  s.room.reset();  // the last holder leaves the room
+  GST_OBJECT_LOCK(self);
+  s.connection.participant_sid.clear();
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean lkdsrc_unlock(GstBaseSrc* base) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  GST_OBJECT_LOCK(self);
+  self->src->unlocked = true;
+  auto subscription = self->src->subscription;
+  GST_OBJECT_UNLOCK(self);
+  if (subscription) subscription->cancel_read();
+  return TRUE;
+}
+
+static gboolean lkdsrc_unlock_stop(GstBaseSrc* base) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  GST_OBJECT_LOCK(self);
+  self->src->unlocked = false;
+  auto subscription = self->src->subscription;
+  GST_OBJECT_UNLOCK(self);
+  if (subscription) subscription->resume_read();
+  return TRUE;
+}
+
+// ---- data path -------------------------------------------------------------------
+
+// The caps property when set; else anything until the track is known (the
+// first frame sets caps from its frame encoding, in create()).
+static GstCaps* lkdsrc_get_caps(GstBaseSrc* base, GstCaps* filter) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  GST_OBJECT_LOCK(self);
+  GstCaps* caps = self->src->caps ? gst_caps_ref(self->src->caps) : gst_caps_new_any();
+  GST_OBJECT_UNLOCK(self);
+  if (filter) {
+    GstCaps* both = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(caps);
+    caps = both;
+  }
+  return caps;
+}
+
+static gboolean lkdsrc_query(GstBaseSrc* base, GstQuery* query) {
+  if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    // Live; frames are pushed as they arrive, so no latency of our own.
+    gst_query_set_latency(query, TRUE, 0, GST_CLOCK_TIME_NONE);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS(gst_livekit_data_src_parent_class)->query(base, query);
+}
+
+// Without a caps property: the caps of the track's frame encoding, set before
+// the first buffer.
+static bool lkdsrc_negotiate_track_caps(GstLiveKitDataSrc* self, const lk::room::DataTrackSubscription& sub) {
+  GST_OBJECT_LOCK(self);
+  const bool fixed_by_property = self->src->caps != nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (fixed_by_property || self->src->track_caps_set) return true;
+  auto info = sub.info();
+  GstCaps* wanted = info ? lkgst::caps_for_track(*info) : gst_caps_new_empty_simple("application/octet-stream");
+  GstCaps* current = gst_pad_get_current_caps(GST_BASE_SRC_PAD(self));
+  bool ok = true;
+  if (!current || !gst_caps_is_equal(current, wanted)) {
+    GST_INFO_OBJECT(self, "caps from the track: %" GST_PTR_FORMAT, wanted);
+    ok = gst_base_src_set_caps(GST_BASE_SRC(self), wanted);
+  }
+  if (current) gst_caps_unref(current);
+  gst_caps_unref(wanted);
+  self->src->track_caps_set = ok;
+  return ok;
+}
+
+// The running time when the frame arrived (it may have waited in the queue).
+static GstClockTime lkdsrc_arrival_running_time(GstLiveKitDataSrc* self, const lk::room::ReceivedFrame& frame) {
+  GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime base_time = gst_element_get_base_time(GST_ELEMENT(self));
+  const int64_t waited_us = std::max<int64_t>(0, g_get_monotonic_time() - frame.arrival_monotonic_us);
+  const GstClockTime waited = std::min<GstClockTime>(now, GstClockTime(waited_us) * GST_USECOND);
+  const GstClockTime at = now - waited;
+  return at > base_time ? at - base_time : 0;
+}
+
+static GstBuffer* lkdsrc_wrap(lk::room::ReceivedFrame& frame) {
+  if (frame.payload.empty()) return gst_buffer_new();
+  // The buffer owns the frame's bytes: no copy.
+  auto* bytes = new std::vector<uint8_t>(std::move(frame.payload));
+  return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), bytes->size(), 0, bytes->size(), bytes,
+                                     [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+}
+
+// Why the subscription ended, as the flow return (and error) it means.
+static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataTrackSubscription& sub,
+                                  const lk::Error& error) {
+  using lk::room::SubscriptionEnd;
+  switch (sub.end()) {
+    case SubscriptionEnd::Unpublished:
+    case SubscriptionEnd::PublisherLeft:
+      GST_INFO_OBJECT(self, "%s: end of stream", error.message.c_str());
+      return GST_FLOW_EOS;
+    case SubscriptionEnd::NeverPublished: {
+      GST_OBJECT_LOCK(self);
+      const int waited = self->src->wait_timeout_ms;
+      GST_OBJECT_UNLOCK(self);
+      LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+                  error.message + " (waited " + std::to_string(waited) +
+                      " ms): check 'participant' and 'track-name', or raise 'wait-timeout'",
+                  "");
+      return GST_FLOW_ERROR;
+    }
+    case SubscriptionEnd::Closed:
+      return GST_FLOW_FLUSHING;
+    case SubscriptionEnd::Disconnected: {
+      auto status = self->src->room->status();
+      LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+                  status ? error.message : status.error().message, error.message);
+      return GST_FLOW_ERROR;
+    }
+    default:
+      LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ, error.message, "");
+      return GST_FLOW_ERROR;
+  }
+}
+
+static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
+  auto* self = GST_LIVEKIT_DATA_SRC(push);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  auto subscription = s.subscription;
+  GST_OBJECT_UNLOCK(self);
+  if (!subscription) return GST_FLOW_FLUSHING;
+
+  auto frame = subscription->read(-1);  // woken by unlock (cancel_read)
+  if (!frame) {
+    if (frame.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
+    return lkdsrc_ended(self, *subscription, frame.error());
+  }
+  if (!lkdsrc_negotiate_track_caps(self, *subscription)) return GST_FLOW_NOT_NEGOTIATED;
+
+  GstBuffer* buffer = lkdsrc_wrap(*frame);
+  GST_BUFFER_PTS(buffer) = lkdsrc_arrival_running_time(self, *frame);
+  // Frame numbers count up by one per frame at the publisher: a jump means
+  // frames lost on the way or dropped from a full queue.
+  if (s.last_frame_number && frame->frame_number != uint16_t(*s.last_frame_number + 1)) {
+    GST_DEBUG_OBJECT(self, "frames %u..%u missing", uint16_t(*s.last_frame_number + 1),
+                     uint16_t(frame->frame_number - 1));
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+  }
+  s.last_frame_number = frame->frame_number;
+  // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
+  if (frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND) {
+    gst_buffer_add_reference_timestamp_meta(buffer, unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
+                                            GST_CLOCK_TIME_NONE);
+  }
+  *out = buffer;
+  return GST_FLOW_OK;
+}
