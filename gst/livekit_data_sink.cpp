@@ -52,6 +52,8 @@ GType back_pressure_get_type() {
   static const GEnumValue values[] = {
       {int(BackPressure::Block), "Wait until the data channel drains (woken by flush and state changes)", "block"},
       {int(BackPressure::DropNew), "Drop the new buffer at once (counted in stats)", "drop-new"},
+      {int(BackPressure::DropOld), "Keep the new buffer; drop the oldest frames not yet sent (counted in stats)",
+       "drop-old"},
       {0, nullptr, nullptr},
   };
   static gsize once = 0;
@@ -265,8 +267,7 @@ static void lkds_unpublish(GstLiveKitDataSink* self) {
   self->sink->track.reset();
   GST_OBJECT_UNLOCK(self);
   if (track->is_published()) {
-    auto done = track->unpublish();
-    if (!done) GST_WARNING_OBJECT(self, "unpublish: %s", done.error().message.c_str());
+    track->unpublish();
     GST_INFO_OBJECT(self, "unpublished '%s'", track->info().name().c_str());
   }
 }

@@ -649,6 +649,32 @@ TEST_F(ServerTest, DropNewDropsInsteadOfBlocking) {
   EXPECT_FALSE(tx.wait_error(0ms));
 }
 
+TEST_F(ServerTest, DropOldEvictsTheOldestInsteadOfBlocking) {
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry", "", "back-pressure=drop-old"));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* sink = tx["sink"];
+  warm_up(tx["in"], rx["out"]);
+  ASSERT_FALSE(HasFailure());
+  const uint64_t before = stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure");  // the warm-ups
+  server_->freeze(true);  // the channel backs up; newer buffers push older ones out of the backlog
+  const auto big = pattern(1000 * 1000, 7);
+  for (int i = 0; i < 8; ++i) push(tx["in"], big);
+  auto deadline = Clock::now() + 8s;
+  while (stat(sink, "dropped-back-pressure") == 0 && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  const uint64_t dropped = stat(sink, "dropped-back-pressure");
+  server_->freeze(false);  // what is left in the backlog goes out
+  deadline = Clock::now() + 10s;
+  while (stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure") < before + 8 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GE(dropped, 1u) << "nothing evicted while the server was stalled";
+  EXPECT_EQ(stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure"), before + 8)
+      << "every buffer is sent or evicted";
+  EXPECT_FALSE(tx.wait_error(0ms));
+}
+
 TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
   Pipeline p("livekitdatasrc name=src participant=nobody track-name=t " + as("bob") + " ! fakesink");
   ASSERT_NE(p.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
