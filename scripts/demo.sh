@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The main job: a demo on a local LiveKit server: the real livekit-server
-# (built by setup.sh from the Go module proxy) when it could be built, else
-# the bundled LiveKit-compatible test server (tests/sfu); it says which.
-# Until the GStreamer elements exist it runs the most complete thing that
-# works end to end: two official livekit-client instances in headless
-# Chromium exchanging data-track frames through that server, our C++
-# data-track wire format cross-checked against the official TypeScript one,
-# our transport against libwebrtc and pion (livekit-server's WebRTC), and our
-# room connection publishing and subscribing through the server.
+# The main job: the livekitdata elements on a local LiveKit server: the real
+# livekit-server (built by setup.sh from the Go module proxy) when it could be
+# built, else the bundled LiveKit-compatible test server (tests/sfu); it says
+# which. A publisher sends JSON telemetry at 50 Hz alongside a test video it
+# records to a file; a subscriber prints what it receives with its end-to-end
+# latency (scripts/demo-telemetry.sh). It stops by itself after a few seconds.
+#   ./scripts/demo.sh            the demo
+#   ./scripts/demo.sh --proofs   also the end-to-end proofs underneath: official
+#                                clients through the server, our wire format vs
+#                                the official TypeScript, our transport vs
+#                                libwebrtc and pion, our room connection
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SKIP_SAN=1 ./scripts/setup.sh
@@ -15,12 +17,17 @@ meson compile -C build >/dev/null
 
 if [ -x .cache/livekit-server/v1.13.5/livekit-server ]; then
   export LKT_SERVER=livekit
-  echo "== 1. Official livekit-client <-> livekit-server 1.13.5 (headless Chromium)"
 else
   export LKT_SERVER=sfu
-  echo "== 1. Official livekit-client <-> bundled test server (headless Chromium)"
-  echo "   (no livekit-server here: $(cat .cache/livekit-server/UNAVAILABLE 2>/dev/null || echo 'not built'))"
+  echo "(no livekit-server here: $(cat .cache/livekit-server/UNAVAILABLE 2>/dev/null || echo 'not built'); using the bundled test server)"
 fi
+
+echo "== Telemetry alongside video through the livekitdata elements"
+./scripts/netns-run.sh ./scripts/demo-telemetry.sh
+[ "${1:-}" = --proofs ] || exit 0
+
+echo
+echo "== 1. Official livekit-client <-> the same server (headless Chromium)"
 ./scripts/netns-run.sh node tests/interop/browser/demo.mjs
 
 echo
