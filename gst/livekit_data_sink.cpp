@@ -27,6 +27,7 @@ enum {
   PROP_SCHEMA_NAME,
   PROP_SCHEMA_ENCODING,
   PROP_BACK_PRESSURE,
+  PROP_EOS_LINGER,
   PROP_STATS,
 };
 
@@ -71,6 +72,7 @@ struct Sink {
   std::string track_name, frame_encoding, schema_name, schema_encoding;
   TimestampMode timestamp_mode = TimestampMode::UnixMs;
   BackPressure back_pressure = BackPressure::Block;
+  unsigned eos_linger_ms = 500;
 
   // Between start and stop. `track` and `unlocked` under the object lock
   // (unlock comes from another thread); the rest on the streaming thread.
@@ -112,7 +114,7 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
   auto* self = GST_LIVEKIT_DATA_SINK(object);
   Sink& s = *self->sink;
   if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
-  if (prop_id < PROP_TRACK_NAME || prop_id > PROP_BACK_PRESSURE) {
+  if (prop_id < PROP_TRACK_NAME || prop_id > PROP_EOS_LINGER) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
   }
@@ -126,6 +128,7 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
     case PROP_SCHEMA_NAME: s.schema_name = text(); break;
     case PROP_SCHEMA_ENCODING: s.schema_encoding = text(); break;
     case PROP_BACK_PRESSURE: s.back_pressure = BackPressure(g_value_get_enum(value)); break;
+    case PROP_EOS_LINGER: s.eos_linger_ms = g_value_get_uint(value); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -156,6 +159,7 @@ static void lkds_get_property(GObject* object, guint prop_id, GValue* value, GPa
     case PROP_SCHEMA_NAME: text(s.schema_name); break;
     case PROP_SCHEMA_ENCODING: text(s.schema_encoding); break;
     case PROP_BACK_PRESSURE: g_value_set_enum(value, int(s.back_pressure)); break;
+    case PROP_EOS_LINGER: g_value_set_uint(value, s.eos_linger_ms); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -206,6 +210,12 @@ static void gst_livekit_data_sink_class_init(GstLiveKitDataSinkClass* klass) {
       g_param_spec_enum("back-pressure", "Back pressure", "What a buffer meets when the data channel is backed up",
                         back_pressure_get_type(), int(BackPressure::Block), rw));
   g_object_class_install_property(
+      gobject_class, PROP_EOS_LINGER,
+      g_param_spec_uint("eos-linger", "EOS linger",
+                        "At EOS, once the last frame has reached the server: ms to wait before unpublishing, while "
+                        "the server still forwards it (subscribers drop packets of a track already unpublished)",
+                        0, 60000, 500, rw));
+  g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "frames-sent, bytes-sent, dropped-back-pressure, dropped-too-large, queued-bytes",
@@ -254,13 +264,22 @@ static gboolean lkds_start(GstBaseSink* base) {
 }
 
 // Waits (bounded) until what was pushed left the data channel, then unpublishes.
-static void lkds_unpublish(GstLiveKitDataSink* self) {
+// At EOS the frames pushed so far leave first (queued, in SCTP, unacknowledged:
+// unpublishing or leaving drops what is still in flight), for up to
+// drain_ms; when stopping they are dropped.
+static void lkds_unpublish(GstLiveKitDataSink* self, int drain_ms) {
   GST_OBJECT_LOCK(self);
   auto track = self->sink->track;
   GST_OBJECT_UNLOCK(self);
   if (!track) return;
-  for (int i = 0; i < 200 && track->is_published() && track->stats().queued_bytes > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (drain_ms > 0 && track->is_published()) {
+    if (!track->drain(drain_ms)) {
+      GST_WARNING_OBJECT(self, "frames still in flight after %d ms at EOS: unpublishing anyway", drain_ms);
+    }
+    GST_OBJECT_LOCK(self);
+    const unsigned linger = self->sink->eos_linger_ms;
+    GST_OBJECT_UNLOCK(self);
+    std::this_thread::sleep_for(std::chrono::milliseconds(linger));
   }
   GST_OBJECT_LOCK(self);
   self->sink->last_stats = track->stats();
@@ -274,7 +293,7 @@ static void lkds_unpublish(GstLiveKitDataSink* self) {
 
 static gboolean lkds_stop(GstBaseSink* base) {
   auto* self = GST_LIVEKIT_DATA_SINK(base);
-  lkds_unpublish(self);
+  lkds_unpublish(self, 0);
   self->sink->room.reset();  // the last holder leaves the room
   GST_OBJECT_LOCK(self);
   self->sink->connection.participant_sid.clear();
@@ -329,7 +348,7 @@ static gboolean lkds_set_caps(GstBaseSink* base, GstCaps* caps) {
 }
 
 static gboolean lkds_event(GstBaseSink* base, GstEvent* event) {
-  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) lkds_unpublish(GST_LIVEKIT_DATA_SINK(base));
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) lkds_unpublish(GST_LIVEKIT_DATA_SINK(base), 5000);
   return GST_BASE_SINK_CLASS(gst_livekit_data_sink_parent_class)->event(base, event);
 }
 

@@ -11,10 +11,15 @@
 # Exits 77 (a skipped test, for meson) with the reason when there is no server.
 #
 #   scripts/livekit-server.sh [--host ADDR] [--port N|0] [--api-key K --api-secret S]
-#                             [--data-tracks-disabled] [--ice-lite] [--log-level L]
+#                             [--data-tracks-disabled] [--ice-lite] [--no-latency-drop]
+#                             [--log-level L]
 # --host defaults to 10.99.0.1 (scripts/netns-run.sh's address); --port 0 (the
 # default) picks free ports. --data-tracks-disabled sets enable_data_tracks: false
 # (the server then refuses data-track publishes with NOT_ALLOWED).
+# --no-latency-drop sets rtc.datachannel_data_track_target_latency: 0 (by
+# default the server drops a subscriber's data-track packets once more than
+# 100 ms of its measured rate is queued: multi-packet frames after a quiet
+# spell; docs/protocol.md §12).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -26,7 +31,7 @@ if [ ! -x "$bin" ]; then
   exit 77
 fi
 
-host=10.99.0.1 port=0 key=devkey secret=secret data_tracks=true ice_lite=false level=info
+host=10.99.0.1 port=0 key=devkey secret=secret data_tracks=true ice_lite=false level=info latency=100ms
 while [ $# -gt 0 ]; do
   case "$1" in
     --host) host=$2; shift ;;
@@ -35,6 +40,7 @@ while [ $# -gt 0 ]; do
     --api-secret) secret=$2; shift ;;
     --data-tracks-disabled) data_tracks=false ;;
     --ice-lite) ice_lite=true ;;
+    --no-latency-drop) latency=0s ;;
     --log-level) level=$2; shift ;;
     *) echo "livekit-server.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -96,6 +102,7 @@ rtc:
   # Otherwise it hands clients Google's and Twilio's public STUN servers: a
   # test must reach no outside host (and their DNS lookups only stall here).
   stun_servers: [$host:3478]
+  datachannel_data_track_target_latency: $latency
   ips:
     includes: [$host/24]
 enable_data_tracks: $data_tracks

@@ -751,6 +751,9 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     s->changed.notify_all();
   }
 
+  // Chunks sent on the publisher PC not yet acknowledged (room thread).
+  size_t outstanding_chunks() const { return publisher ? publisher->sctp_outstanding_chunks() : 0; }
+
   // ---- ending -------------------------------------------------------------
 
   std::optional<lk::Error> ended() const {
@@ -1016,6 +1019,22 @@ bool LocalDataTrack::flush(int timeout_ms) {
     state_->room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), drained);
   }
   return state_->backlog.empty() && state_->published;
+}
+
+bool LocalDataTrack::drain(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 1 << 30 : timeout_ms);
+  auto left = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count(); };
+  if (!flush(int(std::max<int64_t>(0, left())))) return false;
+  auto room = state_->room.lock();
+  if (!room) return false;
+  // SCTP says nothing when its queue empties: ask every 10 ms.
+  while (left() > 0) {
+    if (state_->channel->buffered_amount() == 0 && room->call([&] { return room->outstanding_chunks(); }) == 0) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 void LocalDataTrack::unpublish() {

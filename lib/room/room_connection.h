@@ -95,6 +95,10 @@ class LocalDataTrack {
   // Waits until the DropOld backlog has gone to the channel (for EOS); false
   // after timeout_ms or when the track is no longer published.
   bool flush(int timeout_ms);
+  // Waits until every frame pushed so far has left: handed to SCTP and
+  // acknowledged by the server (or abandoned). For EOS before unpublishing or
+  // leaving, which would drop what is still in flight. False after timeout_ms.
+  bool drain(int timeout_ms);
   // Unpublishes (returns at once): frames not yet handed to the channel are dropped.
   void unpublish();
   bool is_published() const;

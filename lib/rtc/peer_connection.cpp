@@ -319,6 +319,10 @@ PeerConnection::~PeerConnection() {
 
 PeerState PeerConnection::state() const { return impl_->state; }
 
+size_t PeerConnection::sctp_outstanding_chunks() const {
+  return impl_->stack.sctp ? impl_->stack.sctp->outstanding_chunks() : 0;
+}
+
 std::string PeerConnection::local_fingerprint() const {
   return impl_->cert->fingerprint().algorithm + " " + impl_->cert->fingerprint().value;
 }

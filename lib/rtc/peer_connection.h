@@ -97,6 +97,9 @@ class PeerConnection {
   PeerState state() const;
   // "sha-256 AB:CD:..." of our certificate (what goes into a=fingerprint).
   std::string local_fingerprint() const;
+  // SCTP DATA chunks not yet acknowledged by the peer (0 when not connected):
+  // wait for 0 before closing to deliver what send() already took.
+  size_t sctp_outstanding_chunks() const;
 
   // A local candidate as "candidate:..." with its mid; ("", mid) = end of candidates.
   std::function<void(const std::string& candidate, const std::string& mid)> on_local_candidate;

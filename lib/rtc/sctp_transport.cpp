@@ -177,6 +177,14 @@ lk::Result<void> SctpTransport::open_socket() {
   return lk::ok();
 }
 
+size_t SctpTransport::outstanding_chunks() {
+  sctp_status st{};
+  socklen_t len = sizeof st;
+  std::lock_guard lock(usrsctp_mutex_);
+  if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return 0;
+  return size_t(st.sstat_unackdata) + st.sstat_penddata;
+}
+
 void SctpTransport::log_status() {
   sctp_status st{};
   socklen_t len = sizeof st;

@@ -55,6 +55,9 @@ class SctpTransport {
 
   lk::Result<void> start();                          // simultaneous-open connect
   void receive(std::span<const uint8_t> packet);     // decrypted DTLS payload
+  // DATA chunks queued or in flight and not yet acknowledged (SCTP_STATUS):
+  // 0 once everything sent has reached the peer or been abandoned.
+  size_t outstanding_chunks();
   SendStatus send(const SendParams& params, std::span<const uint8_t> data);
   bool reset_stream(uint16_t stream);                // outgoing direction
   State state() const { return state_; }

@@ -219,6 +219,9 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
   EXPECT_FALSE(async);
   EXPECT_EQ(mode, 0);           // unix-ms
   EXPECT_EQ(back_pressure, 0);  // block
+  guint linger = 0;
+  g_object_get(sink, "eos-linger", &linger, nullptr);
+  EXPECT_EQ(linger, 500u);
   for (const char* f : {"frames-sent", "bytes-sent", "dropped-back-pressure", "dropped-too-large", "queued-bytes"}) {
     EXPECT_EQ(stat(sink, f), 0u) << f;
   }

@@ -24,14 +24,15 @@ export const SERVER_KIND = process.env.LKT_SERVER ?? 'sfu';
 const KINDS = {
   sfu: {
     // LKT_SFU_SCRIPT runs the tests against another server with the same command line.
+    // --no-latency-drop: the test server has no latency-based drop rule to switch off.
     command: (flags) => [process.execPath, process.env.LKT_SFU_SCRIPT ?? path.join(root, 'tests/sfu/server.js'),
-      '--host', '127.0.0.1', ...flags],
-    flags: ['--no-v1', '--no-data-tracks', '--data-tracks-disabled', '--ice-lite', '--no-resume'],
+      '--host', '127.0.0.1', ...flags.filter((f) => f !== '--no-latency-drop')],
+    flags: ['--no-v1', '--no-data-tracks', '--data-tracks-disabled', '--ice-lite', '--no-resume', '--no-latency-drop'],
   },
   livekit: {
     // --no-v1 is a proxy in front of it (v0-only-front.mjs), not a server setting.
     command: (flags) => [path.join(root, 'scripts/livekit-server.sh'), ...flags.filter((f) => f !== '--no-v1')],
-    flags: ['--no-v1', '--data-tracks-disabled', '--ice-lite'],
+    flags: ['--no-v1', '--data-tracks-disabled', '--ice-lite', '--no-latency-drop'],
   },
 };
 
