@@ -392,7 +392,10 @@ class TlsTest : public RoomTest {
  protected:
   void SetUp() override {
     RoomTest::SetUp();
-    dir_ = g_dir_make_tmp("lkt-tls-XXXXXX", nullptr);
+    gchar* dir = g_dir_make_tmp("lkt-tls-XXXXXX", nullptr);
+    ASSERT_TRUE(dir);
+    dir_ = dir;
+    g_free(dir);
     cert_ = dir_ + "/cert.pem";
     const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=10.99.0.1"
                             " -addext subjectAltName=IP:10.99.0.1 -keyout " + dir_ + "/key.pem -out " + cert_ +
