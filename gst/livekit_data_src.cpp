@@ -3,8 +3,11 @@
 // Connects and subscribes in READY->PAUSED (start), so a refused token or an
 // unreachable server fails the state change; the track itself may come later
 // (wait-timeout). A live source: each frame becomes one buffer stamped with
-// the running time at its arrival.
+// the running time at its arrival, or (timestamp-mode=sender) with the
+// sender's UNIX time mapped into the pipeline.
 #include "livekit_data_src.h"
+
+#include <cstdlib>
 
 #include "element_common.h"
 
@@ -20,8 +23,29 @@ enum {
   PROP_MAX_PARTIAL_FRAMES,
   PROP_QUEUE_SIZE,
   PROP_CAPS,
+  PROP_TIMESTAMP_MODE,
   PROP_STATS,
 };
+
+enum class TimestampMode { Arrival, Sender };
+
+GType timestamp_mode_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(TimestampMode::Arrival), "The running time when the frame arrived", "arrival"},
+      {int(TimestampMode::Sender),
+       "The sender's user timestamp (UNIX ms) mapped through the pipeline clock's offset to real time; needs "
+       "synchronized clocks (NTP) at both ends; frames without one: arrival",
+       "sender"},
+      {0, nullptr, nullptr},
+  };
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    type = g_enum_register_static("GstLiveKitDataSrcTimestampMode", values);
+    g_once_init_leave(&once, 1);
+  }
+  return type;
+}
 
 // The C++ state of one element, behind the GObject.
 struct Src {
@@ -32,6 +56,7 @@ struct Src {
   guint max_partial_frames = 1;
   guint queue_size = 64;
   GstCaps* caps = nullptr;
+  TimestampMode timestamp_mode = TimestampMode::Arrival;
 
   // Between start and stop. `subscription` and `unlocked` under the object
   // lock (unlock comes from another thread); the rest on the streaming thread.
@@ -40,6 +65,8 @@ struct Src {
   bool unlocked = false;
   std::optional<uint16_t> last_frame_number;
   bool track_caps_set = false;  // a subscription's track keeps its encoding
+  // timestamp-mode=sender: real time minus running time, as last adopted (ns).
+  std::optional<GstClockTimeDiff> realtime_offset;
   lk::room::SubscriptionStats last_stats;  // of the last subscription, once it is gone
 };
 
@@ -74,7 +101,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
   auto* self = GST_LIVEKIT_DATA_SRC(object);
   Src& s = *self->src;
   if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
-  if (prop_id < PROP_PARTICIPANT || prop_id > PROP_CAPS) {
+  if (prop_id < PROP_PARTICIPANT || prop_id >= PROP_STATS) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
   }
@@ -92,6 +119,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
       gst_caps_replace(&s.caps, caps && !gst_caps_is_any(caps) ? const_cast<GstCaps*>(caps) : nullptr);
       break;
     }
+    case PROP_TIMESTAMP_MODE: s.timestamp_mode = TimestampMode(g_value_get_enum(value)); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -122,6 +150,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_MAX_PARTIAL_FRAMES: g_value_set_uint(value, s.max_partial_frames); break;
     case PROP_QUEUE_SIZE: g_value_set_uint(value, s.queue_size); break;
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
+    case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -173,10 +202,17 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
       g_param_spec_boxed("caps", "Caps",
                          "Output caps instead of the ones the track's frame encoding gives", GST_TYPE_CAPS, rw));
   g_object_class_install_property(
+      gobject_class, PROP_TIMESTAMP_MODE,
+      g_param_spec_enum("timestamp-mode", "Timestamp mode",
+                        "What a buffer's PTS is: the running time at arrival, or the sender's user timestamp "
+                        "(UNIX ms, as livekitdatasink timestamp-mode=unix-ms sends) mapped into this pipeline",
+                        timestamp_mode_get_type(), int(TimestampMode::Arrival), rw));
+  g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "frames-received, bytes-received, dropped-queue-overflow, dropped-reassembly",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_type_mark_as_plugin_api(timestamp_mode_get_type(), GstPluginAPIFlags(0));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "LiveKit data track source", "Source/Network",
@@ -211,6 +247,7 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   options.queue_frames = s.queue_size;
   s.last_frame_number.reset();
   s.track_caps_set = false;
+  s.realtime_offset.reset();
   GST_OBJECT_UNLOCK(self);
   if (participant.empty() || track_name.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -330,6 +367,33 @@ static GstClockTime lkdsrc_arrival_running_time(GstLiveKitDataSrc* self, const l
   return at > base_time ? at - base_time : 0;
 }
 
+// timestamp-mode=sender: the sender's UNIX time as running time, through the
+// offset between real time and this pipeline's running time. The offset is
+// measured at every frame but adopted only when it moved by more than a
+// millisecond (a pause, a step of either clock, drift): until then
+// consecutive PTS keep the sender's spacing exactly. NONE without a clock.
+static GstClockTime lkdsrc_sender_running_time(GstLiveKitDataSrc* self, uint64_t user_timestamp_ms) {
+  GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  const int64_t real_ns = g_get_real_time() * int64_t(GST_USECOND);
+  gst_object_unref(clock);
+  const GstClockTimeDiff running = GstClockTimeDiff(now) - GstClockTimeDiff(gst_element_get_base_time(GST_ELEMENT(self)));
+  const GstClockTimeDiff offset = real_ns - running;
+  auto& adopted = self->src->realtime_offset;
+  if (!adopted || std::llabs(offset - *adopted) > GstClockTimeDiff(GST_MSECOND)) {
+    GST_DEBUG_OBJECT(self, "real time - running time: %" G_GINT64_FORMAT " ns", offset);
+    adopted = offset;
+  }
+  const GstClockTimeDiff at = GstClockTimeDiff(user_timestamp_ms * GST_MSECOND) - *adopted;
+  if (at < 0) {
+    GST_LOG_OBJECT(self, "sender time %" G_GUINT64_FORMAT " ms is before this pipeline started: PTS 0",
+                   user_timestamp_ms);
+    return 0;
+  }
+  return GstClockTime(at);
+}
+
 static GstBuffer* lkdsrc_wrap(lk::room::ReceivedFrame& frame) {
   if (frame.payload.empty()) return gst_buffer_new();
   // The buffer owns the frame's bytes: no copy.
@@ -386,8 +450,15 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   }
   if (!lkdsrc_negotiate_track_caps(self, *subscription)) return GST_FLOW_NOT_NEGOTIATED;
 
+  GST_OBJECT_LOCK(self);
+  const TimestampMode timestamp_mode = s.timestamp_mode;
+  GST_OBJECT_UNLOCK(self);
+  // A user timestamp that fits in nanoseconds (UNIX ms as the SDKs send it).
+  const bool sender_time = frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND;
   GstBuffer* buffer = lkdsrc_wrap(*frame);
-  GST_BUFFER_PTS(buffer) = lkdsrc_arrival_running_time(self, *frame);
+  GST_BUFFER_PTS(buffer) = timestamp_mode == TimestampMode::Sender && sender_time
+                               ? lkdsrc_sender_running_time(self, *frame->user_timestamp)
+                               : lkdsrc_arrival_running_time(self, *frame);
   // Frame numbers count up by one per frame at the publisher: a jump means
   // frames lost on the way or dropped from a full queue.
   if (s.last_frame_number && frame->frame_number != uint16_t(*s.last_frame_number + 1)) {
@@ -397,7 +468,7 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   }
   s.last_frame_number = frame->frame_number;
   // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
-  if (frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND) {
+  if (sender_time) {
     gst_buffer_add_reference_timestamp_meta(buffer, unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
                                             GST_CLOCK_TIME_NONE);
   }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -169,6 +170,32 @@ GstSample* deliver(GstElement* in, GstElement* out, const std::vector<uint8_t>& 
   return nullptr;
 }
 
+// The running time of a pipeline now (its clock minus its base time).
+GstClockTime running_time_of(GstElement* pipeline) {
+  GstClock* clock = gst_element_get_clock(pipeline);
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  return now - gst_element_get_base_time(pipeline);
+}
+
+void drain(GstElement* appsink) {
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 300 * GST_MSECOND)) gst_sample_unref(s);
+}
+
+// The PTS of each payload of `sent` that arrives (index -> PTS) until 1.5 s of silence.
+std::map<size_t, GstClockTime> collect_pts(GstElement* appsink, const std::vector<std::vector<uint8_t>>& sent) {
+  std::map<size_t, GstClockTime> out;
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 1500 * GST_MSECOND)) {
+    const auto bytes = bytes_of(s);
+    for (size_t i = 0; i < sent.size(); ++i) {
+      if (bytes == sent[i]) out[i] = GST_BUFFER_PTS(gst_sample_get_buffer(s));
+    }
+    gst_sample_unref(s);
+  }
+  return out;
+}
+
 bool wait_eos(GstElement* appsink, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (!gst_app_sink_is_eos(GST_APP_SINK(appsink)) && Clock::now() < deadline) {
@@ -223,12 +250,13 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
     EXPECT_EQ(stat(sink, f), 0u) << f;
   }
 
-  gint wait = 0;
+  gint wait = 0, src_mode = -1;
   guint partial = 0, queue = 0;
   GstCaps* caps = nullptr;
   g_object_get(src, "wait-timeout", &wait, "max-partial-frames", &partial, "queue-size", &queue, "caps", &caps,
-               nullptr);
+               "timestamp-mode", &src_mode, nullptr);
   EXPECT_EQ(wait, -1);
+  EXPECT_EQ(src_mode, 0);  // arrival
   EXPECT_EQ(partial, 1u);
   EXPECT_EQ(queue, 64u);
   EXPECT_EQ(caps, nullptr);
@@ -414,6 +442,75 @@ TEST_F(ServerTest, TimestampModePtsSendsThePtsAndNoneSendsNothing) {
       EXPECT_LT(pts_ns, 120 * GST_SECOND);
     }
     gst_sample_unref(sample);
+  }
+}
+
+TEST_F(ServerTest, TimestampModeSenderMapsTheSendersUnixTimeIntoThePipeline) {
+  // One track, read by bob with the sender's clock and by carol at arrival;
+  // a second track without user timestamps, read by bob with the sender's clock
+  // (appsinks async=false: one branch waiting for its first buffer would hold
+  // the pipeline in PAUSED).
+  Pipeline by_sender(receiver("bob", "alice", "stamped", "timestamp-mode=sender", "async=false") + "  " +
+                     "livekitdatasrc name=src2 participant=alice track-name=plain timestamp-mode=sender " + as("bob") +
+                     " ! appsink name=out2 sync=false async=false");
+  Pipeline at_arrival(receiver("carol", "alice", "stamped"));
+  Pipeline tx(sender("alice", "stamped"));
+  Pipeline tx_plain("appsrc name=in is-live=true format=time do-timestamp=true ! livekitdatasink "
+                    "track-name=plain timestamp-mode=none " + as("alice"));
+  for (Pipeline* p : {&by_sender, &at_arrival, &tx, &tx_plain}) {
+    ASSERT_NE(p->set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  }
+  GstElement* in = tx["in"];
+  warm_up(in, by_sender["out"]);
+  ASSERT_FALSE(HasFailure()) << "sender mode";
+  warm_up(in, at_arrival["out"]);
+  ASSERT_FALSE(HasFailure()) << "arrival mode";
+  warm_up(tx_plain["in"], by_sender["out2"]);
+  ASSERT_FALSE(HasFailure()) << "no user timestamps";
+  drain(by_sender["out"]);
+
+  // Sender times 10 s ahead of now, unevenly spaced; pushed 50 ms apart.
+  const std::vector<uint64_t> offsets_ms = {0, 40, 1040, 1041, 1500, 3007};
+  const uint64_t base_ms = uint64_t(g_get_real_time() / 1000) + 10000;
+  const GstClockTime sender_before = running_time_of(by_sender.element());
+  const GstClockTime arrival_before = running_time_of(at_arrival.element());
+  std::vector<std::vector<uint8_t>> sent, sent_plain;
+  for (size_t i = 0; i < offsets_ms.size(); ++i) {
+    sent.push_back(pattern(32, uint32_t(i)));
+    push(in, sent.back(), (base_ms + offsets_ms[i]) * GST_MSECOND);
+    sent_plain.push_back(pattern(33, uint32_t(i)));
+    push(tx_plain["in"], sent_plain.back());
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto got_sender = collect_pts(by_sender["out"], sent);
+  const auto got_arrival = collect_pts(at_arrival["out"], sent);
+  const auto got_plain = collect_pts(by_sender["out2"], sent_plain);
+  const GstClockTime sender_after = running_time_of(by_sender.element());
+  const GstClockTime arrival_after = running_time_of(at_arrival.element());
+  ASSERT_GE(got_sender.size(), 3u);
+  ASSERT_GE(got_arrival.size(), 3u);
+  ASSERT_GE(got_plain.size(), 3u);
+
+  // sender: the sender's spacing exactly, and where its clock says (10 s ahead).
+  for (const auto& [i, pts] : got_sender) {
+    for (const auto& [j, later] : got_sender) {
+      if (j <= i) continue;
+      EXPECT_EQ(GstClockTimeDiff(later - pts), GstClockTimeDiff((offsets_ms[j] - offsets_ms[i]) * GST_MSECOND))
+          << "frames " << i << " and " << j;
+    }
+    const GstClockTime at_base = pts - offsets_ms[i] * GST_MSECOND;
+    EXPECT_GT(at_base, sender_before + 9 * GST_SECOND) << "frame " << i;
+    EXPECT_LT(at_base, sender_before + 11 * GST_SECOND) << "frame " << i;
+  }
+  // arrival (the default): when they came, whatever the sender's clock said.
+  for (const auto& [i, pts] : got_arrival) {
+    EXPECT_GE(pts, arrival_before) << "frame " << i;
+    EXPECT_LE(pts, arrival_after) << "frame " << i;
+  }
+  // No user timestamp: arrival time even in sender mode.
+  for (const auto& [i, pts] : got_plain) {
+    EXPECT_GE(pts, sender_before) << "frame " << i;
+    EXPECT_LE(pts, sender_after) << "frame " << i;
   }
 }
 
