@@ -2,7 +2,9 @@
 //
 // Connects and subscribes in READY->PAUSED (start), so a refused token or an
 // unreachable server fails the state change; the track itself may come later
-// (wait-timeout). A live source: each frame becomes one buffer stamped with
+// (wait-timeout). The track unpublished or its publisher gone ends the
+// stream, or (on-unpublished=wait) subscribes again for its return. A live
+// source: each frame becomes one buffer stamped with
 // the running time at its arrival, or (timestamp-mode=sender) with the
 // sender's UNIX time mapped into the pipeline.
 #include "livekit_data_src.h"
@@ -24,10 +26,28 @@ enum {
   PROP_QUEUE_SIZE,
   PROP_CAPS,
   PROP_TIMESTAMP_MODE,
+  PROP_ON_UNPUBLISHED,
   PROP_STATS,
 };
 
 enum class TimestampMode { Arrival, Sender };
+enum class OnUnpublished { Eos, Wait };
+
+GType on_unpublished_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(OnUnpublished::Eos), "End the stream (EOS)", "eos"},
+      {int(OnUnpublished::Wait),
+       "Keep going: wait for the publisher to publish the track again (DISCONT on the next buffer)", "wait"},
+      {0, nullptr, nullptr},
+  };
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    type = g_enum_register_static("GstLiveKitDataSrcOnUnpublished", values);
+    g_once_init_leave(&once, 1);
+  }
+  return type;
+}
 
 GType timestamp_mode_get_type() {
   static GType type = 0;
@@ -57,6 +77,7 @@ struct Src {
   guint queue_size = 64;
   GstCaps* caps = nullptr;
   TimestampMode timestamp_mode = TimestampMode::Arrival;
+  OnUnpublished on_unpublished = OnUnpublished::Eos;
 
   // Between start and stop. `subscription` and `unlocked` under the object
   // lock (unlock comes from another thread); the rest on the streaming thread.
@@ -64,10 +85,11 @@ struct Src {
   std::shared_ptr<lk::room::DataTrackSubscription> subscription;
   bool unlocked = false;
   std::optional<uint16_t> last_frame_number;
+  bool discont = false;  // the next buffer starts again after an unpublish
   bool track_caps_set = false;  // a subscription's track keeps its encoding
   // timestamp-mode=sender: real time minus running time, as last adopted (ns).
   std::optional<GstClockTimeDiff> realtime_offset;
-  lk::room::SubscriptionStats last_stats;  // of the last subscription, once it is gone
+  lk::room::SubscriptionStats ended_stats;  // subscriptions since start that are gone, summed
 };
 
 GstCaps* unix_reference_caps() {
@@ -120,16 +142,24 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
       break;
     }
     case PROP_TIMESTAMP_MODE: s.timestamp_mode = TimestampMode(g_value_get_enum(value)); break;
+    case PROP_ON_UNPUBLISHED: s.on_unpublished = OnUnpublished(g_value_get_enum(value)); break;
   }
   GST_OBJECT_UNLOCK(self);
+}
+
+static void add_stats(lk::room::SubscriptionStats& sum, const lk::room::SubscriptionStats& more) {
+  sum.frames_received += more.frames_received;
+  sum.bytes_received += more.bytes_received;
+  sum.dropped_queue_overflow += more.dropped_queue_overflow;
+  sum.dropped_reassembly += more.dropped_reassembly;
 }
 
 static GstStructure* lkdsrc_stats(GstLiveKitDataSrc* self) {
   GST_OBJECT_LOCK(self);
   auto subscription = self->src->subscription;
-  lk::room::SubscriptionStats st = self->src->last_stats;
+  lk::room::SubscriptionStats st = self->src->ended_stats;
   GST_OBJECT_UNLOCK(self);
-  if (subscription) st = subscription->stats();
+  if (subscription) add_stats(st, subscription->stats());
   return gst_structure_new("livekitdatasrc-stats", "frames-received", G_TYPE_UINT64, st.frames_received,
                            "bytes-received", G_TYPE_UINT64, st.bytes_received, "dropped-queue-overflow", G_TYPE_UINT64,
                            st.dropped_queue_overflow, "dropped-reassembly", G_TYPE_UINT64, st.dropped_reassembly,
@@ -151,6 +181,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_QUEUE_SIZE: g_value_set_uint(value, s.queue_size); break;
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
+    case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -208,11 +239,18 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
                         "(UNIX ms, as livekitdatasink timestamp-mode=unix-ms sends) mapped into this pipeline",
                         timestamp_mode_get_type(), int(TimestampMode::Arrival), rw));
   g_object_class_install_property(
+      gobject_class, PROP_ON_UNPUBLISHED,
+      g_param_spec_enum("on-unpublished", "On unpublished",
+                        "When the track is unpublished or its publisher leaves: end the stream, or wait for the "
+                        "same participant to publish the same track name again (wait-timeout applies)",
+                        on_unpublished_get_type(), int(OnUnpublished::Eos), rw));
+  g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "frames-received, bytes-received, dropped-queue-overflow, dropped-reassembly",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_type_mark_as_plugin_api(timestamp_mode_get_type(), GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(on_unpublished_get_type(), GstPluginAPIFlags(0));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "LiveKit data track source", "Source/Network",
@@ -236,8 +274,10 @@ static void gst_livekit_data_src_init(GstLiveKitDataSrc* self) {
 
 // ---- state changes -----------------------------------------------------------------
 
-static gboolean lkdsrc_start(GstBaseSrc* base) {
-  auto* self = GST_LIVEKIT_DATA_SRC(base);
+// Subscribes to the track the properties name (also before it is published)
+// and makes it the one create() reads: in start, and again after an unpublish
+// with on-unpublished=wait.
+static void lkdsrc_subscribe(GstLiveKitDataSrc* self) {
   Src& s = *self->src;
   GST_OBJECT_LOCK(self);
   const std::string participant = s.participant, track_name = s.track_name;
@@ -245,11 +285,27 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   options.wait_for_track_ms = s.wait_timeout_ms;
   options.max_partial_frames = s.max_partial_frames;
   options.queue_frames = s.queue_size;
-  s.last_frame_number.reset();
-  s.track_caps_set = false;
+  GST_OBJECT_UNLOCK(self);
+  auto subscription = s.room->subscribe(participant, track_name, options);
+  GST_INFO_OBJECT(self, "subscribing to '%s' of '%s'", track_name.c_str(), participant.c_str());
+  s.last_frame_number.reset();  // a new publication counts from its own start
+  s.track_caps_set = false;     // and may have another encoding
+  GST_OBJECT_LOCK(self);
+  s.subscription = subscription;
+  if (s.unlocked) subscription->cancel_read();
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean lkdsrc_start(GstBaseSrc* base) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const bool named = !s.participant.empty() && !s.track_name.empty();
+  s.ended_stats = {};
+  s.discont = false;
   s.realtime_offset.reset();
   GST_OBJECT_UNLOCK(self);
-  if (participant.empty() || track_name.empty()) {
+  if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("no track to subscribe to: set the 'participant' (the publisher's identity) and 'track-name' "
                        "properties"),
@@ -258,12 +314,7 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   }
   s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_READ);
   if (!s.room) return FALSE;
-  auto subscription = s.room->subscribe(participant, track_name, options);
-  GST_INFO_OBJECT(self, "subscribing to '%s' of '%s'", track_name.c_str(), participant.c_str());
-  GST_OBJECT_LOCK(self);
-  s.subscription = subscription;
-  if (s.unlocked) subscription->cancel_read();
-  GST_OBJECT_UNLOCK(self);
+  lkdsrc_subscribe(self);
   return TRUE;
 }
 
@@ -276,7 +327,7 @@ static gboolean lkdsrc_stop(GstBaseSrc* base) {
   if (subscription) {
     subscription->close();
     GST_OBJECT_LOCK(self);
-    s.last_stats = subscription->stats();
+    add_stats(s.ended_stats, subscription->stats());
     GST_OBJECT_UNLOCK(self);
   }
   subscription.reset();
@@ -402,6 +453,28 @@ static GstBuffer* lkdsrc_wrap(lk::room::ReceivedFrame& frame) {
                                      [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
 }
 
+// on-unpublished=wait: after the track was unpublished or its publisher left,
+// subscribes again for the same participant and track name; true when it did.
+static bool lkdsrc_wait_again(GstLiveKitDataSrc* self, const std::shared_ptr<lk::room::DataTrackSubscription>& sub) {
+  using lk::room::SubscriptionEnd;
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const bool wait = s.on_unpublished == OnUnpublished::Wait;
+  GST_OBJECT_UNLOCK(self);
+  if (!wait || (sub->end() != SubscriptionEnd::Unpublished && sub->end() != SubscriptionEnd::PublisherLeft)) {
+    return false;
+  }
+  GST_INFO_OBJECT(self, "%s: waiting for it to be published again", lk::room::to_string(sub->end()));
+  sub->close();
+  GST_OBJECT_LOCK(self);
+  add_stats(s.ended_stats, sub->stats());
+  s.subscription.reset();
+  GST_OBJECT_UNLOCK(self);
+  lkdsrc_subscribe(self);
+  s.discont = true;
+  return true;
+}
+
 // Why the subscription ended, as the flow return (and error) it means.
 static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataTrackSubscription& sub,
                                   const lk::Error& error) {
@@ -438,16 +511,17 @@ static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataT
 static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   auto* self = GST_LIVEKIT_DATA_SRC(push);
   Src& s = *self->src;
-  GST_OBJECT_LOCK(self);
-  auto subscription = s.subscription;
-  GST_OBJECT_UNLOCK(self);
-  if (!subscription) return GST_FLOW_FLUSHING;
-
-  auto frame = subscription->read(-1);  // woken by unlock (cancel_read)
-  if (!frame) {
-    if (frame.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
-    return lkdsrc_ended(self, *subscription, frame.error());
-  }
+  std::shared_ptr<lk::room::DataTrackSubscription> subscription;
+  lk::Result<lk::room::ReceivedFrame> frame = lk::make_error(lk::ErrorKind::Cancelled, "");
+  do {
+    GST_OBJECT_LOCK(self);
+    subscription = s.subscription;
+    GST_OBJECT_UNLOCK(self);
+    if (!subscription) return GST_FLOW_FLUSHING;
+    frame = subscription->read(-1);  // woken by unlock (cancel_read)
+    if (!frame && frame.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
+  } while (!frame && lkdsrc_wait_again(self, subscription));
+  if (!frame) return lkdsrc_ended(self, *subscription, frame.error());
   if (!lkdsrc_negotiate_track_caps(self, *subscription)) return GST_FLOW_NOT_NEGOTIATED;
 
   GST_OBJECT_LOCK(self);
@@ -465,6 +539,11 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
     GST_DEBUG_OBJECT(self, "frames %u..%u missing", uint16_t(*s.last_frame_number + 1),
                      uint16_t(frame->frame_number - 1));
     GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+  }
+  if (s.discont) {
+    GST_DEBUG_OBJECT(self, "the first frame of the track published again");
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    s.discont = false;
   }
   s.last_frame_number = frame->frame_number;
   // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).

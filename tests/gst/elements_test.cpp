@@ -250,13 +250,14 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
     EXPECT_EQ(stat(sink, f), 0u) << f;
   }
 
-  gint wait = 0, src_mode = -1;
+  gint wait = 0, src_mode = -1, on_unpublished = -1;
   guint partial = 0, queue = 0;
   GstCaps* caps = nullptr;
   g_object_get(src, "wait-timeout", &wait, "max-partial-frames", &partial, "queue-size", &queue, "caps", &caps,
-               "timestamp-mode", &src_mode, nullptr);
+               "timestamp-mode", &src_mode, "on-unpublished", &on_unpublished, nullptr);
   EXPECT_EQ(wait, -1);
-  EXPECT_EQ(src_mode, 0);  // arrival
+  EXPECT_EQ(src_mode, 0);        // arrival
+  EXPECT_EQ(on_unpublished, 0);  // eos
   EXPECT_EQ(partial, 1u);
   EXPECT_EQ(queue, 64u);
   EXPECT_EQ(caps, nullptr);
@@ -512,6 +513,52 @@ TEST_F(ServerTest, TimestampModeSenderMapsTheSendersUnixTimeIntoThePipeline) {
     EXPECT_GE(pts, sender_before) << "frame " << i;
     EXPECT_LE(pts, sender_after) << "frame " << i;
   }
+}
+
+TEST_F(ServerTest, OnUnpublishedWaitKeepsGoingUntilTheTrackComesBack) {
+  // bob waits for the track to come back; carol (the default) ends at once.
+  Pipeline waiting(receiver("bob", "alice", "telemetry", "on-unpublished=wait"));
+  Pipeline ending(receiver("carol", "alice", "telemetry"));
+  ASSERT_NE(waiting.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(ending.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* out = waiting["out"];
+  {
+    Pipeline tx(sender("alice", "telemetry"));
+    ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    warm_up(tx["in"], out);
+    ASSERT_FALSE(HasFailure());
+    GstSample* sample = deliver(tx["in"], out, pattern(100, 1));
+    ASSERT_TRUE(sample);
+    gst_sample_unref(sample);
+    ASSERT_EQ(tx.set_state(GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);  // unpublishes, and alice leaves
+  }
+  const uint64_t received_before = stat(waiting["src"], "frames-received");
+  EXPECT_TRUE(wait_eos(ending["out"], 15s)) << "the default (eos) did not end the stream";
+  EXPECT_FALSE(wait_eos(out, 3s)) << "on-unpublished=wait ended the stream";
+  EXPECT_FALSE(waiting.wait_error(0ms));
+  GstState state = GST_STATE_VOID_PENDING;
+  EXPECT_EQ(gst_element_get_state(waiting.element(), &state, nullptr, 0), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(state, GST_STATE_PLAYING);
+
+  // alice publishes again, from a new pipeline (a new participant).
+  Pipeline tx(sender("alice", "telemetry"));
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstSample* first = nullptr;
+  for (int i = 0; i < 200 && !first; ++i) {
+    push(tx["in"], kWarmUp);
+    first = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 100 * GST_MSECOND);
+  }
+  ASSERT_TRUE(first) << "nothing came through after the track was published again";
+  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(first), GST_BUFFER_FLAG_DISCONT))
+      << "the first buffer of the new publication is not DISCONT";
+  gst_sample_unref(first);
+  drain(out);
+  GstSample* sample = deliver(tx["in"], out, pattern(100, 2));
+  ASSERT_TRUE(sample);
+  EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT));
+  gst_sample_unref(sample);
+  EXPECT_GT(stat(waiting["src"], "frames-received"), received_before) << "stats count both subscriptions";
+  EXPECT_FALSE(gst_app_sink_is_eos(GST_APP_SINK(out)));
 }
 
 TEST_F(ServerTest, TheSrcCapsFollowTheSinkCapsEncodingAndSchema) {
