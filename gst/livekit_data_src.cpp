@@ -104,7 +104,9 @@ struct _GstLiveKitDataSrc {
   Src* src;
 };
 
-G_DEFINE_TYPE(GstLiveKitDataSrc, gst_livekit_data_src, GST_TYPE_PUSH_SRC);
+static void lkdsrc_uri_handler_init(gpointer iface, gpointer data);
+G_DEFINE_TYPE_WITH_CODE(GstLiveKitDataSrc, gst_livekit_data_src, GST_TYPE_PUSH_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, lkdsrc_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE(livekitdatasrc, "livekitdatasrc", GST_RANK_NONE, GST_TYPE_LIVEKIT_DATA_SRC);
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -270,6 +272,35 @@ static void gst_livekit_data_src_init(GstLiveKitDataSrc* self) {
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
   gst_base_src_set_do_timestamp(GST_BASE_SRC(self), FALSE);  // stamped at arrival, in create()
+}
+
+// ---- URI handler: livekit://HOST[:PORT]/ROOM/TRACK?participant=P&identity=I (sets properties) ----
+
+static GstURIType lkdsrc_uri_get_type(GType) { return GST_URI_SRC; }
+static const gchar* const* lkdsrc_uri_get_protocols(GType) { return lkgst::kUriProtocols; }
+
+static gchar* lkdsrc_uri_get_uri(GstURIHandler* handler) {
+  auto* self = GST_LIVEKIT_DATA_SRC(handler);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const std::string uri = lkgst::make_uri(s.connection.url, s.connection.room, s.track_name, s.participant,
+                                          s.connection.identity);
+  GST_OBJECT_UNLOCK(self);
+  return uri.empty() ? nullptr : g_strdup(uri.c_str());
+}
+
+static gboolean lkdsrc_uri_set_uri(GstURIHandler* handler, const gchar* uri, GError** error) {
+  auto* self = GST_LIVEKIT_DATA_SRC(handler);
+  return lkgst::set_uri(GST_ELEMENT(self), self->src->connection, self->src->track_name, &self->src->participant, uri,
+                        error);
+}
+
+static void lkdsrc_uri_handler_init(gpointer iface, gpointer) {
+  auto* handler = static_cast<GstURIHandlerInterface*>(iface);
+  handler->get_type = lkdsrc_uri_get_type;
+  handler->get_protocols = lkdsrc_uri_get_protocols;
+  handler->get_uri = lkdsrc_uri_get_uri;
+  handler->set_uri = lkdsrc_uri_set_uri;
 }
 
 // ---- state changes -----------------------------------------------------------------

@@ -297,6 +297,107 @@ TEST_F(ElementTest, AMissingTrackNameFailsTheStateChangeNamingTheProperty) {
   EXPECT_NE(error->text.find("'participant'"), std::string::npos) << error->text;
 }
 
+// The element a URI makes, or nullptr with the error's code and message.
+GstElement* from_uri(GstURIType type, const std::string& uri, GError** error = nullptr) {
+  GstElement* e = gst_element_make_from_uri(type, uri.c_str(), nullptr, error);
+  if (e) gst_object_ref_sink(e);
+  return e;
+}
+
+std::string factory_of(GstElement* e) {
+  return GST_OBJECT_NAME(gst_element_get_factory(e));
+}
+
+std::string uri_of(GstElement* e) {
+  gchar* uri = gst_uri_handler_get_uri(GST_URI_HANDLER(e));
+  std::string out = uri ? uri : "";
+  g_free(uri);
+  return out;
+}
+
+TEST_F(ElementTest, AUriConfiguresTheSrcAndTheSink) {
+  const std::string src_uri = "livekit://10.99.0.1:7880/demo/telemetry?participant=robot&identity=viewer";
+  GError* error = nullptr;
+  GstElement* src = from_uri(GST_URI_SRC, src_uri, &error);
+  ASSERT_TRUE(src) << (error ? error->message : "no element");
+  EXPECT_EQ(factory_of(src), "livekitdatasrc");
+  EXPECT_EQ(string_property(src, "url"), "ws://10.99.0.1:7880");
+  EXPECT_EQ(string_property(src, "room"), "demo");
+  EXPECT_EQ(string_property(src, "track-name"), "telemetry");
+  EXPECT_EQ(string_property(src, "participant"), "robot");
+  EXPECT_EQ(string_property(src, "identity"), "viewer");
+  EXPECT_EQ(uri_of(src), src_uri);
+  gst_object_unref(src);
+
+  GstElement* sink = from_uri(GST_URI_SINK, "livekits://lk.example.com/demo/telemetry?identity=robot", &error);
+  ASSERT_TRUE(sink) << (error ? error->message : "no element");
+  EXPECT_EQ(factory_of(sink), "livekitdatasink");
+  EXPECT_EQ(string_property(sink, "url"), "wss://lk.example.com");
+  EXPECT_EQ(string_property(sink, "room"), "demo");
+  EXPECT_EQ(string_property(sink, "track-name"), "telemetry");
+  EXPECT_EQ(string_property(sink, "identity"), "robot");
+  EXPECT_EQ(uri_of(sink), "livekits://lk.example.com/demo/telemetry?identity=robot");
+  // Without identity the property stays as it was; percent-encoding both ways; IPv6.
+  g_object_set(sink, "identity", "kept", nullptr);
+  ASSERT_TRUE(gst_uri_handler_set_uri(GST_URI_HANDLER(sink), "livekit://[::1]:7880/my%20room/a%2Fb", &error))
+      << error->message;
+  EXPECT_EQ(string_property(sink, "url"), "ws://[::1]:7880");
+  EXPECT_EQ(string_property(sink, "room"), "my room");
+  EXPECT_EQ(string_property(sink, "track-name"), "a/b");
+  EXPECT_EQ(string_property(sink, "identity"), "kept");
+  EXPECT_EQ(uri_of(sink), "livekit://[::1]:7880/my%20room/a%2Fb?identity=kept");
+  // A url a URI cannot say (a path): no URI.
+  g_object_set(sink, "url", "https://example.com/livekit", nullptr);
+  EXPECT_EQ(uri_of(sink), "");
+  gst_object_unref(sink);
+}
+
+TEST_F(ElementTest, AnInvalidUriIsRefusedWithAGErrorSayingWhy) {
+  struct Case {
+    GstURIType type;
+    const char* uri;
+    GstURIError code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {GST_URI_SRC, "livekit:///demo/t?participant=p", GST_URI_ERROR_BAD_URI, "host"},
+      {GST_URI_SRC, "livekit://h:7880/demo?participant=p", GST_URI_ERROR_BAD_URI, "/ROOM/TRACK"},
+      {GST_URI_SRC, "livekit://h/demo/t/more?participant=p", GST_URI_ERROR_BAD_URI, "/ROOM/TRACK"},
+      {GST_URI_SRC, "livekit://h//t?participant=p", GST_URI_ERROR_BAD_URI, "/ROOM/TRACK"},
+      {GST_URI_SRC, "livekit://h/demo/t", GST_URI_ERROR_BAD_URI, "participant="},
+      {GST_URI_SRC, "livekit://h/demo/t?participant=p&token=eyJsecret", GST_URI_ERROR_BAD_URI, "'token'"},
+      {GST_URI_SRC, "livekit://me:pw@h/demo/t?participant=p", GST_URI_ERROR_BAD_URI, "properties"},
+      {GST_URI_SINK, "livekit://h/demo/t?participant=p", GST_URI_ERROR_BAD_URI, "identity="},
+      {GST_URI_SINK, "livekit://h/demo/t?identity=i&colour=blue", GST_URI_ERROR_BAD_URI, "'colour'"},
+      {GST_URI_SINK, "livekit://h/de%ZZmo/t", GST_URI_ERROR_BAD_URI, "%-encoding"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.uri);
+    GError* error = nullptr;
+    GstElement* e = from_uri(c.type, c.uri, &error);
+    EXPECT_FALSE(e);
+    if (e) gst_object_unref(e);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->domain, GST_URI_ERROR);
+    EXPECT_EQ(error->code, c.code) << error->message;
+    EXPECT_NE(std::string(error->message).find(c.says), std::string::npos) << error->message;
+    EXPECT_EQ(std::string(error->message).find("eyJsecret"), std::string::npos) << "the query leaked";
+    g_error_free(error);
+  }
+  // Another scheme, straight to the handler: not ours.
+  GstElement* src = gst_element_factory_make("livekitdatasrc", nullptr);
+  ASSERT_TRUE(src);
+  gst_object_ref_sink(src);
+  GError* error = nullptr;
+  EXPECT_FALSE(gst_uri_handler_set_uri(GST_URI_HANDLER(src), "https://h/demo/t?participant=p", &error));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->domain, GST_URI_ERROR);
+  EXPECT_EQ(error->code, GST_URI_ERROR_UNSUPPORTED_PROTOCOL) << error->message;
+  g_error_free(error);
+  EXPECT_EQ(string_property(src, "url"), "") << "a refused URI changed a property";
+  gst_object_unref(src);
+}
+
 // ---------------------------------------------------------------------------
 // No server, in a network namespace
 
@@ -559,6 +660,42 @@ TEST_F(ServerTest, OnUnpublishedWaitKeepsGoingUntilTheTrackComesBack) {
   gst_sample_unref(sample);
   EXPECT_GT(stat(waiting["src"], "frames-received"), received_before) << "stats count both subscriptions";
   EXPECT_FALSE(gst_app_sink_is_eos(GST_APP_SINK(out)));
+}
+
+TEST_F(ServerTest, ARoundTripConfiguredOnlyByUris) {
+  // Credentials from the environment; everything else from the URIs.
+  g_setenv("LIVEKIT_API_KEY", TestServer::kApiKey, TRUE);
+  g_setenv("LIVEKIT_API_SECRET", TestServer::kApiSecret, TRUE);
+  const std::string host = server_->url().substr(server_->url().find("://") + 3);
+  ASSERT_EQ(server_->url().rfind("ws://", 0), 0u) << server_->url();
+  const std::string base = "livekit://" + host + "/" + room_ + "/telemetry";
+  GError* error = nullptr;
+  GstElement* src = from_uri(GST_URI_SRC, base + "?participant=alice&identity=bob", &error);
+  ASSERT_TRUE(src) << error->message;
+  GstElement* sink = from_uri(GST_URI_SINK, base + "?identity=alice", &error);
+  ASSERT_TRUE(sink) << error->message;
+  Pipeline rx("queue name=q ! appsink name=out sync=false");
+  Pipeline tx("appsrc name=in is-live=true format=time do-timestamp=true ! queue name=q");
+  gst_bin_add(GST_BIN(rx.element()), src);  // the bins take a reference of their own
+  gst_bin_add(GST_BIN(tx.element()), sink);
+  ASSERT_TRUE(gst_element_link(src, rx["q"]));
+  ASSERT_TRUE(gst_element_link(tx["q"], sink));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  warm_up(tx["in"], rx["out"]);
+  ASSERT_FALSE(HasFailure());
+  GstSample* sample = deliver(tx["in"], rx["out"], pattern(5000, 3));
+  ASSERT_TRUE(sample);
+  gst_sample_unref(sample);
+  EXPECT_NE(string_property(src, "participant-sid"), string_property(sink, "participant-sid"));
+  // Running: the URI stays.
+  EXPECT_FALSE(gst_uri_handler_set_uri(GST_URI_HANDLER(src), (base + "?participant=x").c_str(), &error));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, GST_URI_ERROR_BAD_STATE) << error->message;
+  g_error_free(error);
+  EXPECT_EQ(string_property(src, "participant"), "alice");
+  gst_object_unref(src);
+  gst_object_unref(sink);
 }
 
 TEST_F(ServerTest, TheSrcCapsFollowTheSinkCapsEncodingAndSchema) {
