@@ -4,9 +4,9 @@
 // unreachable server fails the state change; the track itself may come later
 // (wait-timeout). The track unpublished or its publisher gone ends the
 // stream, or (on-unpublished=wait) subscribes again for its return. A live
-// source: each frame becomes one buffer stamped with
-// the running time at its arrival, or (timestamp-mode=sender) with the
-// sender's UNIX time mapped into the pipeline.
+// source: each frame becomes one buffer stamped with the running time at its
+// arrival, or (timestamp-mode=sender) with the sender's UNIX time mapped into
+// the pipeline.
 #include "livekit_data_src.h"
 
 #include <cstdlib>
@@ -559,9 +559,9 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   const TimestampMode timestamp_mode = s.timestamp_mode;
   GST_OBJECT_UNLOCK(self);
   // A user timestamp that fits in nanoseconds (UNIX ms as the SDKs send it).
-  const bool sender_time = frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND;
+  const bool unix_time = frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND;
   GstBuffer* buffer = lkdsrc_wrap(*frame);
-  GST_BUFFER_PTS(buffer) = timestamp_mode == TimestampMode::Sender && sender_time
+  GST_BUFFER_PTS(buffer) = timestamp_mode == TimestampMode::Sender && unix_time
                                ? lkdsrc_sender_running_time(self, *frame->user_timestamp)
                                : lkdsrc_arrival_running_time(self, *frame);
   // Frame numbers count up by one per frame at the publisher: a jump means
@@ -578,7 +578,7 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   }
   s.last_frame_number = frame->frame_number;
   // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
-  if (sender_time) {
+  if (unix_time) {
     gst_buffer_add_reference_timestamp_meta(buffer, unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
                                             GST_CLOCK_TIME_NONE);
   }
