@@ -457,9 +457,18 @@ static GstClockTime lkdsrc_arrival_running_time(GstLiveKitDataSrc* self, const l
 static GstClockTime lkdsrc_sender_running_time(GstLiveKitDataSrc* self, uint64_t user_timestamp_ms) {
   GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
   if (!clock) return GST_CLOCK_TIME_NONE;
-  const GstClockTime now = gst_clock_get_time(clock);
-  const int64_t real_ns = g_get_real_time() * int64_t(GST_USECOND);
+  // Real time read on both sides of the clock: a thread preempted in between
+  // would measure a false offset, so a wide bracket is read again.
+  GstClockTime now = 0;
+  int64_t before_us = 0, after_us = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    before_us = g_get_real_time();
+    now = gst_clock_get_time(clock);
+    after_us = g_get_real_time();
+    if (after_us - before_us <= 100) break;
+  }
   gst_object_unref(clock);
+  const int64_t real_ns = (before_us + after_us) / 2 * int64_t(GST_USECOND);
   const GstClockTimeDiff running = GstClockTimeDiff(now) - GstClockTimeDiff(gst_element_get_base_time(GST_ELEMENT(self)));
   const GstClockTimeDiff offset = real_ns - running;
   auto& adopted = self->src->realtime_offset;
