@@ -1,6 +1,8 @@
 #include "element_common.h"
 
 #include <array>
+#include <memory>
+#include <vector>
 #include <utility>
 
 #include "room/room_registry.h"
@@ -275,6 +277,148 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
   GST_OBJECT_UNLOCK(element);
   g_object_notify(G_OBJECT(element), "participant-sid");
   return *room;
+}
+
+// ---- URIs ------------------------------------------------------------------------
+
+std::variant<LiveKitUri, UriError> parse_uri(const char* uri, GstURIType type) {
+  const bool src = type == GST_URI_SRC;
+  auto bad = [](const std::string& what) { return UriError{GST_URI_ERROR_BAD_URI, what}; };
+  const std::string form = std::string("livekit[s]://HOST[:PORT]/ROOM/TRACK") +
+                           (src ? "?participant=PUBLISHER[&identity=YOU]" : "[?identity=YOU]");
+  GError* error = nullptr;
+  GUri* parsed = g_uri_parse(uri ? uri : "", G_URI_FLAGS_ENCODED, &error);
+  if (!parsed) {
+    auto out = bad(std::string("not a URI (") + error->message + "): expected " + form);
+    g_error_free(error);
+    return out;
+  }
+  std::unique_ptr<GUri, decltype(&g_uri_unref)> guard(parsed, g_uri_unref);
+  LiveKitUri out;
+  const std::string scheme = g_uri_get_scheme(parsed);
+  if (scheme != "livekit" && scheme != "livekits") {
+    return UriError{GST_URI_ERROR_UNSUPPORTED_PROTOCOL, "'" + scheme + ":' is not livekit: (ws://) nor livekits: (wss://)"};
+  }
+  const char* host = g_uri_get_host(parsed);
+  if (!host || !*host) return bad("no server host: expected " + form);
+  if (g_uri_get_userinfo(parsed)) return bad("user info in a URI is not used: give the credentials as properties");
+  if (g_uri_get_fragment(parsed)) return bad("a URI fragment (#...) is not used: expected " + form);
+  const std::string h = host;
+  out.url = std::string(scheme == "livekits" ? "wss://" : "ws://") + (h.find(':') != std::string::npos ? "[" + h + "]" : h);
+  if (g_uri_get_port(parsed) > 0) out.url += ":" + std::to_string(g_uri_get_port(parsed));
+
+  // The path: exactly /ROOM/TRACK, each segment percent-decoded.
+  gchar** segments = g_strsplit(g_uri_get_path(parsed), "/", -1);
+  const guint n = g_strv_length(segments);
+  std::vector<std::string> parts;
+  bool decoded = true;
+  for (guint i = 1; i < n; ++i) {
+    gchar* part = g_uri_unescape_string(segments[i], nullptr);
+    decoded = decoded && part;
+    parts.push_back(part ? part : "");
+    g_free(part);
+  }
+  const bool rooted = n > 0 && segments[0][0] == '\0';
+  g_strfreev(segments);
+  if (!decoded) return bad("a room or track name with bad percent-encoding: expected " + form);
+  if (!rooted || parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+    return bad("the path must be /ROOM/TRACK (a '/' in a name is written %2F): expected " + form);
+  }
+  out.room = parts[0];
+  out.track = parts[1];
+
+  if (const char* query = g_uri_get_query(parsed)) {
+    GHashTable* params = g_uri_parse_params(query, -1, "&", G_URI_PARAMS_NONE, &error);
+    if (!params) {
+      auto e = bad(std::string("a bad query (") + error->message + "): expected " + form);
+      g_error_free(error);
+      return e;
+    }
+    GHashTableIter it;
+    gpointer key, value;
+    std::optional<UriError> unknown;
+    g_hash_table_iter_init(&it, params);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+      const std::string k = static_cast<const char*>(key), v = static_cast<const char*>(value);
+      if (k == "identity") {
+        out.identity = v;
+      } else if (k == "participant" && src) {
+        out.participant = v;
+      } else if (k == "participant") {
+        unknown = bad("'participant' is the publisher a livekitdatasrc reads: a livekitdatasink publishes as "
+                      "?identity=");
+      } else if (!unknown) {
+        unknown = bad("unknown query key '" + k + "': a URI takes " + (src ? "participant and identity" : "identity") +
+                      "; set other properties on the element (or LIVEKIT_API_KEY, LIVEKIT_API_SECRET)");
+      }
+    }
+    g_hash_table_unref(params);
+    if (unknown) return *unknown;
+  }
+  if (src && out.participant.empty()) return bad("no ?participant=PUBLISHER (the identity to read from): expected " + form);
+  return out;
+}
+
+std::string make_uri(const std::string& url, const std::string& room, const std::string& track,
+                     const std::string& participant, const std::string& identity) {
+  if (url.empty()) return "";
+  GUri* parsed = g_uri_parse(url.c_str(), G_URI_FLAGS_ENCODED, nullptr);
+  if (!parsed) return "";
+  std::unique_ptr<GUri, decltype(&g_uri_unref)> guard(parsed, g_uri_unref);
+  const std::string scheme = g_uri_get_scheme(parsed), path = g_uri_get_path(parsed);
+  const char* host = g_uri_get_host(parsed);
+  const bool secure = scheme == "wss" || scheme == "https";
+  if ((!secure && scheme != "ws" && scheme != "http") || !host || (!path.empty() && path != "/")) return "";
+  auto escape = [](const std::string& text) {
+    gchar* e = g_uri_escape_string(text.c_str(), nullptr, FALSE);
+    std::string out = e;
+    g_free(e);
+    return out;
+  };
+  const std::string h = host;
+  std::string out = std::string(secure ? "livekits://" : "livekit://") +
+                    (h.find(':') != std::string::npos ? "[" + h + "]" : h);
+  if (g_uri_get_port(parsed) > 0) out += ":" + std::to_string(g_uri_get_port(parsed));
+  out += "/" + escape(room) + "/" + escape(track);
+  std::string query;
+  if (!participant.empty()) query += "&participant=" + escape(participant);
+  if (!identity.empty()) query += "&identity=" + escape(identity);
+  if (!query.empty()) out += "?" + query.substr(1);
+  return out;
+}
+
+gboolean set_uri(GstElement* element, ConnectionSettings& settings, std::string& track, std::string* participant,
+                 const gchar* uri, GError** error) {
+  GST_OBJECT_LOCK(element);
+  const bool stopped = GST_STATE(element) <= GST_STATE_READY && GST_STATE_NEXT(element) <= GST_STATE_READY;
+  GST_OBJECT_UNLOCK(element);
+  if (!stopped) {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+                "the URI of %s can change only in the NULL or READY state", GST_ELEMENT_NAME(element));
+    return FALSE;
+  }
+  auto parsed = parse_uri(uri, participant ? GST_URI_SRC : GST_URI_SINK);
+  // Without the query: someone may have put a token there.
+  const std::string shown = std::string(uri ? uri : "").substr(0, std::string(uri ? uri : "").find('?'));
+  if (auto* e = std::get_if<UriError>(&parsed)) {
+    GST_WARNING_OBJECT(element, "%s: %s", shown.c_str(), e->message.c_str());
+    g_set_error(error, GST_URI_ERROR, e->code, "%s: %s", shown.c_str(), e->message.c_str());
+    return FALSE;
+  }
+  auto& u = std::get<LiveKitUri>(parsed);
+  GST_OBJECT_LOCK(element);
+  settings.url = u.url;
+  settings.room = u.room;
+  if (!u.identity.empty()) settings.identity = u.identity;
+  track = u.track;
+  if (participant) *participant = u.participant;
+  GST_OBJECT_UNLOCK(element);
+  for (const char* name : {"url", "room", "identity", "track-name", participant ? "participant" : nullptr}) {
+    if (name) g_object_notify(G_OBJECT(element), name);
+  }
+  GST_INFO_OBJECT(element, "URI %s: url %s, room '%s', track '%s'", shown.c_str(), u.url.c_str(), u.room.c_str(),
+                  u.track.c_str());
+  return TRUE;
 }
 
 // ---- caps <-> frame encoding ---------------------------------------------------

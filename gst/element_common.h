@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "livekit_models.pb.h"
 #include "room/room_connection.h"
@@ -72,6 +73,36 @@ void post_error(GstElement* element, GQuark domain, gint code, const std::string
                 const char* file, const char* function, int line);
 #define LKGST_ERROR(element, domain, code, text, debug) \
   ::lkgst::post_error(GST_ELEMENT_CAST(element), domain, code, text, debug, __FILE__, GST_FUNCTION, __LINE__)
+
+// ---- URIs ------------------------------------------------------------------------
+
+// livekit://HOST[:PORT]/ROOM/TRACK?participant=P&identity=I (ws://), or
+// livekits://... (wss://): both elements' GstURIHandler.
+struct LiveKitUri {
+  std::string url;          // ws://HOST[:PORT] or wss://HOST[:PORT]
+  std::string room, track;  // percent-decoded
+  std::string participant;  // the src's publisher; never for the sink
+  std::string identity;     // "" when the URI has none
+};
+inline constexpr const char* kUriProtocols[] = {"livekit", "livekits", nullptr};
+
+// Parses a URI for the src (GST_URI_SRC: `participant` required) or the sink
+// (GST_URI_SINK: no `participant`). The error's `code` is the GstURIError and
+// its text says what to fix.
+struct UriError {
+  GstURIError code;
+  std::string message;
+};
+std::variant<LiveKitUri, UriError> parse_uri(const char* uri, GstURIType type);
+// The URI for these settings; "" when the url is unset or not one a URI can
+// say (a scheme other than ws(s)/http(s), or a path).
+std::string make_uri(const std::string& url, const std::string& room, const std::string& track,
+                     const std::string& participant, const std::string& identity);
+// GstURIHandler::set_uri for either element: the URI's url, room, track name,
+// participant (src) and identity (when given) into the properties, only in
+// NULL or READY (else GST_URI_ERROR_BAD_STATE).
+gboolean set_uri(GstElement* element, ConnectionSettings& settings, std::string& track, std::string* participant,
+                 const gchar* uri, GError** error);
 
 // ---- caps <-> frame encoding ---------------------------------------------------
 

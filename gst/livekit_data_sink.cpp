@@ -95,7 +95,9 @@ struct _GstLiveKitDataSink {
   Sink* sink;
 };
 
-G_DEFINE_TYPE(GstLiveKitDataSink, gst_livekit_data_sink, GST_TYPE_BASE_SINK);
+static void lkds_uri_handler_init(gpointer iface, gpointer data);
+G_DEFINE_TYPE_WITH_CODE(GstLiveKitDataSink, gst_livekit_data_sink, GST_TYPE_BASE_SINK,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, lkds_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE(livekitdatasink, "livekitdatasink", GST_RANK_NONE, GST_TYPE_LIVEKIT_DATA_SINK);
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -244,6 +246,33 @@ static void gst_livekit_data_sink_init(GstLiveKitDataSink* self) {
   // waits for a remote track (a livekitdatasrc branch) would hold this sink
   // in PAUSED, unpublished, until that track sends something.
   gst_base_sink_set_async_enabled(GST_BASE_SINK(self), FALSE);
+}
+
+// ---- URI handler: livekit://HOST[:PORT]/ROOM/TRACK?identity=I (sets properties) ----
+
+static GstURIType lkds_uri_get_type(GType) { return GST_URI_SINK; }
+static const gchar* const* lkds_uri_get_protocols(GType) { return lkgst::kUriProtocols; }
+
+static gchar* lkds_uri_get_uri(GstURIHandler* handler) {
+  auto* self = GST_LIVEKIT_DATA_SINK(handler);
+  Sink& s = *self->sink;
+  GST_OBJECT_LOCK(self);
+  const std::string uri = lkgst::make_uri(s.connection.url, s.connection.room, s.track_name, "", s.connection.identity);
+  GST_OBJECT_UNLOCK(self);
+  return uri.empty() ? nullptr : g_strdup(uri.c_str());
+}
+
+static gboolean lkds_uri_set_uri(GstURIHandler* handler, const gchar* uri, GError** error) {
+  auto* self = GST_LIVEKIT_DATA_SINK(handler);
+  return lkgst::set_uri(GST_ELEMENT(self), self->sink->connection, self->sink->track_name, nullptr, uri, error);
+}
+
+static void lkds_uri_handler_init(gpointer iface, gpointer) {
+  auto* handler = static_cast<GstURIHandlerInterface*>(iface);
+  handler->get_type = lkds_uri_get_type;
+  handler->get_protocols = lkds_uri_get_protocols;
+  handler->get_uri = lkds_uri_get_uri;
+  handler->set_uri = lkds_uri_set_uri;
 }
 
 // ---- state changes -----------------------------------------------------------------

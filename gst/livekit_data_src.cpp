@@ -2,9 +2,14 @@
 //
 // Connects and subscribes in READY->PAUSED (start), so a refused token or an
 // unreachable server fails the state change; the track itself may come later
-// (wait-timeout). A live source: each frame becomes one buffer stamped with
-// the running time at its arrival.
+// (wait-timeout). The track unpublished or its publisher gone ends the
+// stream, or (on-unpublished=wait) subscribes again for its return. A live
+// source: each frame becomes one buffer stamped with the running time at its
+// arrival, or (timestamp-mode=sender) with the sender's UNIX time mapped into
+// the pipeline.
 #include "livekit_data_src.h"
+
+#include <cstdlib>
 
 #include "element_common.h"
 
@@ -20,8 +25,47 @@ enum {
   PROP_MAX_PARTIAL_FRAMES,
   PROP_QUEUE_SIZE,
   PROP_CAPS,
+  PROP_TIMESTAMP_MODE,
+  PROP_ON_UNPUBLISHED,
   PROP_STATS,
 };
+
+enum class TimestampMode { Arrival, Sender };
+enum class OnUnpublished { Eos, Wait };
+
+GType on_unpublished_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(OnUnpublished::Eos), "End the stream (EOS)", "eos"},
+      {int(OnUnpublished::Wait),
+       "Keep going: wait for the publisher to publish the track again (DISCONT on the next buffer)", "wait"},
+      {0, nullptr, nullptr},
+  };
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    type = g_enum_register_static("GstLiveKitDataSrcOnUnpublished", values);
+    g_once_init_leave(&once, 1);
+  }
+  return type;
+}
+
+GType timestamp_mode_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {int(TimestampMode::Arrival), "The running time when the frame arrived", "arrival"},
+      {int(TimestampMode::Sender),
+       "The sender's user timestamp (UNIX ms) mapped through the pipeline clock's offset to real time; needs "
+       "synchronized clocks (NTP) at both ends; frames without one: arrival",
+       "sender"},
+      {0, nullptr, nullptr},
+  };
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    type = g_enum_register_static("GstLiveKitDataSrcTimestampMode", values);
+    g_once_init_leave(&once, 1);
+  }
+  return type;
+}
 
 // The C++ state of one element, behind the GObject.
 struct Src {
@@ -32,6 +76,8 @@ struct Src {
   guint max_partial_frames = 1;
   guint queue_size = 64;
   GstCaps* caps = nullptr;
+  TimestampMode timestamp_mode = TimestampMode::Arrival;
+  OnUnpublished on_unpublished = OnUnpublished::Eos;
 
   // Between start and stop. `subscription` and `unlocked` under the object
   // lock (unlock comes from another thread); the rest on the streaming thread.
@@ -39,8 +85,11 @@ struct Src {
   std::shared_ptr<lk::room::DataTrackSubscription> subscription;
   bool unlocked = false;
   std::optional<uint16_t> last_frame_number;
+  bool discont = false;  // the next buffer starts again after an unpublish
   bool track_caps_set = false;  // a subscription's track keeps its encoding
-  lk::room::SubscriptionStats last_stats;  // of the last subscription, once it is gone
+  // timestamp-mode=sender: real time minus running time, as last adopted (ns).
+  std::optional<GstClockTimeDiff> realtime_offset;
+  lk::room::SubscriptionStats ended_stats;  // subscriptions since start that are gone, summed
 };
 
 GstCaps* unix_reference_caps() {
@@ -55,7 +104,9 @@ struct _GstLiveKitDataSrc {
   Src* src;
 };
 
-G_DEFINE_TYPE(GstLiveKitDataSrc, gst_livekit_data_src, GST_TYPE_PUSH_SRC);
+static void lkdsrc_uri_handler_init(gpointer iface, gpointer data);
+G_DEFINE_TYPE_WITH_CODE(GstLiveKitDataSrc, gst_livekit_data_src, GST_TYPE_PUSH_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, lkdsrc_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE(livekitdatasrc, "livekitdatasrc", GST_RANK_NONE, GST_TYPE_LIVEKIT_DATA_SRC);
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -74,7 +125,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
   auto* self = GST_LIVEKIT_DATA_SRC(object);
   Src& s = *self->src;
   if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
-  if (prop_id < PROP_PARTICIPANT || prop_id > PROP_CAPS) {
+  if (prop_id < PROP_PARTICIPANT || prop_id >= PROP_STATS) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
   }
@@ -92,16 +143,25 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
       gst_caps_replace(&s.caps, caps && !gst_caps_is_any(caps) ? const_cast<GstCaps*>(caps) : nullptr);
       break;
     }
+    case PROP_TIMESTAMP_MODE: s.timestamp_mode = TimestampMode(g_value_get_enum(value)); break;
+    case PROP_ON_UNPUBLISHED: s.on_unpublished = OnUnpublished(g_value_get_enum(value)); break;
   }
   GST_OBJECT_UNLOCK(self);
+}
+
+static void add_stats(lk::room::SubscriptionStats& sum, const lk::room::SubscriptionStats& more) {
+  sum.frames_received += more.frames_received;
+  sum.bytes_received += more.bytes_received;
+  sum.dropped_queue_overflow += more.dropped_queue_overflow;
+  sum.dropped_reassembly += more.dropped_reassembly;
 }
 
 static GstStructure* lkdsrc_stats(GstLiveKitDataSrc* self) {
   GST_OBJECT_LOCK(self);
   auto subscription = self->src->subscription;
-  lk::room::SubscriptionStats st = self->src->last_stats;
+  lk::room::SubscriptionStats st = self->src->ended_stats;
   GST_OBJECT_UNLOCK(self);
-  if (subscription) st = subscription->stats();
+  if (subscription) add_stats(st, subscription->stats());
   return gst_structure_new("livekitdatasrc-stats", "frames-received", G_TYPE_UINT64, st.frames_received,
                            "bytes-received", G_TYPE_UINT64, st.bytes_received, "dropped-queue-overflow", G_TYPE_UINT64,
                            st.dropped_queue_overflow, "dropped-reassembly", G_TYPE_UINT64, st.dropped_reassembly,
@@ -122,6 +182,8 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_MAX_PARTIAL_FRAMES: g_value_set_uint(value, s.max_partial_frames); break;
     case PROP_QUEUE_SIZE: g_value_set_uint(value, s.queue_size); break;
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
+    case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
+    case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -173,10 +235,24 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
       g_param_spec_boxed("caps", "Caps",
                          "Output caps instead of the ones the track's frame encoding gives", GST_TYPE_CAPS, rw));
   g_object_class_install_property(
+      gobject_class, PROP_TIMESTAMP_MODE,
+      g_param_spec_enum("timestamp-mode", "Timestamp mode",
+                        "What a buffer's PTS is: the running time at arrival, or the sender's user timestamp "
+                        "(UNIX ms, as livekitdatasink timestamp-mode=unix-ms sends) mapped into this pipeline",
+                        timestamp_mode_get_type(), int(TimestampMode::Arrival), rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ON_UNPUBLISHED,
+      g_param_spec_enum("on-unpublished", "On unpublished",
+                        "When the track is unpublished or its publisher leaves: end the stream, or wait for the "
+                        "same participant to publish the same track name again (wait-timeout applies)",
+                        on_unpublished_get_type(), int(OnUnpublished::Eos), rw));
+  g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "frames-received, bytes-received, dropped-queue-overflow, dropped-reassembly",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_type_mark_as_plugin_api(timestamp_mode_get_type(), GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(on_unpublished_get_type(), GstPluginAPIFlags(0));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(element_class, "LiveKit data track source", "Source/Network",
@@ -198,10 +274,41 @@ static void gst_livekit_data_src_init(GstLiveKitDataSrc* self) {
   gst_base_src_set_do_timestamp(GST_BASE_SRC(self), FALSE);  // stamped at arrival, in create()
 }
 
+// ---- URI handler: livekit://HOST[:PORT]/ROOM/TRACK?participant=P&identity=I (sets properties) ----
+
+static GstURIType lkdsrc_uri_get_type(GType) { return GST_URI_SRC; }
+static const gchar* const* lkdsrc_uri_get_protocols(GType) { return lkgst::kUriProtocols; }
+
+static gchar* lkdsrc_uri_get_uri(GstURIHandler* handler) {
+  auto* self = GST_LIVEKIT_DATA_SRC(handler);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const std::string uri = lkgst::make_uri(s.connection.url, s.connection.room, s.track_name, s.participant,
+                                          s.connection.identity);
+  GST_OBJECT_UNLOCK(self);
+  return uri.empty() ? nullptr : g_strdup(uri.c_str());
+}
+
+static gboolean lkdsrc_uri_set_uri(GstURIHandler* handler, const gchar* uri, GError** error) {
+  auto* self = GST_LIVEKIT_DATA_SRC(handler);
+  return lkgst::set_uri(GST_ELEMENT(self), self->src->connection, self->src->track_name, &self->src->participant, uri,
+                        error);
+}
+
+static void lkdsrc_uri_handler_init(gpointer iface, gpointer) {
+  auto* handler = static_cast<GstURIHandlerInterface*>(iface);
+  handler->get_type = lkdsrc_uri_get_type;
+  handler->get_protocols = lkdsrc_uri_get_protocols;
+  handler->get_uri = lkdsrc_uri_get_uri;
+  handler->set_uri = lkdsrc_uri_set_uri;
+}
+
 // ---- state changes -----------------------------------------------------------------
 
-static gboolean lkdsrc_start(GstBaseSrc* base) {
-  auto* self = GST_LIVEKIT_DATA_SRC(base);
+// Subscribes to the track the properties name (also before it is published)
+// and makes it the one create() reads: in start, and again after an unpublish
+// with on-unpublished=wait.
+static void lkdsrc_subscribe(GstLiveKitDataSrc* self) {
   Src& s = *self->src;
   GST_OBJECT_LOCK(self);
   const std::string participant = s.participant, track_name = s.track_name;
@@ -209,10 +316,27 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   options.wait_for_track_ms = s.wait_timeout_ms;
   options.max_partial_frames = s.max_partial_frames;
   options.queue_frames = s.queue_size;
-  s.last_frame_number.reset();
-  s.track_caps_set = false;
   GST_OBJECT_UNLOCK(self);
-  if (participant.empty() || track_name.empty()) {
+  auto subscription = s.room->subscribe(participant, track_name, options);
+  GST_INFO_OBJECT(self, "subscribing to '%s' of '%s'", track_name.c_str(), participant.c_str());
+  s.last_frame_number.reset();  // a new publication counts from its own start
+  s.track_caps_set = false;     // and may have another encoding
+  GST_OBJECT_LOCK(self);
+  s.subscription = subscription;
+  if (s.unlocked) subscription->cancel_read();
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean lkdsrc_start(GstBaseSrc* base) {
+  auto* self = GST_LIVEKIT_DATA_SRC(base);
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const bool named = !s.participant.empty() && !s.track_name.empty();
+  s.ended_stats = {};
+  s.discont = false;
+  s.realtime_offset.reset();
+  GST_OBJECT_UNLOCK(self);
+  if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("no track to subscribe to: set the 'participant' (the publisher's identity) and 'track-name' "
                        "properties"),
@@ -221,12 +345,7 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   }
   s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_READ);
   if (!s.room) return FALSE;
-  auto subscription = s.room->subscribe(participant, track_name, options);
-  GST_INFO_OBJECT(self, "subscribing to '%s' of '%s'", track_name.c_str(), participant.c_str());
-  GST_OBJECT_LOCK(self);
-  s.subscription = subscription;
-  if (s.unlocked) subscription->cancel_read();
-  GST_OBJECT_UNLOCK(self);
+  lkdsrc_subscribe(self);
   return TRUE;
 }
 
@@ -239,7 +358,7 @@ static gboolean lkdsrc_stop(GstBaseSrc* base) {
   if (subscription) {
     subscription->close();
     GST_OBJECT_LOCK(self);
-    s.last_stats = subscription->stats();
+    add_stats(s.ended_stats, subscription->stats());
     GST_OBJECT_UNLOCK(self);
   }
   subscription.reset();
@@ -330,12 +449,70 @@ static GstClockTime lkdsrc_arrival_running_time(GstLiveKitDataSrc* self, const l
   return at > base_time ? at - base_time : 0;
 }
 
+// timestamp-mode=sender: the sender's UNIX time as running time, through the
+// offset between real time and this pipeline's running time. The offset is
+// measured at every frame but adopted only when it moved by more than a
+// millisecond (a pause, a step of either clock, drift): until then
+// consecutive PTS keep the sender's spacing exactly. NONE without a clock.
+static GstClockTime lkdsrc_sender_running_time(GstLiveKitDataSrc* self, uint64_t user_timestamp_ms) {
+  GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  // Real time read on both sides of the clock: a thread preempted in between
+  // would measure a false offset, so a wide bracket is read again.
+  GstClockTime now = 0;
+  int64_t before_us = 0, after_us = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    before_us = g_get_real_time();
+    now = gst_clock_get_time(clock);
+    after_us = g_get_real_time();
+    if (after_us - before_us <= 100) break;
+  }
+  gst_object_unref(clock);
+  const int64_t real_ns = (before_us + after_us) / 2 * int64_t(GST_USECOND);
+  const GstClockTimeDiff running = GstClockTimeDiff(now) - GstClockTimeDiff(gst_element_get_base_time(GST_ELEMENT(self)));
+  const GstClockTimeDiff offset = real_ns - running;
+  auto& adopted = self->src->realtime_offset;
+  if (!adopted || std::llabs(offset - *adopted) > GstClockTimeDiff(GST_MSECOND)) {
+    GST_DEBUG_OBJECT(self, "real time - running time: %" G_GINT64_FORMAT " ns", offset);
+    adopted = offset;
+  }
+  const GstClockTimeDiff at = GstClockTimeDiff(user_timestamp_ms * GST_MSECOND) - *adopted;
+  if (at < 0) {
+    GST_LOG_OBJECT(self, "sender time %" G_GUINT64_FORMAT " ms is before this pipeline started: PTS 0",
+                   user_timestamp_ms);
+    return 0;
+  }
+  return GstClockTime(at);
+}
+
 static GstBuffer* lkdsrc_wrap(lk::room::ReceivedFrame& frame) {
   if (frame.payload.empty()) return gst_buffer_new();
   // The buffer owns the frame's bytes: no copy.
   auto* bytes = new std::vector<uint8_t>(std::move(frame.payload));
   return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), bytes->size(), 0, bytes->size(), bytes,
                                      [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+}
+
+// on-unpublished=wait: after the track was unpublished or its publisher left,
+// subscribes again for the same participant and track name; true when it did.
+static bool lkdsrc_wait_again(GstLiveKitDataSrc* self, const std::shared_ptr<lk::room::DataTrackSubscription>& sub) {
+  using lk::room::SubscriptionEnd;
+  Src& s = *self->src;
+  GST_OBJECT_LOCK(self);
+  const bool wait = s.on_unpublished == OnUnpublished::Wait;
+  GST_OBJECT_UNLOCK(self);
+  if (!wait || (sub->end() != SubscriptionEnd::Unpublished && sub->end() != SubscriptionEnd::PublisherLeft)) {
+    return false;
+  }
+  GST_INFO_OBJECT(self, "%s: waiting for it to be published again", lk::room::to_string(sub->end()));
+  sub->close();
+  GST_OBJECT_LOCK(self);
+  add_stats(s.ended_stats, sub->stats());
+  s.subscription.reset();
+  GST_OBJECT_UNLOCK(self);
+  lkdsrc_subscribe(self);
+  s.discont = true;
+  return true;
 }
 
 // Why the subscription ended, as the flow return (and error) it means.
@@ -374,20 +551,28 @@ static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataT
 static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   auto* self = GST_LIVEKIT_DATA_SRC(push);
   Src& s = *self->src;
-  GST_OBJECT_LOCK(self);
-  auto subscription = s.subscription;
-  GST_OBJECT_UNLOCK(self);
-  if (!subscription) return GST_FLOW_FLUSHING;
-
-  auto frame = subscription->read(-1);  // woken by unlock (cancel_read)
-  if (!frame) {
-    if (frame.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
-    return lkdsrc_ended(self, *subscription, frame.error());
-  }
+  std::shared_ptr<lk::room::DataTrackSubscription> subscription;
+  lk::Result<lk::room::ReceivedFrame> frame = lk::make_error(lk::ErrorKind::Cancelled, "");
+  do {
+    GST_OBJECT_LOCK(self);
+    subscription = s.subscription;
+    GST_OBJECT_UNLOCK(self);
+    if (!subscription) return GST_FLOW_FLUSHING;
+    frame = subscription->read(-1);  // woken by unlock (cancel_read)
+    if (!frame && frame.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
+  } while (!frame && lkdsrc_wait_again(self, subscription));
+  if (!frame) return lkdsrc_ended(self, *subscription, frame.error());
   if (!lkdsrc_negotiate_track_caps(self, *subscription)) return GST_FLOW_NOT_NEGOTIATED;
 
+  GST_OBJECT_LOCK(self);
+  const TimestampMode timestamp_mode = s.timestamp_mode;
+  GST_OBJECT_UNLOCK(self);
+  // A user timestamp that fits in nanoseconds (UNIX ms as the SDKs send it).
+  const bool unix_time = frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND;
   GstBuffer* buffer = lkdsrc_wrap(*frame);
-  GST_BUFFER_PTS(buffer) = lkdsrc_arrival_running_time(self, *frame);
+  GST_BUFFER_PTS(buffer) = timestamp_mode == TimestampMode::Sender && unix_time
+                               ? lkdsrc_sender_running_time(self, *frame->user_timestamp)
+                               : lkdsrc_arrival_running_time(self, *frame);
   // Frame numbers count up by one per frame at the publisher: a jump means
   // frames lost on the way or dropped from a full queue.
   if (s.last_frame_number && frame->frame_number != uint16_t(*s.last_frame_number + 1)) {
@@ -395,9 +580,14 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
                      uint16_t(frame->frame_number - 1));
     GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
   }
+  if (s.discont) {
+    GST_DEBUG_OBJECT(self, "the first frame of the track published again");
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    s.discont = false;
+  }
   s.last_frame_number = frame->frame_number;
   // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
-  if (frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND) {
+  if (unix_time) {
     gst_buffer_add_reference_timestamp_meta(buffer, unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
                                             GST_CLOCK_TIME_NONE);
   }

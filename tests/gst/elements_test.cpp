@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -169,6 +170,32 @@ GstSample* deliver(GstElement* in, GstElement* out, const std::vector<uint8_t>& 
   return nullptr;
 }
 
+// The running time of a pipeline now (its clock minus its base time).
+GstClockTime running_time_of(GstElement* pipeline) {
+  GstClock* clock = gst_element_get_clock(pipeline);
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  return now - gst_element_get_base_time(pipeline);
+}
+
+void drain(GstElement* appsink) {
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 300 * GST_MSECOND)) gst_sample_unref(s);
+}
+
+// The PTS of each payload of `sent` that arrives (index -> PTS) until 1.5 s of silence.
+std::map<size_t, GstClockTime> collect_pts(GstElement* appsink, const std::vector<std::vector<uint8_t>>& sent) {
+  std::map<size_t, GstClockTime> out;
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 1500 * GST_MSECOND)) {
+    const auto bytes = bytes_of(s);
+    for (size_t i = 0; i < sent.size(); ++i) {
+      if (bytes == sent[i]) out[i] = GST_BUFFER_PTS(gst_sample_get_buffer(s));
+    }
+    gst_sample_unref(s);
+  }
+  return out;
+}
+
 bool wait_eos(GstElement* appsink, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (!gst_app_sink_is_eos(GST_APP_SINK(appsink)) && Clock::now() < deadline) {
@@ -226,12 +253,14 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
     EXPECT_EQ(stat(sink, f), 0u) << f;
   }
 
-  gint wait = 0;
+  gint wait = 0, src_mode = -1, on_unpublished = -1;
   guint partial = 0, queue = 0;
   GstCaps* caps = nullptr;
   g_object_get(src, "wait-timeout", &wait, "max-partial-frames", &partial, "queue-size", &queue, "caps", &caps,
-               nullptr);
+               "timestamp-mode", &src_mode, "on-unpublished", &on_unpublished, nullptr);
   EXPECT_EQ(wait, -1);
+  EXPECT_EQ(src_mode, 0);        // arrival
+  EXPECT_EQ(on_unpublished, 0);  // eos
   EXPECT_EQ(partial, 1u);
   EXPECT_EQ(queue, 64u);
   EXPECT_EQ(caps, nullptr);
@@ -269,6 +298,107 @@ TEST_F(ElementTest, AMissingTrackNameFailsTheStateChangeNamingTheProperty) {
   ASSERT_TRUE(error);
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS);
   EXPECT_NE(error->text.find("'participant'"), std::string::npos) << error->text;
+}
+
+// The element a URI makes, or nullptr with the error's code and message.
+GstElement* from_uri(GstURIType type, const std::string& uri, GError** error = nullptr) {
+  GstElement* e = gst_element_make_from_uri(type, uri.c_str(), nullptr, error);
+  if (e) gst_object_ref_sink(e);
+  return e;
+}
+
+std::string factory_of(GstElement* e) {
+  return GST_OBJECT_NAME(gst_element_get_factory(e));
+}
+
+std::string uri_of(GstElement* e) {
+  gchar* uri = gst_uri_handler_get_uri(GST_URI_HANDLER(e));
+  std::string out = uri ? uri : "";
+  g_free(uri);
+  return out;
+}
+
+TEST_F(ElementTest, AUriConfiguresTheSrcAndTheSink) {
+  const std::string src_uri = "livekit://10.99.0.1:7880/demo/telemetry?participant=robot&identity=viewer";
+  GError* error = nullptr;
+  GstElement* src = from_uri(GST_URI_SRC, src_uri, &error);
+  ASSERT_TRUE(src) << (error ? error->message : "no element");
+  EXPECT_EQ(factory_of(src), "livekitdatasrc");
+  EXPECT_EQ(string_property(src, "url"), "ws://10.99.0.1:7880");
+  EXPECT_EQ(string_property(src, "room"), "demo");
+  EXPECT_EQ(string_property(src, "track-name"), "telemetry");
+  EXPECT_EQ(string_property(src, "participant"), "robot");
+  EXPECT_EQ(string_property(src, "identity"), "viewer");
+  EXPECT_EQ(uri_of(src), src_uri);
+  gst_object_unref(src);
+
+  GstElement* sink = from_uri(GST_URI_SINK, "livekits://lk.example.com/demo/telemetry?identity=robot", &error);
+  ASSERT_TRUE(sink) << (error ? error->message : "no element");
+  EXPECT_EQ(factory_of(sink), "livekitdatasink");
+  EXPECT_EQ(string_property(sink, "url"), "wss://lk.example.com");
+  EXPECT_EQ(string_property(sink, "room"), "demo");
+  EXPECT_EQ(string_property(sink, "track-name"), "telemetry");
+  EXPECT_EQ(string_property(sink, "identity"), "robot");
+  EXPECT_EQ(uri_of(sink), "livekits://lk.example.com/demo/telemetry?identity=robot");
+  // Without identity the property stays as it was; percent-encoding both ways; IPv6.
+  g_object_set(sink, "identity", "kept", nullptr);
+  ASSERT_TRUE(gst_uri_handler_set_uri(GST_URI_HANDLER(sink), "livekit://[::1]:7880/my%20room/a%2Fb", &error))
+      << error->message;
+  EXPECT_EQ(string_property(sink, "url"), "ws://[::1]:7880");
+  EXPECT_EQ(string_property(sink, "room"), "my room");
+  EXPECT_EQ(string_property(sink, "track-name"), "a/b");
+  EXPECT_EQ(string_property(sink, "identity"), "kept");
+  EXPECT_EQ(uri_of(sink), "livekit://[::1]:7880/my%20room/a%2Fb?identity=kept");
+  // A url a URI cannot say (a path): no URI.
+  g_object_set(sink, "url", "https://example.com/livekit", nullptr);
+  EXPECT_EQ(uri_of(sink), "");
+  gst_object_unref(sink);
+}
+
+TEST_F(ElementTest, AnInvalidUriIsRefusedWithAGErrorSayingWhy) {
+  struct Case {
+    GstURIType type;
+    const char* uri;
+    GstURIError code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {GST_URI_SRC, "livekit:///demo/t?participant=p", GST_URI_ERROR_BAD_URI, "host"},
+      {GST_URI_SRC, "livekit://h:7880/demo?participant=p", GST_URI_ERROR_BAD_URI, "/ROOM/TRACK"},
+      {GST_URI_SRC, "livekit://h/demo/t/more?participant=p", GST_URI_ERROR_BAD_URI, "/ROOM/TRACK"},
+      {GST_URI_SRC, "livekit://h//t?participant=p", GST_URI_ERROR_BAD_URI, "/ROOM/TRACK"},
+      {GST_URI_SRC, "livekit://h/demo/t", GST_URI_ERROR_BAD_URI, "participant="},
+      {GST_URI_SRC, "livekit://h/demo/t?participant=p&token=eyJsecret", GST_URI_ERROR_BAD_URI, "'token'"},
+      {GST_URI_SRC, "livekit://me:pw@h/demo/t?participant=p", GST_URI_ERROR_BAD_URI, "properties"},
+      {GST_URI_SINK, "livekit://h/demo/t?participant=p", GST_URI_ERROR_BAD_URI, "identity="},
+      {GST_URI_SINK, "livekit://h/demo/t?identity=i&colour=blue", GST_URI_ERROR_BAD_URI, "'colour'"},
+      {GST_URI_SINK, "livekit://h/de%ZZmo/t", GST_URI_ERROR_BAD_URI, "%-encoding"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.uri);
+    GError* error = nullptr;
+    GstElement* e = from_uri(c.type, c.uri, &error);
+    EXPECT_FALSE(e);
+    if (e) gst_object_unref(e);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->domain, GST_URI_ERROR);
+    EXPECT_EQ(error->code, c.code) << error->message;
+    EXPECT_NE(std::string(error->message).find(c.says), std::string::npos) << error->message;
+    EXPECT_EQ(std::string(error->message).find("eyJsecret"), std::string::npos) << "the query leaked";
+    g_error_free(error);
+  }
+  // Another scheme, straight to the handler: not ours.
+  GstElement* src = gst_element_factory_make("livekitdatasrc", nullptr);
+  ASSERT_TRUE(src);
+  gst_object_ref_sink(src);
+  GError* error = nullptr;
+  EXPECT_FALSE(gst_uri_handler_set_uri(GST_URI_HANDLER(src), "https://h/demo/t?participant=p", &error));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->domain, GST_URI_ERROR);
+  EXPECT_EQ(error->code, GST_URI_ERROR_UNSUPPORTED_PROTOCOL) << error->message;
+  g_error_free(error);
+  EXPECT_EQ(string_property(src, "url"), "") << "a refused URI changed a property";
+  gst_object_unref(src);
 }
 
 // ---------------------------------------------------------------------------
@@ -418,6 +548,157 @@ TEST_F(ServerTest, TimestampModePtsSendsThePtsAndNoneSendsNothing) {
     }
     gst_sample_unref(sample);
   }
+}
+
+TEST_F(ServerTest, TimestampModeSenderMapsTheSendersUnixTimeIntoThePipeline) {
+  // One track, read by bob with the sender's clock and by carol at arrival;
+  // a second track without user timestamps, read by bob with the sender's clock
+  // (appsinks async=false: one branch waiting for its first buffer would hold
+  // the pipeline in PAUSED).
+  Pipeline by_sender(receiver("bob", "alice", "stamped", "timestamp-mode=sender", "async=false") + "  " +
+                     "livekitdatasrc name=src2 participant=alice track-name=plain timestamp-mode=sender " + as("bob") +
+                     " ! appsink name=out2 sync=false async=false");
+  Pipeline at_arrival(receiver("carol", "alice", "stamped"));
+  Pipeline tx(sender("alice", "stamped"));
+  Pipeline tx_plain("appsrc name=in is-live=true format=time do-timestamp=true ! livekitdatasink "
+                    "track-name=plain timestamp-mode=none " + as("alice"));
+  for (Pipeline* p : {&by_sender, &at_arrival, &tx, &tx_plain}) {
+    ASSERT_NE(p->set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  }
+  GstElement* in = tx["in"];
+  warm_up(in, by_sender["out"]);
+  ASSERT_FALSE(HasFailure()) << "sender mode";
+  warm_up(in, at_arrival["out"]);
+  ASSERT_FALSE(HasFailure()) << "arrival mode";
+  warm_up(tx_plain["in"], by_sender["out2"]);
+  ASSERT_FALSE(HasFailure()) << "no user timestamps";
+  drain(by_sender["out"]);
+
+  // Sender times 10 s ahead of now, unevenly spaced; pushed 50 ms apart.
+  const std::vector<uint64_t> offsets_ms = {0, 40, 1040, 1041, 1500, 3007};
+  const uint64_t base_ms = uint64_t(g_get_real_time() / 1000) + 10000;
+  const GstClockTime sender_before = running_time_of(by_sender.element());
+  const GstClockTime arrival_before = running_time_of(at_arrival.element());
+  std::vector<std::vector<uint8_t>> sent, sent_plain;
+  for (size_t i = 0; i < offsets_ms.size(); ++i) {
+    sent.push_back(pattern(32, uint32_t(i)));
+    push(in, sent.back(), (base_ms + offsets_ms[i]) * GST_MSECOND);
+    sent_plain.push_back(pattern(33, uint32_t(i)));
+    push(tx_plain["in"], sent_plain.back());
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto got_sender = collect_pts(by_sender["out"], sent);
+  const auto got_arrival = collect_pts(at_arrival["out"], sent);
+  const auto got_plain = collect_pts(by_sender["out2"], sent_plain);
+  const GstClockTime sender_after = running_time_of(by_sender.element());
+  const GstClockTime arrival_after = running_time_of(at_arrival.element());
+  ASSERT_GE(got_sender.size(), 3u);
+  ASSERT_GE(got_arrival.size(), 3u);
+  ASSERT_GE(got_plain.size(), 3u);
+
+  // sender: the sender's spacing exactly, and where its clock says (10 s ahead).
+  for (const auto& [i, pts] : got_sender) {
+    for (const auto& [j, later] : got_sender) {
+      if (j <= i) continue;
+      EXPECT_EQ(GstClockTimeDiff(later - pts), GstClockTimeDiff((offsets_ms[j] - offsets_ms[i]) * GST_MSECOND))
+          << "frames " << i << " and " << j;
+    }
+    const GstClockTime at_base = pts - offsets_ms[i] * GST_MSECOND;
+    EXPECT_GT(at_base, sender_before + 9 * GST_SECOND) << "frame " << i;
+    EXPECT_LT(at_base, sender_before + 11 * GST_SECOND) << "frame " << i;
+  }
+  // arrival (the default): when they came, whatever the sender's clock said.
+  for (const auto& [i, pts] : got_arrival) {
+    EXPECT_GE(pts, arrival_before) << "frame " << i;
+    EXPECT_LE(pts, arrival_after) << "frame " << i;
+  }
+  // No user timestamp: arrival time even in sender mode.
+  for (const auto& [i, pts] : got_plain) {
+    EXPECT_GE(pts, sender_before) << "frame " << i;
+    EXPECT_LE(pts, sender_after) << "frame " << i;
+  }
+}
+
+TEST_F(ServerTest, OnUnpublishedWaitKeepsGoingUntilTheTrackComesBack) {
+  // bob waits for the track to come back; carol (the default) ends at once.
+  Pipeline waiting(receiver("bob", "alice", "telemetry", "on-unpublished=wait"));
+  Pipeline ending(receiver("carol", "alice", "telemetry"));
+  ASSERT_NE(waiting.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(ending.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* out = waiting["out"];
+  {
+    Pipeline tx(sender("alice", "telemetry"));
+    ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    warm_up(tx["in"], out);
+    ASSERT_FALSE(HasFailure());
+    GstSample* sample = deliver(tx["in"], out, pattern(100, 1));
+    ASSERT_TRUE(sample);
+    gst_sample_unref(sample);
+    ASSERT_EQ(tx.set_state(GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);  // unpublishes, and alice leaves
+  }
+  const uint64_t received_before = stat(waiting["src"], "frames-received");
+  EXPECT_TRUE(wait_eos(ending["out"], 15s)) << "the default (eos) did not end the stream";
+  EXPECT_FALSE(wait_eos(out, 3s)) << "on-unpublished=wait ended the stream";
+  EXPECT_FALSE(waiting.wait_error(0ms));
+  GstState state = GST_STATE_VOID_PENDING;
+  EXPECT_EQ(gst_element_get_state(waiting.element(), &state, nullptr, 0), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(state, GST_STATE_PLAYING);
+
+  // alice publishes again, from a new pipeline (a new participant).
+  Pipeline tx(sender("alice", "telemetry"));
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstSample* first = nullptr;
+  for (int i = 0; i < 200 && !first; ++i) {
+    push(tx["in"], kWarmUp);
+    first = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 100 * GST_MSECOND);
+  }
+  ASSERT_TRUE(first) << "nothing came through after the track was published again";
+  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(first), GST_BUFFER_FLAG_DISCONT))
+      << "the first buffer of the new publication is not DISCONT";
+  gst_sample_unref(first);
+  drain(out);
+  GstSample* sample = deliver(tx["in"], out, pattern(100, 2));
+  ASSERT_TRUE(sample);
+  EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT));
+  gst_sample_unref(sample);
+  EXPECT_GT(stat(waiting["src"], "frames-received"), received_before) << "stats count both subscriptions";
+  EXPECT_FALSE(gst_app_sink_is_eos(GST_APP_SINK(out)));
+}
+
+TEST_F(ServerTest, ARoundTripConfiguredOnlyByUris) {
+  // Credentials from the environment; everything else from the URIs.
+  g_setenv("LIVEKIT_API_KEY", TestServer::kApiKey, TRUE);
+  g_setenv("LIVEKIT_API_SECRET", TestServer::kApiSecret, TRUE);
+  const std::string host = server_->url().substr(server_->url().find("://") + 3);
+  ASSERT_EQ(server_->url().rfind("ws://", 0), 0u) << server_->url();
+  const std::string base = "livekit://" + host + "/" + room_ + "/telemetry";
+  GError* error = nullptr;
+  GstElement* src = from_uri(GST_URI_SRC, base + "?participant=alice&identity=bob", &error);
+  ASSERT_TRUE(src) << error->message;
+  GstElement* sink = from_uri(GST_URI_SINK, base + "?identity=alice", &error);
+  ASSERT_TRUE(sink) << error->message;
+  Pipeline rx("queue name=q ! appsink name=out sync=false");
+  Pipeline tx("appsrc name=in is-live=true format=time do-timestamp=true ! queue name=q");
+  gst_bin_add(GST_BIN(rx.element()), src);  // the bins take a reference of their own
+  gst_bin_add(GST_BIN(tx.element()), sink);
+  ASSERT_TRUE(gst_element_link(src, rx["q"]));
+  ASSERT_TRUE(gst_element_link(tx["q"], sink));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  warm_up(tx["in"], rx["out"]);
+  ASSERT_FALSE(HasFailure());
+  GstSample* sample = deliver(tx["in"], rx["out"], pattern(5000, 3));
+  ASSERT_TRUE(sample);
+  gst_sample_unref(sample);
+  EXPECT_NE(string_property(src, "participant-sid"), string_property(sink, "participant-sid"));
+  // Running: the URI stays.
+  EXPECT_FALSE(gst_uri_handler_set_uri(GST_URI_HANDLER(src), (base + "?participant=x").c_str(), &error));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, GST_URI_ERROR_BAD_STATE) << error->message;
+  g_error_free(error);
+  EXPECT_EQ(string_property(src, "participant"), "alice");
+  gst_object_unref(src);
+  gst_object_unref(sink);
 }
 
 TEST_F(ServerTest, TheSrcCapsFollowTheSinkCapsEncodingAndSchema) {
