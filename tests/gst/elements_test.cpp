@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "payload.h"
 #include "test_server.h"
 
 namespace {
@@ -28,17 +29,8 @@ using namespace std::chrono_literals;
 using lk::test::TestServer;
 using Clock = std::chrono::steady_clock;
 
-std::vector<uint8_t> pattern(size_t size, uint32_t seed) {
-  std::vector<uint8_t> out(size);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& b : out) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = uint8_t(x);
-  }
-  return out;
-}
+// Deterministic bytes (tests/support/payload.h), size first as these tests read.
+std::vector<uint8_t> pattern(size_t size, uint32_t seed) { return lk::test::pattern(seed, size); }
 
 GstCaps* unix_caps() {
   static GstCaps* caps = gst_caps_new_empty_simple("timestamp/x-unix");

@@ -17,6 +17,7 @@
 #include "room/room_connection.h"
 #include "room/room_registry.h"
 #include "signal/token.h"
+#include "payload.h"
 #include "test_server.h"
 
 namespace lk::room {
@@ -34,17 +35,8 @@ int thread_count() {
   return n;
 }
 
-std::vector<uint8_t> pattern(size_t size, uint32_t seed) {
-  std::vector<uint8_t> out(size);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& b : out) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = uint8_t(x);
-  }
-  return out;
-}
+// Deterministic bytes (tests/support/payload.h), size first as these tests read.
+std::vector<uint8_t> pattern(size_t size, uint32_t seed) { return lk::test::pattern(seed, size); }
 
 class RoomTest : public ::testing::Test {
  protected:
