@@ -196,7 +196,8 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
     auto sctp = SctpTransport::create(context, kSctpPort, remote ? remote->sctp_port : kSctpPort, config.sctp_mtu,
                                       [dtls = stack.dtls.get()](std::span<const uint8_t> packet) {
                                         return dtls->send(packet);
-                                      });
+                                      },
+                                      config.max_message_size);
     if (!sctp) return fail(sctp.error());
     stack.sctp = std::move(*sctp);
     stack.sctp->on_state = [this](SctpTransport::State st) { on_sctp_state(st); };
@@ -205,6 +206,12 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
     };
     stack.sctp->on_stream_reset = [this](uint16_t stream) { channels->handle_stream_reset(stream); };
     stack.sctp->on_writable = [this] { channels->handle_writable(); };
+    stack.sctp->on_error = [this](const lk::Error& e) {
+      // A peer that ignores our limits gets no more of our memory or time:
+      // fail, and drop the association (close_notify, then SCTP goes).
+      fail(e);
+      teardown();
+    };
     stack.dtls->on_receive = [sctp = stack.sctp.get()](std::span<const uint8_t> packet) { sctp->receive(packet); };
     if (auto r = stack.sctp->start(); !r) return fail(r.error());
   } else if (s == DtlsTransport::State::Closed) {

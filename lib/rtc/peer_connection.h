@@ -34,7 +34,9 @@ struct Configuration {
   std::vector<IceServer> ice_servers;
   bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
   bool relay_only = false;             // announce only relay candidates
-  size_t max_message_size = 262144;    // what we advertise in a=max-message-size
+  // What we advertise in a=max-message-size, and the most we accept: a peer
+  // that sends a bigger message fails the connection (we never hold more).
+  size_t max_message_size = 262144;
   // Largest message we send, whatever the peer advertises (the smaller of the
   // two applies). livekit-server v1.13.5 advertises 1 GiB but reads each
   // message into a 65,535-byte buffer and closes the channel on a bigger one

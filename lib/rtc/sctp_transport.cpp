@@ -6,6 +6,7 @@
 #include <usrsctp.h>
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -103,21 +104,24 @@ std::shared_mutex UsrsctpLibrary::instances_mutex;
 std::unordered_set<const SctpTransport*> UsrsctpLibrary::instances;
 
 SctpTransport::SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, uint32_t mtu,
-                             SendPacket send_packet)
+                             SendPacket send_packet, size_t max_message_size)
     : context_(g_main_context_ref(context)),
       local_port_(local_port),
       remote_port_(remote_port),
       mtu_(mtu),
+      max_message_size_(max_message_size),
       send_packet_(std::move(send_packet)) {}
 
 lk::Result<std::unique_ptr<SctpTransport>> SctpTransport::create(GMainContext* context, uint16_t local_port,
                                                                  uint16_t remote_port, uint32_t mtu,
-                                                                 SendPacket send_packet) {
+                                                                 SendPacket send_packet, size_t max_message_size) {
+  if (max_message_size == 0)
+    return make_error(ErrorKind::InvalidArgument, "SCTP max message size must be at least 1 byte");
   if (mtu < kMinMtu || mtu > kMaxMtu)
     return make_error(ErrorKind::InvalidArgument, "SCTP MTU " + std::to_string(mtu) + " is outside " +
                                                       std::to_string(kMinMtu) + ".." + std::to_string(kMaxMtu));
   UsrsctpLibrary::acquire();
-  std::unique_ptr<SctpTransport> t(new SctpTransport(context, local_port, remote_port, mtu, std::move(send_packet)));
+  std::unique_ptr<SctpTransport> t(new SctpTransport(context, local_port, remote_port, mtu, std::move(send_packet), max_message_size));
   usrsctp_register_address(t.get());
   {
     std::unique_lock lock(UsrsctpLibrary::instances_mutex);
@@ -148,6 +152,11 @@ lk::Result<void> SctpTransport::open_socket() {
   // usrsctp's AF_CONN path MTU leaves out the 12-byte SCTP common header:
   // subtract it so whole SCTP packets fit mtu_ (DTLS/UDP/IP come on top).
   spp.spp_pathmtu = mtu_ - kCommonHeaderBytes;
+  // usrsctp hands a message up in pieces once this much of it is queued
+  // (default: half the receive buffer). At our own limit a message is either
+  // whole or already too big, so an allowed message arrives in one piece and
+  // an oversized one is refused as soon as it crosses the limit.
+  uint32_t pd_point = static_cast<uint32_t>(std::min<size_t>(max_message_size_, kRecvBufferBytes / 2));
   for (auto r : {set(SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER"),
                  set(SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf, "SO_SNDBUF"),
                  set(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF"),
@@ -156,6 +165,8 @@ lk::Result<void> SctpTransport::open_socket() {
                  set(IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on, "SCTP_NODELAY"),
                  set(IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &level0, sizeof level0, "SCTP_FRAGMENT_INTERLEAVE"),
                  set(IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof init, "SCTP_INITMSG"),
+                 set(IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, &pd_point, sizeof pd_point,
+                     "SCTP_PARTIAL_DELIVERY_POINT"),
                  set(IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &spp, sizeof spp, "SCTP_PEER_ADDR_PARAMS")})
     if (!r) return r;
   int actual_snd = 0, actual_rcv = 0;
@@ -324,33 +335,60 @@ void SctpTransport::dispatch_events() {
         writable_pending_ = false;
         if (on_writable) on_writable();
         break;
+      case Event::Kind::Error:
+        if (on_error) on_error(make_error(ErrorKind::Network, e.error));
+        break;
     }
     if (!*alive) return;  // a callback destroyed us (e.g. the owner closed)
   }
 }
 
+void SctpTransport::refuse_locked(std::string reason) {
+  refused_ = true;
+  partial_.clear();
+  partial_bytes_ = 0;
+  Event e{Event::Kind::Error};
+  e.error = std::move(reason);
+  post(std::move(e));
+}
+
 void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len) {
+  std::unique_ptr<uint8_t, decltype(&free)> owned(data, &free);
   std::unique_lock lock(partial_mutex_);
-  if (!(flags & MSG_EOR) || partial_.count(stream)) {  // partial delivery of a big message
-    auto& buf = partial_[stream];
-    buf.insert(buf.end(), data, data + len);
-    free(data);
-    if (!(flags & MSG_EOR)) return;
+  if (refused_) return;  // the association is going away: hold nothing more
+  auto too_big = [&](size_t size) {
+    refuse_locked("the peer sent a message of more than " + std::to_string(max_message_size_) +
+                  " bytes (our a=max-message-size) on stream " + std::to_string(stream) +
+                  (size > len ? ", counting unfinished messages on other streams" : "") + "; dropping the association");
+  };
+  auto it = partial_.find(stream);
+  if ((flags & MSG_EOR) && it == partial_.end()) {  // a whole message in one piece
+    if (len > max_message_size_) return too_big(len);
+    lock.unlock();
     Event e{Event::Kind::Message};
     e.stream = stream;
     e.ppid = ppid;
-    e.data = std::move(buf);
-    partial_.erase(stream);
-    lock.unlock();
+    e.whole = std::move(owned);
+    e.whole_size = len;
     post(std::move(e));
     return;
   }
-  lock.unlock();
+  // Partial delivery of a big message: bounded per message and in total.
+  size_t message = (it == partial_.end() ? 0 : it->second.size()) + len;
+  if (message > max_message_size_ || partial_bytes_ + len > max_message_size_)
+    return too_big(std::max(message, partial_bytes_ + len));
+  auto& buf = partial_[stream];
+  buf.insert(buf.end(), data, data + len);
+  partial_bytes_ += len;
+  if (partial_bytes_ > reassembly_peak_) reassembly_peak_ = partial_bytes_;
+  if (!(flags & MSG_EOR)) return;
   Event e{Event::Kind::Message};
   e.stream = stream;
   e.ppid = ppid;
-  e.whole.reset(data);
-  e.whole_size = len;
+  e.data = std::move(buf);
+  partial_bytes_ -= e.data.size();
+  partial_.erase(stream);
+  lock.unlock();
   post(std::move(e));
 }
 

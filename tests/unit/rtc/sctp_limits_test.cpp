@@ -1,0 +1,65 @@
+// What a hostile or broken SCTP peer can make us hold or deliver, with two
+// SctpTransports back to back in memory (tests/unit/rtc/sctp_pair.h).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "sctp_pair.h"
+
+using namespace lk::rtc;
+using lk::rtc::test::BackToBack;
+
+namespace {
+
+constexpr uint32_t kMtu = 1200;
+constexpr size_t kLimit = 262144;  // b's a=max-message-size
+
+struct Inbox {
+  std::vector<std::vector<uint8_t>> messages;
+  std::vector<std::string> errors;
+  void attach(SctpTransport& t) {
+    t.on_message = [this](uint16_t, uint32_t, std::span<const uint8_t> d) { messages.emplace_back(d.begin(), d.end()); };
+    t.on_error = [this](const lk::Error& e) { errors.push_back(e.message); };
+  }
+};
+
+SctpTransport::SendParams reliable(uint16_t stream) {
+  SctpTransport::SendParams p;
+  p.stream = stream;
+  p.ppid = 53;
+  return p;
+}
+
+// a accepts 4 MiB, b only kLimit: a sends b a 3 MiB message (what a peer
+// ignoring our a=max-message-size does). b must refuse it having held at most
+// kLimit bytes of it, and never deliver it.
+TEST(SctpLimits, MessageOverOurMaxMessageSizeIsRefusedHoldingAtMostTheLimit) {
+  BackToBack pair(kMtu, 4 << 20, kLimit);
+  Inbox at_b;
+  at_b.attach(pair.b());
+  ASSERT_TRUE(pair.connect());
+
+  const std::vector<uint8_t> fits(kLimit, 0x11);
+  ASSERT_EQ(pair.a().send(reliable(1), fits), SctpTransport::SendStatus::Sent);
+  ASSERT_TRUE(pair.run_until([&] { return at_b.messages.size() == 1; }));
+  EXPECT_EQ(at_b.messages[0].size(), kLimit) << "a message of exactly the limit is fine";
+
+  const std::vector<uint8_t> huge(3 << 20, 0x22);
+  ASSERT_EQ(pair.a().send(reliable(3), huge), SctpTransport::SendStatus::Sent);
+  ASSERT_TRUE(pair.run_until([&] { return !at_b.errors.empty() || at_b.messages.size() > 1; }, 20000));
+  ASSERT_EQ(at_b.messages.size(), 1u) << "the oversized message was delivered (" << at_b.messages.back().size()
+                                      << " bytes)";
+  ASSERT_EQ(at_b.errors.size(), 1u);
+  EXPECT_NE(at_b.errors[0].find("262144"), std::string::npos) << at_b.errors[0];
+  printf("held at most %zu bytes of a %zu-byte message over a %zu-byte limit\n", pair.b().reassembly_peak(),
+         huge.size(), kLimit);
+  EXPECT_LE(pair.b().reassembly_peak(), kLimit);
+
+  // Nothing more is delivered after the refusal.
+  ASSERT_EQ(pair.a().send(reliable(1), std::vector<uint8_t>(10, 0x33)), SctpTransport::SendStatus::Sent);
+  pair.run_until([] { return false; }, 300);
+  EXPECT_EQ(at_b.messages.size(), 1u);
+}
+
+}  // namespace
