@@ -33,6 +33,7 @@ constexpr uint16_t kStreams = 1024;
 constexpr uint32_t kHeartbeatMs = 500;
 // Events queued before receive() delivers them itself (see receive()).
 constexpr size_t kDeliverNowEvents = 64;
+constexpr size_t kPartialDeliveryPoint = 64 * 1024;
 
 void usrsctp_log(const char* format, ...) {
   char line[1024];
@@ -153,10 +154,11 @@ lk::Result<void> SctpTransport::open_socket() {
   // subtract it so whole SCTP packets fit mtu_ (DTLS/UDP/IP come on top).
   spp.spp_pathmtu = mtu_ - kCommonHeaderBytes;
   // usrsctp hands a message up in pieces once this much of it is queued
-  // (default: half the receive buffer). At our own limit a message is either
-  // whole or already too big, so an allowed message arrives in one piece and
-  // an oversized one is refused as soon as it crosses the limit.
-  uint32_t pd_point = static_cast<uint32_t>(std::min<size_t>(max_message_size_, kRecvBufferBytes / 2));
+  // (default: half the receive buffer, 4 MiB). Lower, a big message is held
+  // by us (bounded by max_message_size_, see handle_data) rather than by
+  // usrsctp, and an oversized one is refused early. Messages up to this size
+  // (LiveKit's are at most 65,535 bytes) still arrive in one piece, uncopied.
+  uint32_t pd_point = static_cast<uint32_t>(std::min<size_t>(max_message_size_, kPartialDeliveryPoint));
   for (auto r : {set(SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER"),
                  set(SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf, "SO_SNDBUF"),
                  set(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF"),
@@ -175,7 +177,11 @@ lk::Result<void> SctpTransport::open_socket() {
   optlen = sizeof actual_rcv;
   usrsctp_getsockopt(sock_, SOL_SOCKET, SO_RCVBUF, &actual_rcv, &optlen);
   g_debug("socket buffers: send %d, receive %d", actual_snd, actual_rcv);
-  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT}) {
+  // usrsctp may report a message it abandons after handing up part of it
+  // (PR-SCTP, FORWARD-TSN) with the partial-delivery event; it did not in
+  // tests/unit/rtc/sctp_limits_test.cpp, where the TSN check in handle_data
+  // catches it.
+  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT, SCTP_PARTIAL_DELIVERY_EVENT}) {
     sctp_event ev{SCTP_ALL_ASSOC, type, 1};
     if (auto r = set(IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof ev, "SCTP_EVENT"); !r) return r;
   }
@@ -352,7 +358,14 @@ void SctpTransport::refuse_locked(std::string reason) {
   post(std::move(e));
 }
 
-void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len) {
+void SctpTransport::drop_partial_locked(uint16_t stream) {
+  auto it = partial_.find(stream);
+  if (it == partial_.end()) return;
+  partial_bytes_ -= it->second.data.size();
+  partial_.erase(it);
+}
+
+void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, int flags, uint8_t* data, size_t len) {
   std::unique_ptr<uint8_t, decltype(&free)> owned(data, &free);
   std::unique_lock lock(partial_mutex_);
   if (refused_) return;  // the association is going away: hold nothing more
@@ -362,6 +375,14 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8
                   (size > len ? ", counting unfinished messages on other streams" : "") + "; dropping the association");
   };
   auto it = partial_.find(stream);
+  // Every piece of a message carries the TSN of its first chunk. Another TSN
+  // means usrsctp abandoned the message we were collecting (an unordered one
+  // skipped by FORWARD-TSN comes with no event): drop its pieces.
+  if (it != partial_.end() && it->second.tsn != tsn) {
+    g_debug("unfinished message on stream %u abandoned by the peer", stream);
+    drop_partial_locked(stream);
+    it = partial_.end();
+  }
   if ((flags & MSG_EOR) && it == partial_.end()) {  // a whole message in one piece
     if (len > max_message_size_) return too_big(len);
     lock.unlock();
@@ -374,10 +395,12 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8
     return;
   }
   // Partial delivery of a big message: bounded per message and in total.
-  size_t message = (it == partial_.end() ? 0 : it->second.size()) + len;
+  size_t message = (it == partial_.end() ? 0 : it->second.data.size()) + len;
   if (message > max_message_size_ || partial_bytes_ + len > max_message_size_)
     return too_big(std::max(message, partial_bytes_ + len));
-  auto& buf = partial_[stream];
+  auto& partial = partial_[stream];
+  partial.tsn = tsn;
+  auto& buf = partial.data;
   buf.insert(buf.end(), data, data + len);
   partial_bytes_ += len;
   if (partial_bytes_ > reassembly_peak_) reassembly_peak_ = partial_bytes_;
@@ -424,10 +447,20 @@ void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
       }
       if (!(sr.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)) break;  // our own outgoing reset done
       for (size_t i = 0; i < count; ++i) {
+        // What the peer had begun sending on the stream never finishes.
+        drop_partial_locked(sr.strreset_stream_list[i]);
         Event e{Event::Kind::StreamReset};
         e.stream = sr.strreset_stream_list[i];
         post(std::move(e));
       }
+      break;
+    }
+    case SCTP_PARTIAL_DELIVERY_EVENT: {
+      if (len < sizeof(sctp_pdapi_event)) break;
+      const auto& pd = n->sn_pdapi_event;
+      if (pd.pdapi_indication != SCTP_PARTIAL_DELIVERY_ABORTED) break;
+      g_debug("partial delivery on stream %u abandoned by the peer", pd.pdapi_stream);
+      drop_partial_locked(static_cast<uint16_t>(pd.pdapi_stream));
       break;
     }
     case SCTP_SENDER_DRY_EVENT:
@@ -476,7 +509,7 @@ int SctpTransport::on_usrsctp_receive(struct socket*, union sctp_sockstore, void
     }
     free(data);
   } else {
-    self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), flags, bytes, len);  // takes the buffer
+    self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), info.rcv_tsn, flags, bytes, len);  // takes the buffer
   }
   return 1;
 }

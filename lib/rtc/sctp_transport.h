@@ -98,8 +98,9 @@ class SctpTransport {
   void log_status();
   void dispatch_events();    // owner thread (idle source, or receive() on a backlog)
   // Takes ownership of data (malloc'd by usrsctp).
-  void handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len);
-  void handle_notification(const uint8_t* data, size_t len);
+  void handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, int flags, uint8_t* data, size_t len);
+  void handle_notification(const uint8_t* data, size_t len);  // under partial_mutex_
+  void drop_partial_locked(uint16_t stream);                   // under partial_mutex_
   // Under partial_mutex_: drops every partial message; nothing more is delivered.
   void refuse_locked(std::string reason);
 
@@ -125,7 +126,11 @@ class SctpTransport {
 
   // Partial deliveries, filled from usrsctp's threads.
   std::mutex partial_mutex_;
-  std::map<uint16_t, std::vector<uint8_t>> partial_;
+  struct Partial {
+    uint32_t tsn = 0;  // of the message's first chunk: the same on every piece
+    std::vector<uint8_t> data;
+  };
+  std::map<uint16_t, Partial> partial_;
   size_t partial_bytes_ = 0;  // sum over partial_, at most max_message_size_
   bool refused_ = false;      // the peer broke the size limit: drop all data
   std::atomic<size_t> reassembly_peak_{0};

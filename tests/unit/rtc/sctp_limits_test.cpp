@@ -63,3 +63,43 @@ TEST(SctpLimits, MessageOverOurMaxMessageSizeIsRefusedHoldingAtMostTheLimit) {
 }
 
 }  // namespace
+
+namespace {
+// SCTP common header (12 bytes), then chunks: type 0 is DATA.
+bool is_data(std::span<const uint8_t> packet) { return packet.size() > 12 && packet[12] == 0; }
+
+// A partially reliable message that usrsctp has begun handing up in pieces
+// and then abandons (FORWARD-TSN past a lost chunk) must not be glued onto
+// the next message of its stream.
+void abandoned_partial_delivery(bool unordered) {
+  BackToBack pair(kMtu, 4 << 20, 4 << 20);
+  Inbox at_b;
+  at_b.attach(pair.b());
+  ASSERT_TRUE(pair.connect());
+  std::atomic<int> data_packets{0}, dropped{0};
+  pair.filter = [&](bool from_a, std::span<const uint8_t> packet) {
+    // Lose one chunk far into the big message, every time it is sent.
+    if (!from_a || !is_data(packet)) return true;
+    if (++data_packets == 1000 && dropped++ == 0) return false;
+    return true;
+  };
+  SctpTransport::SendParams lossy = reliable(1);
+  lossy.unordered = unordered;
+  lossy.max_retransmits = 0;
+  const std::vector<uint8_t> big(3 << 20, 0x44);
+  auto status = pair.a().send(lossy, big);
+  ASSERT_EQ(status, SctpTransport::SendStatus::Sent) << int(status);
+  pair.run_until([] { return false; }, 3000);
+  ASSERT_EQ(dropped.load(), 1);
+  ASSERT_EQ(pair.a().send(lossy, std::vector<uint8_t>(20, 0x55)), SctpTransport::SendStatus::Sent);
+  ASSERT_TRUE(pair.run_until([&] { return !at_b.messages.empty(); }));
+  pair.run_until([] { return false; }, 300);
+  for (auto& m : at_b.messages) printf("delivered %zu bytes\n", m.size());
+  ASSERT_EQ(at_b.messages.size(), 1u);
+  EXPECT_EQ(at_b.messages[0], std::vector<uint8_t>(20, 0x55));
+  EXPECT_TRUE(at_b.errors.empty());
+}
+
+TEST(SctpLimits, AbandonedUnorderedPartialDeliveryIsNotGluedOntoTheNextMessage) { abandoned_partial_delivery(true); }
+TEST(SctpLimits, AbandonedOrderedPartialDeliveryIsNotGluedOntoTheNextMessage) { abandoned_partial_delivery(false); }
+}  // namespace
