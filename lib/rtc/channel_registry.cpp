@@ -267,6 +267,19 @@ lk::Result<void> DataChannelRegistry::send(DataChannel& channel, std::span<const
                                                       " bytes exceeds the largest this peer takes (its max-message-size, or"
                                                       " Configuration::max_send_message_size): " +
                                                       std::to_string(remote_max_message_size_));
+  // Checked here, not only by SCTP: a message queued behind others would
+  // otherwise be refused at flush, after this send() had returned ok.
+  if (data.size() > size_t{SctpTransport::kSendBufferBytes})
+    return make_error(ErrorKind::InvalidArgument, "message of " + std::to_string(data.size()) +
+                                                      " bytes is larger than the SCTP send buffer (" +
+                                                      std::to_string(SctpTransport::kSendBufferBytes) + " bytes)");
+  auto queue_full = [&] {
+    return make_error(ErrorKind::InvalidArgument,
+                      "data channel '" + channel.label_ + "' has " + std::to_string(st.buffered) +
+                          " bytes queued; this message of " + std::to_string(data.size()) + " would pass the limit of " +
+                          std::to_string(max_buffered_) +
+                          " (Configuration::max_buffered_amount): wait for on_buffered_amount_low");
+  };
   static const uint8_t kEmptyPayload = 0;  // empty messages travel as one byte (RFC 8831 §6.6)
   uint32_t ppid = data.empty() ? (binary ? dcep::kPpidBinaryEmpty : dcep::kPpidStringEmpty)
                                : (binary ? dcep::kPpidBinary : dcep::kPpidString);
@@ -287,9 +300,15 @@ lk::Result<void> DataChannelRegistry::send(DataChannel& channel, std::span<const
         return make_error(ErrorKind::Network, "SCTP refused the message on channel '" + channel.label_ + "'");
     }
   }
+  if (st.buffered + data.size() > max_buffered_) return queue_full();
   st.queue.push_back({ppid, std::vector<uint8_t>(payload.begin(), payload.end()), data.size()});
   st.buffered += data.size();
   return lk::ok();
+}
+
+void DataChannelRegistry::set_max_buffered_amount(size_t bytes) {
+  std::lock_guard lock(mutex_);
+  max_buffered_ = bytes;
 }
 
 size_t DataChannelRegistry::buffered_amount(const DataChannel& channel) {

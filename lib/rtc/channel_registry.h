@@ -31,6 +31,8 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   void attach(SctpTransport* sctp, bool dtls_client, size_t remote_max_message_size);
   // SCTP gone: every channel closes.
   void detach();
+  // Most bytes one channel may queue while SCTP is full.
+  void set_max_buffered_amount(size_t bytes);
 
   void handle_message(uint16_t stream, uint32_t ppid, std::span<const uint8_t> data);
   void handle_stream_reset(uint16_t stream);
@@ -59,6 +61,7 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   SctpTransport* sctp_ = nullptr;
   bool dtls_client_ = false;
   size_t remote_max_message_size_ = sdp::kUnadvertisedMaxMessageSize;
+  size_t max_buffered_ = 16 * 1024 * 1024;
   std::map<uint16_t, std::shared_ptr<DataChannel>> by_stream_;
   std::vector<std::shared_ptr<DataChannel>> pending_;  // created before the association was up
 };

@@ -127,6 +127,7 @@ lk::Result<void> PeerConnection::Impl::init() {
     g_debug("%s", error.message.c_str());
     if (state != PeerState::Closed && owner->on_ice_server_error) owner->on_ice_server_error(error);
   };
+  channels->set_max_buffered_amount(config.max_buffered_amount);
   channels->defer = [weak](std::function<void()> fn) {
     if (auto self = weak.lock()) self->post([fn = std::move(fn)](Impl&) { fn(); });
   };

@@ -42,6 +42,10 @@ struct Configuration {
   // message into a 65,535-byte buffer and closes the channel on a bigger one
   // (docs/transport-notes.md): a LiveKit connection sets 65535 here.
   size_t max_send_message_size = SIZE_MAX;
+  // Most bytes one channel queues while SCTP is full (its buffered_amount):
+  // beyond it send() fails instead of growing without bound. Wait for
+  // on_buffered_amount_low instead (lib/room keeps it under 1 MiB).
+  size_t max_buffered_amount = 16 * 1024 * 1024;
   // Largest SCTP packet we send. 1200 fits any path (RFC 8261, no PMTU
   // discovery); raise it (up to 16384, one DTLS record) only where the path
   // is known to carry it, e.g. loopback, for far fewer packets per byte.

@@ -24,7 +24,7 @@ namespace {
 // Buffers: big enough that a saturating sender keeps the pipe full at
 // hundreds of MB/s on a sub-millisecond RTT, and that the receive window
 // never closes while the owner thread drains messages.
-constexpr int kSendBufferBytes = 4 * 1024 * 1024;
+constexpr int kSendBufferBytes = SctpTransport::kSendBufferBytes;
 constexpr int kRecvBufferBytes = 8 * 1024 * 1024;
 constexpr uint32_t kWritableThreshold = kSendBufferBytes / 2;
 constexpr uint16_t kStreams = 1024;

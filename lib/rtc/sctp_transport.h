@@ -48,6 +48,8 @@ class SctpTransport {
   static constexpr uint32_t kMinMtu = 1200, kMaxMtu = 16384;
   static constexpr uint32_t kCommonHeaderBytes = 12;  // SCTP common header
   static constexpr size_t kDefaultMaxMessageSize = 262144;
+  // usrsctp refuses (TooBig) a message larger than its send buffer.
+  static constexpr int kSendBufferBytes = 4 * 1024 * 1024;
   // mtu: largest SCTP packet sent, in [kMinMtu, kMaxMtu].
   // max_message_size: largest message we accept (our a=max-message-size). A
   // peer that sends more, in one message or in unfinished messages across

@@ -177,6 +177,57 @@ TEST(OursToOurs, MessageAboveRemoteMaxMessageSizeIsAnErrorNotAClose) {
   ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 1; }));
 }
 
+// Sending without waiting for on_buffered_amount_low: once SCTP is full the
+// channel queues up to Configuration::max_buffered_amount, then send() fails
+// with an error that says so; everything accepted arrives.
+TEST(OursToOurs, SendQueueIsBoundedWithAnErrorTheCallerSees) {
+  Configuration config;
+  config.max_buffered_amount = 1 << 20;
+  Pair p(config);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "flood");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  constexpr size_t kSize = 64 << 10;
+  size_t accepted = 0;
+  lk::Result<void> refused = lk::ok();
+  for (int i = 0; i < 400 && refused.ok(); ++i) {  // 25 MiB offered, the loop not running
+    refused = a->send(pattern(kSize, static_cast<uint8_t>(i)));
+    if (refused.ok()) ++accepted;
+  }
+  ASSERT_FALSE(refused.ok()) << "25 MiB queued without complaint; buffered " << a->buffered_amount();
+  EXPECT_NE(refused.error().message.find("max_buffered_amount"), std::string::npos) << refused.error().message;
+  EXPECT_LE(a->buffered_amount(), size_t{1} << 20);
+  EXPECT_TRUE(a->is_open());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == accepted; }, 30000))
+      << "accepted " << accepted << ", got " << got.messages.size();
+}
+
+// A message too big for SCTP's send buffer is refused by send() even when it
+// would wait in the queue behind others (it used to be accepted, then
+// dropped silently at flush).
+TEST(OursToOurs, MessageTooBigForSctpIsRefusedEvenBehindAQueue) {
+  Configuration big;
+  big.max_message_size = 64 << 20;  // both advertise 64 MiB
+  Pair p(big);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "big");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  int accepted = 0;
+  while (a->buffered_amount() == 0 && accepted < 1000) {  // fill SCTP until the channel queues
+    ASSERT_TRUE(a->send(pattern(256 << 10, 1)).ok());
+    ++accepted;
+  }
+  ASSERT_GT(a->buffered_amount(), 0u);
+  auto r = a->send(pattern(5 << 20, 2));
+  ASSERT_FALSE(r.ok()) << "a 5 MiB message was queued; SCTP cannot take more than 4 MiB at once";
+  EXPECT_NE(r.error().message.find("SCTP send buffer"), std::string::npos) << r.error().message;
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == size_t(accepted); }, 30000));
+}
+
 TEST(OursToOurs, BurstOf10000WithBackPressureLosesNothingOnReliable) {
   Pair p;
   ASSERT_TRUE(p.connect());
