@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rtc/data_channel.h"
+#include "rtc/dcep.h"
 #include "rtc/sctp_transport.h"
 #include "rtc/sdp.h"
 #include "util/result.h"
@@ -24,6 +25,9 @@ namespace lk::rtc {
 
 class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegistry> {
  public:
+  // Channels the peer may have open at once (LiveKit opens three).
+  static constexpr size_t kMaxRemoteChannels = 64;
+
   DataChannelRegistry() = default;
 
   lk::Result<std::shared_ptr<DataChannel>> create(std::string label, DataChannelInit init);
@@ -54,6 +58,8 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   lk::Result<uint16_t> pick_id_locked();
   void open_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);
   bool flush_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);  // false: SCTP would block
+  // Why an OPEN from the peer on `stream` is refused, or nullptr.
+  const char* refuse_open_locked(uint16_t stream, const dcep::Open& open) const;
   void finish_close_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);
   static void run(Callbacks& callbacks);
 
