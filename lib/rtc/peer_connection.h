@@ -56,13 +56,18 @@ struct Configuration {
   // idle but healthy connection above both.
   unsigned disconnected_timeout_ms = 4000;
   unsigned failed_timeout_ms = 12000;
+  // From Connecting to Connected (ICE, DTLS handshake, SCTP association) at
+  // most this long, else Failed: a peer that answers ICE but never finishes
+  // DTLS would otherwise hold us in Connecting for ever. livekit-client
+  // gives its peer connection 15 s.
+  unsigned connect_timeout_ms = 15000;
 };
 
 // Connecting: ICE checks / DTLS handshake / SCTP association in progress.
 // Connected: SCTP association up, channels usable.
 // Disconnected: peer silent past disconnected_timeout_ms (may recover).
-// Failed: ICE failed, DTLS failed (e.g. fingerprint mismatch) or silent past
-//         failed_timeout_ms. Closed: close() called, or the peer closed
+// Failed: ICE failed, DTLS failed (e.g. fingerprint mismatch), not connected
+//         within connect_timeout_ms, or silent past failed_timeout_ms. Closed: close() called, or the peer closed
 //         cleanly (DTLS close_notify or SCTP shutdown/abort).
 enum class PeerState { New, Connecting, Connected, Disconnected, Failed, Closed };
 const char* to_string(PeerState state);

@@ -290,6 +290,39 @@ TEST(OursToOurs, TamperedFingerprintIsRefusedWithAClearError) {
   EXPECT_FALSE(p.b.has_state(PeerState::Connected));
 }
 
+// Both ends DTLS servers (the offer says a=setup:active to b, the answer
+// says a=setup:active to a): ICE connects and nobody starts the handshake.
+// The liveness watchdog is pushed out of reach, as a hostile peer does by
+// sending datagrams DTLS discards. Only the connect deadline ends it, with an
+// error that says which step did not finish.
+TEST(OursToOurs, PeerThatNeverFinishesDtlsFailsAtTheConnectDeadline) {
+  Configuration config;
+  config.connect_timeout_ms = 3000;
+  config.disconnected_timeout_ms = 600000;
+  config.failed_timeout_ms = 600000;
+  Pair p(config);
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  auto setup_active = [](std::string sdp) {
+    auto at = sdp.find("a=setup:");
+    EXPECT_NE(at, std::string::npos);
+    sdp.replace(at, sdp.find("\r\n", at) - at, "a=setup:active");
+    return sdp;
+  };
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", setup_active(*offer)).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  ASSERT_NE(answer->find("a=setup:passive"), std::string::npos) << "b must be the DTLS server";
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", setup_active(*answer)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return p.a.state() == PeerState::Failed && p.b.state() == PeerState::Failed; },
+                               20000))
+      << to_string(p.a.state()) << " / " << to_string(p.b.state());
+  ASSERT_FALSE(p.a.errors.empty());
+  EXPECT_NE(p.a.errors[0].find("not connected within 3000 ms"), std::string::npos) << p.a.errors[0];
+  EXPECT_NE(p.a.errors[0].find("DTLS handshake did not complete"), std::string::npos) << p.a.errors[0];
+  EXPECT_FALSE(p.a.has_state(PeerState::Connected));
+}
+
 TEST(OursToOurs, ChannelClosedBySenderDeliversEverythingFirst) {
   Pair p;
   ASSERT_TRUE(p.connect());
