@@ -40,7 +40,6 @@ const EVP_MD* digest_for(const std::string& algorithm) {
   if (algorithm == "sha-384") return EVP_sha384();
   if (algorithm == "sha-512") return EVP_sha512();
   if (algorithm == "sha-224") return EVP_sha224();
-  if (algorithm == "sha-1") return EVP_sha1();
   return nullptr;
 }
 
