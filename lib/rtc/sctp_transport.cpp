@@ -349,6 +349,24 @@ void SctpTransport::dispatch_events() {
   }
 }
 
+std::vector<uint16_t> incoming_reset_streams(std::span<const uint8_t> notification) {
+  sctp_stream_reset_event sr;
+  if (notification.size() < sizeof sr) return {};
+  std::memcpy(&sr, notification.data(), sizeof sr);
+  // The stream list runs to strreset_length, which must lie within what came.
+  if (sr.strreset_type != SCTP_STREAM_RESET_EVENT || sr.strreset_length < sizeof sr ||
+      sr.strreset_length > notification.size())
+    return {};
+  if (sr.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
+    g_debug("stream reset denied/failed");
+    return {};
+  }
+  if (!(sr.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)) return {};  // our own outgoing reset done
+  std::vector<uint16_t> streams((sr.strreset_length - sizeof sr) / sizeof(uint16_t));
+  std::memcpy(streams.data(), notification.data() + sizeof sr, streams.size() * sizeof(uint16_t));
+  return streams;
+}
+
 void SctpTransport::refuse_locked(std::string reason) {
   refused_ = true;
   partial_.clear();
@@ -418,8 +436,10 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, in
 void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
   if (len < sizeof(sctp_notification::sctp_tlv)) return;
   const auto* n = reinterpret_cast<const sctp_notification*>(data);
+  if (n->sn_header.sn_length > len) return;  // says it is longer than what came
   switch (n->sn_header.sn_type) {
     case SCTP_ASSOC_CHANGE: {
+      if (len < sizeof(sctp_assoc_change)) return;
       const auto& ac = n->sn_assoc_change;
       g_debug("association change: state %u error %u streams out %u in %u", ac.sac_state, ac.sac_error,
               ac.sac_outbound_streams, ac.sac_inbound_streams);
@@ -438,23 +458,15 @@ void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
       post(std::move(e));
       break;
     }
-    case SCTP_STREAM_RESET_EVENT: {
-      const auto& sr = n->sn_strreset_event;
-      size_t count = (sr.strreset_length - sizeof(sctp_stream_reset_event)) / sizeof(uint16_t);
-      if (sr.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
-        g_debug("stream reset denied/failed");
-        break;
-      }
-      if (!(sr.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)) break;  // our own outgoing reset done
-      for (size_t i = 0; i < count; ++i) {
+    case SCTP_STREAM_RESET_EVENT:
+      for (uint16_t stream : incoming_reset_streams({data, len})) {
         // What the peer had begun sending on the stream never finishes.
-        drop_partial_locked(sr.strreset_stream_list[i]);
+        drop_partial_locked(stream);
         Event e{Event::Kind::StreamReset};
-        e.stream = sr.strreset_stream_list[i];
+        e.stream = stream;
         post(std::move(e));
       }
       break;
-    }
     case SCTP_PARTIAL_DELIVERY_EVENT: {
       if (len < sizeof(sctp_pdapi_event)) break;
       const auto& pd = n->sn_pdapi_event;

@@ -146,4 +146,9 @@ class SctpTransport {
   std::atomic<unsigned> send_space_calls_{0}, dry_events_{0};  // debug counters
 };
 
+// The streams a usrsctp SCTP_STREAM_RESET_EVENT notification says the peer
+// reset (its outgoing, our incoming direction); none when the notification
+// is about our own reset, was denied, or is truncated or inconsistent.
+std::vector<uint16_t> incoming_reset_streams(std::span<const uint8_t> notification);
+
 }  // namespace lk::rtc

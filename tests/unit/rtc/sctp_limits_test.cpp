@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <usrsctp.h>
+
+#include <cstring>
+
 #include "sctp_pair.h"
 
 using namespace lk::rtc;
@@ -102,4 +106,33 @@ void abandoned_partial_delivery(bool unordered) {
 
 TEST(SctpLimits, AbandonedUnorderedPartialDeliveryIsNotGluedOntoTheNextMessage) { abandoned_partial_delivery(true); }
 TEST(SctpLimits, AbandonedOrderedPartialDeliveryIsNotGluedOntoTheNextMessage) { abandoned_partial_delivery(false); }
+}  // namespace
+
+namespace {
+// usrsctp's stream-reset notification: type, flags, length, assoc id, streams.
+std::vector<uint8_t> reset_event(uint16_t flags, uint32_t length, std::vector<uint16_t> streams) {
+  sctp_stream_reset_event head{};
+  head.strreset_type = SCTP_STREAM_RESET_EVENT;
+  head.strreset_flags = flags;
+  head.strreset_length = length;
+  std::vector<uint8_t> out(sizeof head + streams.size() * 2);
+  memcpy(out.data(), &head, sizeof head);
+  memcpy(out.data() + sizeof head, streams.data(), streams.size() * 2);
+  return out;
+}
+
+TEST(SctpNotifications, StreamResetLengthsAreCheckedBeforeUse) {
+  const uint32_t head = sizeof(sctp_stream_reset_event);
+  auto ok = reset_event(SCTP_STREAM_RESET_INCOMING_SSN, head + 4, {3, 5});
+  EXPECT_EQ(incoming_reset_streams(ok), (std::vector<uint16_t>{3, 5}));
+  // Claims 1000 bytes of stream list, has 4: reading them would overrun.
+  EXPECT_TRUE(incoming_reset_streams(reset_event(SCTP_STREAM_RESET_INCOMING_SSN, 1000, {3, 5})).empty());
+  // Shorter than its own header (the unsigned subtraction used to wrap).
+  EXPECT_TRUE(incoming_reset_streams(reset_event(SCTP_STREAM_RESET_INCOMING_SSN, 4, {3, 5})).empty());
+  EXPECT_TRUE(incoming_reset_streams(std::span(ok).first(head - 1)).empty());
+  EXPECT_TRUE(incoming_reset_streams(reset_event(SCTP_STREAM_RESET_OUTGOING_SSN, head + 4, {3, 5})).empty());
+  EXPECT_TRUE(incoming_reset_streams(
+                  reset_event(SCTP_STREAM_RESET_INCOMING_SSN | SCTP_STREAM_RESET_DENIED, head + 4, {3, 5}))
+                  .empty());
+}
 }  // namespace
