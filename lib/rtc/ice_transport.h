@@ -100,6 +100,8 @@ class IceTransport {
   void tune_selected_socket();
   void log_selected_pair();
   void on_watchdog();
+  // Keeps `secret` out of libnice's log lines while we live.
+  void keep_secret(const std::string& secret);
 
   static void on_new_candidate(NiceAgent*, void* candidate, gpointer self);
   static void on_gathering_done(NiceAgent*, guint stream, gpointer self);
@@ -123,6 +125,7 @@ class IceTransport {
   std::atomic<unsigned> send_failures_{0};
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
   lk::ScopedSource watchdog_;
+  std::vector<std::string> secrets_;  // registered with the log bridge
 };
 
 const char* to_string(IceTransport::State state);

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -571,6 +573,88 @@ TEST(OursToOurs, ConnectsThroughTurnOverTls) { connect_through_turn("turns:10.99
 TEST(OursToOurs, ConnectsThroughTurnNamedByItsHost) {
   lk::test::ScriptedResolver dns({{"turn.lk.test", "10.99.0.1"}}, 200);
   connect_through_turn("turn:turn.lk.test:3478?transport=udp", false);
+}
+
+// "a=ice-pwd:..." of an SDP.
+std::string ice_pwd(const std::string& sdp) {
+  auto at = sdp.find("a=ice-pwd:");
+  if (at == std::string::npos) return {};
+  at += strlen("a=ice-pwd:");
+  return sdp.substr(at, sdp.find("\r\n", at) - at);
+}
+
+std::string hex(std::string_view bytes) {
+  std::string out;
+  char two[3];
+  for (unsigned char c : bytes) {
+    snprintf(two, sizeof two, "%02x", c);
+    out += two;
+  }
+  return out;
+}
+
+// Every debug domain on (ours, libnice's, its STUN and verbose ones,
+// usrsctp's), a connection through TURN, stdout and stderr captured: none of
+// the secrets in play may appear, as text or as hex (libnice's STUN code
+// prints keys as "key : 0x...").
+TEST(OursToOurs, NoSecretInTheLogsWithEveryDebugDomainOn) {
+  g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+  g_setenv("NICE_DEBUG", "all", TRUE);
+  Loop outer;
+  TurnServer turn(outer, false);
+  ASSERT_TRUE(turn.ok());
+  const std::string user = "lkuser", password = "lkpass";
+  gchar* log_path = nullptr;
+  int log_fd = g_file_open_tmp("lk-log-XXXXXX", &log_path, nullptr);
+  ASSERT_GE(log_fd, 0);
+  fflush(stdout);
+  fflush(stderr);
+  int saved_stdout = dup(1), saved_stderr = dup(2);  // GLib writes debug lines to stdout
+  dup2(log_fd, 1);
+  dup2(log_fd, 2);
+  std::string offer, answer;
+  bool connected;
+  {
+    Configuration config;
+    config.relay_only = true;
+    config.ice_servers = {IceServer{{"turn:10.99.0.1:3478?transport=udp"}, user, password}};
+    Pair p(config);
+    auto o = p.a.pc->create_offer();
+    auto set_offer = o.ok() ? p.b.pc->set_remote_description("offer", *o) : lk::Result<void>(o.error());
+    auto a = set_offer.ok() ? p.b.pc->create_answer() : lk::Result<std::string>(set_offer.error());
+    if (a.ok()) (void)p.a.pc->set_remote_description("answer", *a);
+    offer = o.ok() ? *o : "";
+    answer = a.ok() ? *a : "";
+    connected = p.loop.run_until(
+        [&] { return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected; }, 20000);
+  }
+  fflush(stdout);
+  fflush(stderr);
+  dup2(saved_stdout, 1);
+  dup2(saved_stderr, 2);
+  close(saved_stdout);
+  close(saved_stderr);
+  close(log_fd);
+  gchar* contents = nullptr;
+  gsize length = 0;
+  ASSERT_TRUE(g_file_get_contents(log_path, &contents, &length, nullptr));
+  std::string log(contents, length);
+  g_free(contents);
+  g_unlink(log_path);
+  g_free(log_path);
+  ASSERT_TRUE(connected) << "no connection through TURN";
+  ASSERT_GT(log.size(), 10000u) << "debug logging did not come on";
+  printf("%zu bytes of debug output checked\n", log.size());
+  std::vector<std::pair<std::string, std::string>> secrets = {
+      {"TURN password", password}, {"offerer's ICE password", ice_pwd(offer)}, {"answerer's ICE password", ice_pwd(answer)}};
+  for (auto& [what, secret] : secrets) {
+    ASSERT_GE(secret.size(), 6u) << what;
+    for (const std::string& form : {secret, hex(secret)}) {
+      auto at = log.find(form);
+      EXPECT_EQ(at, std::string::npos) << what << " in the log: ..."
+                                       << log.substr(at > 120 ? at - 120 : 0, 240) << "...";
+    }
+  }
 }
 
 TEST(OursToOurs, OfferWithAudioAndVideoIsAnsweredWithThemRejected) {
