@@ -201,7 +201,18 @@ lk::Result<void> IceTransport::init(const Config& config) {
   nice_agent_set_stream_name(agent_, stream_, "application");
   keep_secret(local_credentials().pwd);
 
+  std::vector<lk::Error> refused;
   for (const auto& server : config.servers) {
+    if (server.kind == IceServerAddress::Kind::TurnTls) {
+      // libnice in RFC 5245 mode speaks plain TCP to a turns: server (seen
+      // against a plain listener on its port): the credentials would cross
+      // the network unprotected, and a TLS-only server refuses it anyway.
+      refused.push_back(make_error(ErrorKind::Unsupported,
+                                   describe(server) + " (turns:) skipped: TURN over TLS is not supported yet, and"
+                                                      " libnice would speak plain TCP to it; give the server's"
+                                                      " turn: URL (transport=udp or tcp) instead"));
+      continue;
+    }
     keep_secret(server.username);
     keep_secret(server.credential);
     if (!g_hostname_is_ip_address(server.host.c_str())) start_lookup(server);
@@ -210,6 +221,13 @@ lk::Result<void> IceTransport::init(const Config& config) {
   if (!lookups_.empty())
     lookup_deadline_ = lk::ScopedSource::timeout(context_, resolve_timeout_ms_, [this] {
       give_up_lookups();
+      return false;
+    });
+
+  if (!refused.empty())  // once the owner has set on_server_error
+    refused_report_ = lk::ScopedSource::idle(context_, [this, refused = std::move(refused)] {
+      for (const auto& error : refused)
+        if (on_server_error) on_server_error(error);
       return false;
     });
 
@@ -312,6 +330,7 @@ IceTransport::~IceTransport() {
           (unsigned long long)received_.load(), send_failures_.load());
   watchdog_.reset();
   lookup_deadline_.reset();
+  refused_report_.reset();
   detach_lookups();
   if (agent_) {
     g_signal_handlers_disconnect_by_data(agent_, this);

@@ -80,8 +80,8 @@ class IceTransport {
   std::function<void(const std::string& candidate)> on_candidate;  // "" = gathering done
   std::function<void(State)> on_state;
   std::function<void(std::span<const uint8_t>)> on_receive;
-  // A server that cannot be used (its host did not resolve, not in time, or
-  // libnice refused it): ICE goes on without it.
+  // A server that cannot be used (its host did not resolve, not in time,
+  // libnice refused it, or it is turns:, not supported): ICE goes on without it.
   std::function<void(const lk::Error&)> on_server_error;
 
  private:
@@ -125,6 +125,7 @@ class IceTransport {
   std::atomic<unsigned> send_failures_{0};
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
   lk::ScopedSource watchdog_;
+  lk::ScopedSource refused_report_;   // turns: servers, reported through on_server_error
   std::vector<std::string> secrets_;  // registered with the log bridge
 };
 

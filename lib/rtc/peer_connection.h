@@ -23,7 +23,9 @@
 namespace lk::rtc {
 
 struct IceServer {
-  std::vector<std::string> urls;  // stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:host[:port]
+  // stun:host[:port], turn:host[:port][?transport=udp|tcp]. turns:host[:port]
+  // is skipped with on_ice_server_error: TURN over TLS is not supported yet.
+  std::vector<std::string> urls;
   std::string username, credential;
 };
 
