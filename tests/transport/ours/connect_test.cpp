@@ -182,6 +182,32 @@ TEST(OursToOurs, MessageAboveRemoteMaxMessageSizeIsAnErrorNotAClose) {
   ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 1; }));
 }
 
+// Each side advertises a different a=max-message-size: each may send up to
+// the other's, which is not its own.
+TEST(OursToOurs, EachSideSendsUpToThePeersMaxMessageSizeNotItsOwn) {
+  Configuration big, small;
+  big.max_message_size = 300000;
+  small.max_message_size = 100000;
+  Pair p(big, small);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "sizes");
+  ASSERT_TRUE(a && b);
+  Received at_a, at_b;
+  at_a.attach(*a);
+  at_b.attach(*b);
+  auto to_b = a->send(pattern(100001, 1));
+  ASSERT_FALSE(to_b.ok()) << "a sent more than b advertises";
+  EXPECT_NE(to_b.error().message.find("100000"), std::string::npos) << to_b.error().message;
+  EXPECT_FALSE(b->send(pattern(300001, 2)).ok()) << "b sent more than a advertises";
+  ASSERT_TRUE(a->send(pattern(100000, 3)).ok());
+  ASSERT_TRUE(b->send(pattern(300000, 4)).ok()) << "b may send a's limit, above its own";
+  ASSERT_TRUE(p.loop.run_until([&] { return at_a.messages.size() == 1 && at_b.messages.size() == 1; }));
+  EXPECT_EQ(at_b.messages[0], pattern(100000, 3));
+  EXPECT_EQ(at_a.messages[0], pattern(300000, 4));
+  EXPECT_EQ(p.a.state(), PeerState::Connected);
+  EXPECT_EQ(p.b.state(), PeerState::Connected);
+}
+
 // Sending without waiting for on_buffered_amount_low: once SCTP is full the
 // channel queues up to Configuration::max_buffered_amount, then send() fails
 // with an error that says so; everything accepted arrives.
