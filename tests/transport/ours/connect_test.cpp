@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "pair.h"
 #include "scripted_resolver.h"
@@ -115,6 +116,43 @@ TEST(OursToOurs, UnorderedNoRetransmitMessagesFromEmptyTo256KiBBothWays) {
   ASSERT_TRUE(b->init().max_retransmits.has_value());
   EXPECT_EQ(*b->init().max_retransmits, 0);
   exchange_all_sizes(p, *a, *b, false);
+}
+
+// Descriptions carry no candidate at all; every candidate is trickled, and
+// only after both descriptions are set: the working pair must come from one
+// of those.
+TEST(OursToOurs, ConnectsOnCandidatesTrickledAfterTheDescriptions) {
+  Pair p;
+  p.relay = false;
+  std::vector<std::pair<bool, std::string>> held;  // (for b?, candidate)
+  bool deliver = false;
+  auto route = [&](bool to_b, const std::string& c, const std::string& mid) {
+    if (!deliver) return held.emplace_back(to_b, c), void();
+    Peer& peer = to_b ? p.b : p.a;
+    if (c.empty()) peer.pc->add_remote_end_of_candidates();
+    else EXPECT_TRUE(peer.pc->add_remote_candidate(c, mid).ok());
+  };
+  p.a.pc->on_local_candidate = [&](const std::string& c, const std::string& mid) { route(true, c, mid); };
+  p.b.pc->on_local_candidate = [&](const std::string& c, const std::string& mid) { route(false, c, mid); };
+  auto strip = [](std::string sdp) {
+    for (const char* prefix : {"a=candidate:", "a=end-of-candidates"})
+      for (size_t at; (at = sdp.find(prefix)) != std::string::npos;) sdp.erase(at, sdp.find("\r\n", at) + 2 - at);
+    return sdp;
+  };
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", strip(*offer)).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", strip(*answer)).ok());
+  p.loop.run_for(300);  // candidates gathered meanwhile are held
+  EXPECT_NE(p.a.state(), PeerState::Connected);
+  deliver = true;
+  for (auto& [to_b, c] : std::exchange(held, {})) route(to_b, c, "0");
+  ASSERT_TRUE(p.loop.run_until([&] { return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected; }))
+      << to_string(p.a.state()) << " / " << to_string(p.b.state());
+  auto [a, b] = open_channel(p, "trickled");
+  ASSERT_TRUE(a && b);
 }
 
 TEST(OursToOurs, ChannelOpenedBeforeConnectingAndByTheAnswererAfter) {
