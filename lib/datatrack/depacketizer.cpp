@@ -6,16 +6,9 @@
 namespace lk::datatrack {
 namespace {
 
-// Puts `bytes` at `offset`, appending without zero-filling in the common in-order case.
-void place(std::vector<uint8_t>& data, size_t offset, std::span<const uint8_t> bytes) {
-  if (data.size() < offset) data.resize(offset);
-  if (data.size() == offset) {
-    data.insert(data.end(), bytes.begin(), bytes.end());
-    return;
-  }
-  if (data.size() < offset + bytes.size()) data.resize(offset + bytes.size());
-  if (!bytes.empty()) std::memcpy(data.data() + offset, bytes.data(), bytes.size());
-}
+// A packet of a multi-packet frame carries at most this much payload: the
+// packet limit (docs/protocol.md §7) less the smallest header.
+constexpr size_t kMaxChunk = 16000 - 12;
 
 }  // namespace
 
@@ -26,7 +19,7 @@ std::string_view to_string(DropReason reason) {
     case DropReason::Interrupted: return "interrupted";
     case DropReason::Incomplete: return "incomplete";
     case DropReason::TooManyPackets: return "too many packets";
-    case DropReason::UnevenPackets: return "uneven packets";
+    case DropReason::OversizedPacket: return "oversized packet";
   }
   return "unknown";
 }
@@ -75,6 +68,10 @@ std::optional<Frame> Depacketizer::deliver_single(const PacketView& packet) {
 
 void Depacketizer::open_partial(const PacketView& packet) {
   const Header& h = packet.header;
+  if (packet.payload.size() > kMaxChunk) {
+    drop(DropReason::OversizedPacket);
+    return;
+  }
   evict_for_new_frame();
   auto it = std::find_if(partials_.begin(), partials_.end(),
                          [&](const Partial& p) { return p.frame_number == h.frame_number; });
@@ -90,10 +87,37 @@ void Depacketizer::open_partial(const PacketView& packet) {
   p.start_sequence = h.sequence;
   p.timestamp = h.timestamp;
   p.extensions = h.extensions;
-  p.chunk = packet.payload.size();
-  p.data.reserve(std::clamp(size_hint_, p.chunk, p.chunk * kMaxPacketsPerFrame));
+  // The last complete frame's size (bounded by the limits above): reserved up
+  // front so a stream of same-sized frames never regrows.
+  p.data.reserve(std::max(size_hint_, packet.payload.size()));
   p.data.assign(packet.payload.begin(), packet.payload.end());
-  p.received.set(0);
+  p.ends.assign(1, packet.payload.size());
+}
+
+void Depacketizer::put(Partial& p, size_t index, std::span<const uint8_t> payload) {
+  if (index < p.ends.size()) {  // a duplicate replaces the packet in place
+    const size_t begin = index ? p.ends[index - 1] : 0, old_size = p.ends[index] - begin;
+    if (payload.size() == old_size) {
+      if (!payload.empty()) std::memcpy(p.data.data() + begin, payload.data(), payload.size());
+      return;
+    }
+    p.data.erase(p.data.begin() + begin, p.data.begin() + begin + old_size);
+    p.data.insert(p.data.begin() + begin, payload.begin(), payload.end());
+    for (size_t i = index; i < p.ends.size(); ++i) p.ends[i] = p.ends[i] - old_size + payload.size();
+    return;
+  }
+  if (index > p.ends.size()) {  // past a gap: wait
+    p.ahead[index].assign(payload.begin(), payload.end());
+    return;
+  }
+  p.data.insert(p.data.end(), payload.begin(), payload.end());
+  p.ends.push_back(p.data.size());
+  // The gap this packet filled may free packets that came early.
+  for (auto next = p.ahead.find(p.ends.size()); next != p.ahead.end(); next = p.ahead.find(p.ends.size())) {
+    p.data.insert(p.data.end(), next->second.begin(), next->second.end());
+    p.ends.push_back(p.data.size());
+    p.ahead.erase(next);
+  }
 }
 
 std::optional<Frame> Depacketizer::add_to_partial(const PacketView& packet) {
@@ -106,35 +130,31 @@ std::optional<Frame> Depacketizer::add_to_partial(const PacketView& packet) {
   }
   Partial& p = *it;
   const size_t index = uint16_t(h.sequence - p.start_sequence);  // wraps at 2^16
-  const bool final = h.marker == Marker::Final;
-  const size_t len = packet.payload.size();
 
   std::optional<DropReason> reason;
-  if (index >= kMaxPacketsPerFrame) {
-    reason = DropReason::TooManyPackets;
-  } else if (final ? len > p.chunk : len != p.chunk) {
-    reason = DropReason::UnevenPackets;
-  }
+  if (index >= kMaxPacketsPerFrame) reason = DropReason::TooManyPackets;
+  else if (packet.payload.size() > kMaxChunk) reason = DropReason::OversizedPacket;
   if (reason) {
     partials_.erase(it);
     drop(*reason);
     return std::nullopt;
   }
 
-  place(p.data, index * p.chunk, packet.payload);  // a duplicate sequence overwrites
-  p.received.set(index);
+  const bool final = h.marker == Marker::Final;
+  // At the Final every packet before it must be here, i.e. in the in-order
+  // run (ahead never holds the packet right after it): decided before any
+  // byte is placed.
+  if (final && index > p.ends.size()) {
+    partials_.erase(it);
+    drop(DropReason::Incomplete);
+    return std::nullopt;
+  }
+  put(p, index, packet.payload);
   if (!final) return std::nullopt;
 
-  for (size_t i = 0; i <= index; ++i) {
-    if (!p.received.test(i)) {
-      partials_.erase(it);
-      drop(DropReason::Incomplete);
-      return std::nullopt;
-    }
-  }
-  const size_t size = index * p.chunk + len;
-  p.data.resize(size);  // drops stray bytes of sequences past the Final
-  size_hint_ = size;
+  // Anything past the Final is stray.
+  p.data.resize(p.ends[index]);
+  size_hint_ = p.data.size();
   Frame frame{std::move(p.data), p.extensions, p.frame_number, p.timestamp};
   partials_.erase(it);
   return frame;

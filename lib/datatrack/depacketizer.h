@@ -5,7 +5,7 @@
 #pragma once
 
 #include <array>
-#include <bitset>
+#include <map>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -28,7 +28,7 @@ enum class DropReason : uint8_t {
   Interrupted,     // open frame evicted by a newer Start/Single at the partial-frame limit
   Incomplete,      // Final arrived with a packet of start..final missing
   TooManyPackets,  // more than 128 packets in one frame
-  UnevenPackets,   // packet sizes differ from the Start packet's (no official sender does that)
+  OversizedPacket,  // a packet of a multi-packet frame carries more than the 16,000-byte packet limit
 };
 inline constexpr size_t kDropReasonCount = 6;
 std::string_view to_string(DropReason reason);
@@ -53,23 +53,27 @@ class Depacketizer {
   void reset() { partials_.clear(); }  // forget open frames, keep counts
 
  private:
-  // Payload bytes are written straight to their final offset (packet k of the
-  // frame at k * chunk), so each byte is copied once and the buffer is handed
-  // out by move.
+  // Packets may be split any way (other SDKs packetize on their own), so a
+  // packet's offset is known only once every packet before it has arrived.
+  // The in-order run from the Start is appended to `data` (each byte copied
+  // once, the buffer handed out by move); a packet past a gap waits in
+  // `ahead` (one more copy, when the gap fills). Nothing is allocated for
+  // bytes not received, so memory stays within what the peer sent.
   struct Partial {
     uint16_t frame_number = 0;
     uint16_t start_sequence = 0;
     uint32_t timestamp = 0;
     Extensions extensions;
-    size_t chunk = 0;  // payload bytes of every packet but the last
-    std::vector<uint8_t> data;
-    std::bitset<kMaxPacketsPerFrame> received;
+    std::vector<uint8_t> data;                     // packets 0 .. ends.size()-1, in order
+    std::vector<size_t> ends;                      // end offset of each packet in data
+    std::map<size_t, std::vector<uint8_t>> ahead;  // by index, past the first gap
   };
 
   std::optional<Frame> deliver_single(const PacketView& packet);
   void open_partial(const PacketView& packet);
   std::optional<Frame> add_to_partial(const PacketView& packet);
   void evict_for_new_frame();
+  static void put(Partial& p, size_t index, std::span<const uint8_t> payload);
   void drop(DropReason reason) { ++drops_.by_reason[size_t(reason)]; }
 
   size_t max_partial_frames_;

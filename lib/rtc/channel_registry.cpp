@@ -85,7 +85,7 @@ void DataChannelRegistry::open_locked(const std::shared_ptr<DataChannel>& channe
     }
     st.awaiting_ack = true;
   }
-  g_debug("channel '%s' open on stream %u (%s)", channel->label_.c_str(), id,
+  g_debug("channel '%s' open on stream %u (%s)", dcep::printable(channel->label_).c_str(), id,
           channel->init_.negotiated ? "negotiated" : "DCEP");
   st.phase = Phase::Open;
   later.push_back([channel] { if (channel->on_open) channel->on_open(); });
@@ -150,7 +150,12 @@ void DataChannelRegistry::handle_message(uint16_t stream, uint32_t ppid, std::sp
         g_debug("DCEP OPEN on stream %u already in use; dropped", stream);
         return;
       }
-      if ((stream % 2 == 0) == dtls_client_) g_debug("DCEP OPEN on stream %u has our parity; accepted anyway", stream);
+      if (auto refused = refuse_open_locked(stream, *open)) {
+        g_debug("DCEP OPEN for '%s' on stream %u refused: %s", dcep::printable(open->label).c_str(), stream,
+                  refused);
+        sctp_->reset_stream(stream);  // the peer's channel closes
+        return;
+      }
       channel.reset(new DataChannel(open->label, init_from_dcep_open(*open, stream)));
       channel->state_->registry = weak_from_this();
       channel->state_->id = stream;
@@ -159,7 +164,7 @@ void DataChannelRegistry::handle_message(uint16_t stream, uint32_t ppid, std::sp
       auto ack = dcep::encode_ack();
       if (sctp_->send(control_params(stream), ack) != SctpTransport::SendStatus::Sent)
         channel->state_->queue.push_back({dcep::kPpidControl, std::move(ack), 0});
-      g_debug("remote opened '%s' on stream %u", open->label.c_str(), stream);
+      g_debug("remote opened '%s' on stream %u", dcep::printable(open->label).c_str(), stream);
       later.push_back([this, channel] {
         if (on_remote_channel) on_remote_channel(channel);
         if (channel->on_open) channel->on_open();
@@ -185,6 +190,19 @@ void DataChannelRegistry::handle_message(uint16_t stream, uint32_t ppid, std::sp
   }
 }
 
+const char* DataChannelRegistry::refuse_open_locked(uint16_t stream, const dcep::Open& open) const {
+  // RFC 8832 §6: the DTLS client opens on even streams, the server on odd.
+  // A peer on our parity could squat every id we would pick.
+  if ((stream % 2 == 0) == dtls_client_) return "the stream has our parity (RFC 8832 §6)";
+  if (open.label.size() > dcep::kMaxRemoteLabelBytes || open.protocol.size() > dcep::kMaxRemoteProtocolBytes)
+    return "label or protocol too long";
+  size_t remote = 0;
+  for (auto& [id, c] : by_stream_)
+    if ((id % 2 == 0) != dtls_client_ && !c->init_.negotiated) ++remote;
+  if (remote >= kMaxRemoteChannels) return "too many channels opened by the peer";
+  return nullptr;
+}
+
 void DataChannelRegistry::finish_close_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later) {
   auto& st = *channel->state_;
   by_stream_.erase(st.id);
@@ -207,7 +225,7 @@ void DataChannelRegistry::handle_stream_reset(uint16_t stream) {
       st.reset_sent = true;
       sctp_->reset_stream(stream);
     }
-    g_debug("channel '%s' on stream %u closed", channel->label_.c_str(), stream);
+    g_debug("channel '%s' on stream %u closed", dcep::printable(channel->label_).c_str(), stream);
     finish_close_locked(channel, later);
   }
   run(later);
@@ -267,6 +285,19 @@ lk::Result<void> DataChannelRegistry::send(DataChannel& channel, std::span<const
                                                       " bytes exceeds the largest this peer takes (its max-message-size, or"
                                                       " Configuration::max_send_message_size): " +
                                                       std::to_string(remote_max_message_size_));
+  // Checked here, not only by SCTP: a message queued behind others would
+  // otherwise be refused at flush, after this send() had returned ok.
+  if (data.size() > size_t{SctpTransport::kSendBufferBytes})
+    return make_error(ErrorKind::InvalidArgument, "message of " + std::to_string(data.size()) +
+                                                      " bytes is larger than the SCTP send buffer (" +
+                                                      std::to_string(SctpTransport::kSendBufferBytes) + " bytes)");
+  auto queue_full = [&] {
+    return make_error(ErrorKind::InvalidArgument,
+                      "data channel '" + channel.label_ + "' has " + std::to_string(st.buffered) +
+                          " bytes queued; this message of " + std::to_string(data.size()) + " would pass the limit of " +
+                          std::to_string(max_buffered_) +
+                          " (Configuration::max_buffered_amount): wait for on_buffered_amount_low");
+  };
   static const uint8_t kEmptyPayload = 0;  // empty messages travel as one byte (RFC 8831 §6.6)
   uint32_t ppid = data.empty() ? (binary ? dcep::kPpidBinaryEmpty : dcep::kPpidStringEmpty)
                                : (binary ? dcep::kPpidBinary : dcep::kPpidString);
@@ -287,9 +318,15 @@ lk::Result<void> DataChannelRegistry::send(DataChannel& channel, std::span<const
         return make_error(ErrorKind::Network, "SCTP refused the message on channel '" + channel.label_ + "'");
     }
   }
+  if (st.buffered + data.size() > max_buffered_) return queue_full();
   st.queue.push_back({ppid, std::vector<uint8_t>(payload.begin(), payload.end()), data.size()});
   st.buffered += data.size();
   return lk::ok();
+}
+
+void DataChannelRegistry::set_max_buffered_amount(size_t bytes) {
+  std::lock_guard lock(mutex_);
+  max_buffered_ = bytes;
 }
 
 size_t DataChannelRegistry::buffered_amount(const DataChannel& channel) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rtc/data_channel.h"
+#include "rtc/dcep.h"
 #include "rtc/sctp_transport.h"
 #include "rtc/sdp.h"
 #include "util/result.h"
@@ -24,6 +25,9 @@ namespace lk::rtc {
 
 class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegistry> {
  public:
+  // Channels the peer may have open at once (LiveKit opens three).
+  static constexpr size_t kMaxRemoteChannels = 64;
+
   DataChannelRegistry() = default;
 
   lk::Result<std::shared_ptr<DataChannel>> create(std::string label, DataChannelInit init);
@@ -31,6 +35,8 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   void attach(SctpTransport* sctp, bool dtls_client, size_t remote_max_message_size);
   // SCTP gone: every channel closes.
   void detach();
+  // Most bytes one channel may queue while SCTP is full.
+  void set_max_buffered_amount(size_t bytes);
 
   void handle_message(uint16_t stream, uint32_t ppid, std::span<const uint8_t> data);
   void handle_stream_reset(uint16_t stream);
@@ -52,6 +58,8 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   lk::Result<uint16_t> pick_id_locked();
   void open_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);
   bool flush_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);  // false: SCTP would block
+  // Why an OPEN from the peer on `stream` is refused, or nullptr.
+  const char* refuse_open_locked(uint16_t stream, const dcep::Open& open) const;
   void finish_close_locked(const std::shared_ptr<DataChannel>& channel, Callbacks& later);
   static void run(Callbacks& callbacks);
 
@@ -59,6 +67,7 @@ class DataChannelRegistry : public std::enable_shared_from_this<DataChannelRegis
   SctpTransport* sctp_ = nullptr;
   bool dtls_client_ = false;
   size_t remote_max_message_size_ = sdp::kUnadvertisedMaxMessageSize;
+  size_t max_buffered_ = 16 * 1024 * 1024;
   std::map<uint16_t, std::shared_ptr<DataChannel>> by_stream_;
   std::vector<std::shared_ptr<DataChannel>> pending_;  // created before the association was up
 };

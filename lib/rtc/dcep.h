@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -27,6 +28,11 @@ constexpr uint8_t kPartialReliableRexmit = 0x01;
 constexpr uint8_t kPartialReliableTimed = 0x02;
 constexpr uint8_t kUnorderedBit = 0x80;
 
+// What we accept from a peer (RFC 8832 allows 65,535 bytes each; LiveKit's
+// labels are a dozen bytes): longer OPENs are refused.
+constexpr size_t kMaxRemoteLabelBytes = 1024;
+constexpr size_t kMaxRemoteProtocolBytes = 1024;
+
 struct Open {
   uint8_t channel_type = kReliable;
   uint16_t priority = 256;
@@ -40,5 +46,8 @@ std::vector<uint8_t> encode_ack();
 // Fails on truncated input, unknown channel type or lengths that overrun.
 lk::Result<Open> decode_open(std::span<const uint8_t> message);
 bool is_ack(std::span<const uint8_t> message);
+// A label or protocol fit for a log line: printable ASCII kept, anything else
+// as \xNN, cut at max_bytes of input (a peer chooses these bytes).
+std::string printable(std::string_view text, size_t max_bytes = 64);
 
 }  // namespace lk::rtc::dcep

@@ -40,7 +40,6 @@ const EVP_MD* digest_for(const std::string& algorithm) {
   if (algorithm == "sha-384") return EVP_sha384();
   if (algorithm == "sha-512") return EVP_sha512();
   if (algorithm == "sha-224") return EVP_sha224();
-  if (algorithm == "sha-1") return EVP_sha1();
   return nullptr;
 }
 
@@ -264,7 +263,11 @@ void DtlsTransport::after_io(int ret) {
   }
   if (ret <= 0) {
     int err = SSL_get_error(ssl_, ret);
-    if (err == SSL_ERROR_ZERO_RETURN) {
+    if (err == SSL_ERROR_ZERO_RETURN && !handshake_done_) {
+      // pion and others close this way when they refuse our certificate.
+      fail("the peer aborted the DTLS handshake (close_notify before it completed): it may have refused our"
+           " certificate; check that it got our a=fingerprint unchanged");
+    } else if (err == SSL_ERROR_ZERO_RETURN) {
       g_debug("received close_notify");
       state_ = State::Closed;
       state_dirty_ = true;

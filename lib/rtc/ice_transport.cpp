@@ -6,6 +6,8 @@
 
 #include <charconv>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <utility>
 
 #undef G_LOG_DOMAIN
@@ -17,26 +19,67 @@ namespace {
 constexpr guint kComponent = 1;
 constexpr int kSocketBufferBytes = 8 * 1024 * 1024;
 
-// libnice logs under its own domains; re-emit them under ours so one
-// G_MESSAGES_DEBUG=livekit-rtc-ice shows both. Lines that mention
-// passwords or credentials are withheld.
-void forward_libnice_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
-  bool secret = strstr(message, "pwd") || strstr(message, "password") || strstr(message, "credential") ||
-                strstr(message, "PASSWORD") || strstr(message, "USERNAME");
-  gchar* line = g_strdup_printf("[%s] %s", domain, secret ? "(line with credentials withheld)" : message);
-  g_log_default_handler(G_LOG_DOMAIN, static_cast<GLogLevelFlags>(level & G_LOG_LEVEL_MASK), line, nullptr);
-  g_free(line);
+// Secrets of live IceTransports (TURN credentials, ICE passwords): the log
+// bridge below blanks them out of any libnice line, as text or as hex,
+// whatever the line's wording.
+std::mutex secrets_mutex;
+std::multiset<std::string> secrets;
+
+void add_secret(const std::string& secret) {
+  if (secret.empty()) return;
+  std::lock_guard lock(secrets_mutex);
+  secrets.insert(secret);
 }
 
+void remove_secret(const std::string& secret) {
+  std::lock_guard lock(secrets_mutex);
+  if (auto it = secrets.find(secret); it != secrets.end()) secrets.erase(it);
+}
+
+std::string hex(std::string_view bytes, bool upper) {
+  static const char* digits[] = {"0123456789abcdef", "0123456789ABCDEF"};
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[upper][c >> 4];
+    out += digits[upper][c & 15];
+  }
+  return out;
+}
+
+std::string blank_secrets(std::string line) {
+  std::lock_guard lock(secrets_mutex);
+  for (const auto& secret : secrets)
+    for (const std::string& form : {secret, hex(secret, false), hex(secret, true)})
+      for (size_t at; (at = line.find(form)) != std::string::npos;) line.replace(at, form.size(), "***");
+  return line;
+}
+
+// libnice logs under its own domains; re-emit them under ours so one
+// G_MESSAGES_DEBUG=livekit-rtc-ice shows both. By domain, an allow-list:
+// libnice's own lines pass, with lines that name credentials dropped and
+// known secrets blanked; its STUN domain (message dumps and keys, "key :
+// 0x...") and pseudo-TCP ones never pass.
+void forward_libnice_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
+  if (g_strcmp0(domain, "libnice") != 0 && g_strcmp0(domain, "libnice-verbose") != 0) return;
+  bool secret = strstr(message, "pwd") || strstr(message, "password") || strstr(message, "credential") ||
+                strstr(message, "PASSWORD") || strstr(message, "USERNAME") || strstr(message, "user/pass") ||
+                strstr(message, "key :");
+  std::string line = "[" + std::string(domain) + "] " +
+                     (secret ? std::string("(line with credentials withheld)") : blank_secrets(message));
+  g_log_default_handler(G_LOG_DOMAIN, static_cast<GLogLevelFlags>(level & G_LOG_LEVEL_MASK), line.c_str(), nullptr);
+}
+
+// Always installed, whatever G_MESSAGES_DEBUG says: libnice enables its own
+// logging from that variable and NICE_DEBUG, and without our handler its
+// lines would reach GLib's default one unfiltered.
 void bridge_libnice_logging_once() {
   static gsize done = 0;
   if (g_once_init_enter(&done)) {
     const char* env = g_getenv("G_MESSAGES_DEBUG");
-    if (env && (strstr(env, G_LOG_DOMAIN) || strstr(env, "all"))) {
-      nice_debug_enable(FALSE);
-      for (const char* d : {"libnice", "libnice-stun"})
-        g_log_set_handler(d, static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK), forward_libnice_log, nullptr);
-    }
+    if (env && (strstr(env, G_LOG_DOMAIN) || strstr(env, "all"))) nice_debug_enable(FALSE);
+    for (const char* d : {"libnice", "libnice-verbose", "libnice-stun", "libnice-pseudotcp", "libnice-pseudotcp-verbose"})
+      g_log_set_handler(d, static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION),
+                        forward_libnice_log, nullptr);
     g_once_init_leave(&done, 1);
   }
 }
@@ -156,14 +199,35 @@ lk::Result<void> IceTransport::init(const Config& config) {
   stream_ = nice_agent_add_stream(agent_, 1);
   if (!stream_) return make_error(ErrorKind::Internal, "libnice could not add a stream");
   nice_agent_set_stream_name(agent_, stream_, "application");
+  keep_secret(local_credentials().pwd);
 
+  std::vector<lk::Error> refused;
   for (const auto& server : config.servers) {
+    if (server.kind == IceServerAddress::Kind::TurnTls) {
+      // libnice in RFC 5245 mode speaks plain TCP to a turns: server (seen
+      // against a plain listener on its port): the credentials would cross
+      // the network unprotected, and a TLS-only server refuses it anyway.
+      refused.push_back(make_error(ErrorKind::Unsupported,
+                                   describe(server) + " (turns:) skipped: TURN over TLS is not supported yet, and"
+                                                      " libnice would speak plain TCP to it; give the server's"
+                                                      " turn: URL (transport=udp or tcp) instead"));
+      continue;
+    }
+    keep_secret(server.username);
+    keep_secret(server.credential);
     if (!g_hostname_is_ip_address(server.host.c_str())) start_lookup(server);
     else if (auto r = use_server(server, server.host); !r) return r;
   }
   if (!lookups_.empty())
     lookup_deadline_ = lk::ScopedSource::timeout(context_, resolve_timeout_ms_, [this] {
       give_up_lookups();
+      return false;
+    });
+
+  if (!refused.empty())  // once the owner has set on_server_error
+    refused_report_ = lk::ScopedSource::idle(context_, [this, refused = std::move(refused)] {
+      for (const auto& error : refused)
+        if (on_server_error) on_server_error(error);
       return false;
     });
 
@@ -255,11 +319,18 @@ void IceTransport::detach_lookups() {
   }
 }
 
+void IceTransport::keep_secret(const std::string& secret) {
+  if (secret.empty()) return;
+  add_secret(secret);
+  secrets_.push_back(secret);
+}
+
 IceTransport::~IceTransport() {
   g_debug("%p datagrams sent %llu, received %llu, send failures %u", (void*)this, (unsigned long long)sent_.load(),
           (unsigned long long)received_.load(), send_failures_.load());
   watchdog_.reset();
   lookup_deadline_.reset();
+  refused_report_.reset();
   detach_lookups();
   if (agent_) {
     g_signal_handlers_disconnect_by_data(agent_, this);
@@ -268,6 +339,7 @@ IceTransport::~IceTransport() {
     nice_agent_close_async(agent_, nullptr, nullptr);
     g_object_unref(agent_);
   }
+  for (const auto& secret : secrets_) remove_secret(secret);
   g_main_context_unref(context_);
 }
 
@@ -285,6 +357,7 @@ void IceTransport::set_controlling(bool controlling) {
 }
 
 lk::Result<void> IceTransport::set_remote_credentials(const std::string& ufrag, const std::string& pwd) {
+  keep_secret(pwd);
   if (!nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str()))
     return make_error(ErrorKind::InvalidArgument, "libnice refused the remote ICE credentials");
   if (state_ == State::New) set_state(State::Checking);
@@ -339,6 +412,7 @@ std::vector<std::string> IceTransport::local_candidates() const {
 
 void IceTransport::restart() {
   nice_agent_restart_stream(agent_, stream_);
+  keep_secret(local_credentials().pwd);
   g_debug("ICE restart: new local credentials");
 }
 

@@ -80,8 +80,8 @@ class IceTransport {
   std::function<void(const std::string& candidate)> on_candidate;  // "" = gathering done
   std::function<void(State)> on_state;
   std::function<void(std::span<const uint8_t>)> on_receive;
-  // A server that cannot be used (its host did not resolve, not in time, or
-  // libnice refused it): ICE goes on without it.
+  // A server that cannot be used (its host did not resolve, not in time,
+  // libnice refused it, or it is turns:, not supported): ICE goes on without it.
   std::function<void(const lk::Error&)> on_server_error;
 
  private:
@@ -100,6 +100,8 @@ class IceTransport {
   void tune_selected_socket();
   void log_selected_pair();
   void on_watchdog();
+  // Keeps `secret` out of libnice's log lines while we live.
+  void keep_secret(const std::string& secret);
 
   static void on_new_candidate(NiceAgent*, void* candidate, gpointer self);
   static void on_gathering_done(NiceAgent*, guint stream, gpointer self);
@@ -123,6 +125,8 @@ class IceTransport {
   std::atomic<unsigned> send_failures_{0};
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
   lk::ScopedSource watchdog_;
+  lk::ScopedSource refused_report_;   // turns: servers, reported through on_server_error
+  std::vector<std::string> secrets_;  // registered with the log bridge
 };
 
 const char* to_string(IceTransport::State state);

@@ -9,6 +9,7 @@
 #include "rtc/sctp_transport.h"
 #include "rtc/sdp.h"
 #include "util/post.h"
+#include "util/scoped_source.h"
 
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "livekit-rtc-pc"
@@ -62,6 +63,8 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   bool remote_end_pending = false;
   std::vector<std::string> early_candidates;
   PeerState state = PeerState::New;
+  lk::ScopedSource connect_deadline;  // armed on the first Connecting, gone once Connected
+  bool connected_once = false;
   uint64_t session_id = 0, session_version = 0;
 
   explicit Impl(Configuration c) : config(std::move(c)) {
@@ -86,6 +89,7 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   void on_ice_state(IceTransport::State s);
   void on_dtls_state(DtlsTransport::State s);
   void on_sctp_state(SctpTransport::State s);
+  void on_connect_deadline();
 };
 
 lk::Result<void> PeerConnection::Impl::init() {
@@ -127,6 +131,7 @@ lk::Result<void> PeerConnection::Impl::init() {
     g_debug("%s", error.message.c_str());
     if (state != PeerState::Closed && owner->on_ice_server_error) owner->on_ice_server_error(error);
   };
+  channels->set_max_buffered_amount(config.max_buffered_amount);
   channels->defer = [weak](std::function<void()> fn) {
     if (auto self = weak.lock()) self->post([fn = std::move(fn)](Impl&) { fn(); });
   };
@@ -141,6 +146,15 @@ void PeerConnection::Impl::set_state(PeerState s) {
   if (state == PeerState::Failed && s != PeerState::Closed) return;
   g_debug("peer connection %s -> %s", to_string(state), to_string(s));
   state = s;
+  // One deadline for the first connection, whatever happens meanwhile (a
+  // Disconnected while connecting does not restart it).
+  if (s == PeerState::Connecting && !connect_deadline && !connected_once && config.connect_timeout_ms)
+    connect_deadline = lk::ScopedSource::timeout(context, config.connect_timeout_ms, [this] {
+      on_connect_deadline();
+      return false;
+    });
+  if (s == PeerState::Connected) connected_once = true;
+  if (s == PeerState::Connected || s == PeerState::Failed || s == PeerState::Closed) connect_deadline.reset();
   if (owner->on_state_change) owner->on_state_change(s);
 }
 
@@ -150,6 +164,18 @@ void PeerConnection::Impl::fail(const lk::Error& error) {
   if (owner->on_error) owner->on_error(error);
   channels->detach();
   set_state(PeerState::Failed);
+}
+
+void PeerConnection::Impl::on_connect_deadline() {
+  // Say which step never finished: that is where to look.
+  const char* step = !stack.ice || stack.ice->state() != IceTransport::State::Connected
+                         ? "ICE found no working candidate pair"
+                     : !stack.dtls || stack.dtls->state() != DtlsTransport::State::Connected
+                         ? "ICE connected but the DTLS handshake did not complete (does the peer speak DTLS, and"
+                           " do a=setup roles make one side the client?)"
+                         : "DTLS connected but the SCTP association did not come up";
+  fail(make_error(ErrorKind::Timeout,
+                  "not connected within " + std::to_string(config.connect_timeout_ms) + " ms: " + step));
 }
 
 void PeerConnection::Impl::teardown() {
@@ -196,7 +222,8 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
     auto sctp = SctpTransport::create(context, kSctpPort, remote ? remote->sctp_port : kSctpPort, config.sctp_mtu,
                                       [dtls = stack.dtls.get()](std::span<const uint8_t> packet) {
                                         return dtls->send(packet);
-                                      });
+                                      },
+                                      config.max_message_size);
     if (!sctp) return fail(sctp.error());
     stack.sctp = std::move(*sctp);
     stack.sctp->on_state = [this](SctpTransport::State st) { on_sctp_state(st); };
@@ -205,6 +232,12 @@ void PeerConnection::Impl::on_dtls_state(DtlsTransport::State s) {
     };
     stack.sctp->on_stream_reset = [this](uint16_t stream) { channels->handle_stream_reset(stream); };
     stack.sctp->on_writable = [this] { channels->handle_writable(); };
+    stack.sctp->on_error = [this](const lk::Error& e) {
+      // A peer that ignores our limits gets no more of our memory or time:
+      // fail, and drop the association (close_notify, then SCTP goes).
+      fail(e);
+      teardown();
+    };
     stack.dtls->on_receive = [sctp = stack.sctp.get()](std::span<const uint8_t> packet) { sctp->receive(packet); };
     if (auto r = stack.sctp->start(); !r) return fail(r.error());
   } else if (s == DtlsTransport::State::Closed) {

@@ -23,7 +23,9 @@
 namespace lk::rtc {
 
 struct IceServer {
-  std::vector<std::string> urls;  // stun:host[:port], turn:host[:port][?transport=udp|tcp], turns:host[:port]
+  // stun:host[:port], turn:host[:port][?transport=udp|tcp]. turns:host[:port]
+  // is skipped with on_ice_server_error: TURN over TLS is not supported yet.
+  std::vector<std::string> urls;
   std::string username, credential;
 };
 
@@ -34,12 +36,18 @@ struct Configuration {
   std::vector<IceServer> ice_servers;
   bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
   bool relay_only = false;             // announce only relay candidates
-  size_t max_message_size = 262144;    // what we advertise in a=max-message-size
+  // What we advertise in a=max-message-size, and the most we accept: a peer
+  // that sends a bigger message fails the connection (we never hold more).
+  size_t max_message_size = 262144;
   // Largest message we send, whatever the peer advertises (the smaller of the
   // two applies). livekit-server v1.13.5 advertises 1 GiB but reads each
   // message into a 65,535-byte buffer and closes the channel on a bigger one
   // (docs/transport-notes.md): a LiveKit connection sets 65535 here.
   size_t max_send_message_size = SIZE_MAX;
+  // Most bytes one channel queues while SCTP is full (its buffered_amount):
+  // beyond it send() fails instead of growing without bound. Wait for
+  // on_buffered_amount_low instead (lib/room keeps it under 1 MiB).
+  size_t max_buffered_amount = 16 * 1024 * 1024;
   // Largest SCTP packet we send. 1200 fits any path (RFC 8261, no PMTU
   // discovery); raise it (up to 16384, one DTLS record) only where the path
   // is known to carry it, e.g. loopback, for far fewer packets per byte.
@@ -50,13 +58,18 @@ struct Configuration {
   // idle but healthy connection above both.
   unsigned disconnected_timeout_ms = 4000;
   unsigned failed_timeout_ms = 12000;
+  // From Connecting to Connected (ICE, DTLS handshake, SCTP association) at
+  // most this long, else Failed: a peer that answers ICE but never finishes
+  // DTLS would otherwise hold us in Connecting for ever. livekit-client
+  // gives its peer connection 15 s.
+  unsigned connect_timeout_ms = 15000;
 };
 
 // Connecting: ICE checks / DTLS handshake / SCTP association in progress.
 // Connected: SCTP association up, channels usable.
 // Disconnected: peer silent past disconnected_timeout_ms (may recover).
-// Failed: ICE failed, DTLS failed (e.g. fingerprint mismatch) or silent past
-//         failed_timeout_ms. Closed: close() called, or the peer closed
+// Failed: ICE failed, DTLS failed (e.g. fingerprint mismatch), not connected
+//         within connect_timeout_ms, or silent past failed_timeout_ms. Closed: close() called, or the peer closed
 //         cleanly (DTLS close_notify or SCTP shutdown/abort).
 enum class PeerState { New, Connecting, Connected, Disconnected, Failed, Closed };
 const char* to_string(PeerState state);

@@ -6,6 +6,7 @@
 #include <usrsctp.h>
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -23,7 +24,7 @@ namespace {
 // Buffers: big enough that a saturating sender keeps the pipe full at
 // hundreds of MB/s on a sub-millisecond RTT, and that the receive window
 // never closes while the owner thread drains messages.
-constexpr int kSendBufferBytes = 4 * 1024 * 1024;
+constexpr int kSendBufferBytes = SctpTransport::kSendBufferBytes;
 constexpr int kRecvBufferBytes = 8 * 1024 * 1024;
 constexpr uint32_t kWritableThreshold = kSendBufferBytes / 2;
 constexpr uint16_t kStreams = 1024;
@@ -32,6 +33,7 @@ constexpr uint16_t kStreams = 1024;
 constexpr uint32_t kHeartbeatMs = 500;
 // Events queued before receive() delivers them itself (see receive()).
 constexpr size_t kDeliverNowEvents = 64;
+constexpr size_t kPartialDeliveryPoint = 64 * 1024;
 
 void usrsctp_log(const char* format, ...) {
   char line[1024];
@@ -103,21 +105,24 @@ std::shared_mutex UsrsctpLibrary::instances_mutex;
 std::unordered_set<const SctpTransport*> UsrsctpLibrary::instances;
 
 SctpTransport::SctpTransport(GMainContext* context, uint16_t local_port, uint16_t remote_port, uint32_t mtu,
-                             SendPacket send_packet)
+                             SendPacket send_packet, size_t max_message_size)
     : context_(g_main_context_ref(context)),
       local_port_(local_port),
       remote_port_(remote_port),
       mtu_(mtu),
+      max_message_size_(max_message_size),
       send_packet_(std::move(send_packet)) {}
 
 lk::Result<std::unique_ptr<SctpTransport>> SctpTransport::create(GMainContext* context, uint16_t local_port,
                                                                  uint16_t remote_port, uint32_t mtu,
-                                                                 SendPacket send_packet) {
+                                                                 SendPacket send_packet, size_t max_message_size) {
+  if (max_message_size == 0)
+    return make_error(ErrorKind::InvalidArgument, "SCTP max message size must be at least 1 byte");
   if (mtu < kMinMtu || mtu > kMaxMtu)
     return make_error(ErrorKind::InvalidArgument, "SCTP MTU " + std::to_string(mtu) + " is outside " +
                                                       std::to_string(kMinMtu) + ".." + std::to_string(kMaxMtu));
   UsrsctpLibrary::acquire();
-  std::unique_ptr<SctpTransport> t(new SctpTransport(context, local_port, remote_port, mtu, std::move(send_packet)));
+  std::unique_ptr<SctpTransport> t(new SctpTransport(context, local_port, remote_port, mtu, std::move(send_packet), max_message_size));
   usrsctp_register_address(t.get());
   {
     std::unique_lock lock(UsrsctpLibrary::instances_mutex);
@@ -148,6 +153,12 @@ lk::Result<void> SctpTransport::open_socket() {
   // usrsctp's AF_CONN path MTU leaves out the 12-byte SCTP common header:
   // subtract it so whole SCTP packets fit mtu_ (DTLS/UDP/IP come on top).
   spp.spp_pathmtu = mtu_ - kCommonHeaderBytes;
+  // usrsctp hands a message up in pieces once this much of it is queued
+  // (default: half the receive buffer, 4 MiB). Lower, a big message is held
+  // by us (bounded by max_message_size_, see handle_data) rather than by
+  // usrsctp, and an oversized one is refused early. Messages up to this size
+  // (LiveKit's are at most 65,535 bytes) still arrive in one piece, uncopied.
+  uint32_t pd_point = static_cast<uint32_t>(std::min<size_t>(max_message_size_, kPartialDeliveryPoint));
   for (auto r : {set(SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER"),
                  set(SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf, "SO_SNDBUF"),
                  set(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF"),
@@ -156,6 +167,8 @@ lk::Result<void> SctpTransport::open_socket() {
                  set(IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on, "SCTP_NODELAY"),
                  set(IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &level0, sizeof level0, "SCTP_FRAGMENT_INTERLEAVE"),
                  set(IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof init, "SCTP_INITMSG"),
+                 set(IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, &pd_point, sizeof pd_point,
+                     "SCTP_PARTIAL_DELIVERY_POINT"),
                  set(IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &spp, sizeof spp, "SCTP_PEER_ADDR_PARAMS")})
     if (!r) return r;
   int actual_snd = 0, actual_rcv = 0;
@@ -164,7 +177,11 @@ lk::Result<void> SctpTransport::open_socket() {
   optlen = sizeof actual_rcv;
   usrsctp_getsockopt(sock_, SOL_SOCKET, SO_RCVBUF, &actual_rcv, &optlen);
   g_debug("socket buffers: send %d, receive %d", actual_snd, actual_rcv);
-  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT}) {
+  // usrsctp may report a message it abandons after handing up part of it
+  // (PR-SCTP, FORWARD-TSN) with the partial-delivery event; it did not in
+  // tests/unit/rtc/sctp_limits_test.cpp, where the TSN check in handle_data
+  // catches it.
+  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT, SCTP_PARTIAL_DELIVERY_EVENT}) {
     sctp_event ev{SCTP_ALL_ASSOC, type, 1};
     if (auto r = set(IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof ev, "SCTP_EVENT"); !r) return r;
   }
@@ -332,41 +349,105 @@ void SctpTransport::dispatch_events() {
         writable_pending_ = false;
         if (on_writable) on_writable();
         break;
+      case Event::Kind::Error:
+        if (on_error) on_error(make_error(ErrorKind::Network, e.error));
+        break;
     }
     if (!*alive) return;  // a callback destroyed us (e.g. the owner closed)
   }
 }
 
-void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, int flags, uint8_t* data, size_t len) {
+std::vector<uint16_t> incoming_reset_streams(std::span<const uint8_t> notification) {
+  sctp_stream_reset_event sr;
+  if (notification.size() < sizeof sr) return {};
+  std::memcpy(&sr, notification.data(), sizeof sr);
+  // The stream list runs to strreset_length, which must lie within what came.
+  if (sr.strreset_type != SCTP_STREAM_RESET_EVENT || sr.strreset_length < sizeof sr ||
+      sr.strreset_length > notification.size())
+    return {};
+  if (sr.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
+    g_debug("stream reset denied/failed");
+    return {};
+  }
+  if (!(sr.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)) return {};  // our own outgoing reset done
+  std::vector<uint16_t> streams((sr.strreset_length - sizeof sr) / sizeof(uint16_t));
+  std::memcpy(streams.data(), notification.data() + sizeof sr, streams.size() * sizeof(uint16_t));
+  return streams;
+}
+
+void SctpTransport::refuse_locked(std::string reason) {
+  refused_ = true;
+  partial_.clear();
+  partial_bytes_ = 0;
+  Event e{Event::Kind::Error};
+  e.error = std::move(reason);
+  post(std::move(e));
+}
+
+void SctpTransport::drop_partial_locked(uint16_t stream) {
+  auto it = partial_.find(stream);
+  if (it == partial_.end()) return;
+  partial_bytes_ -= it->second.data.size();
+  partial_.erase(it);
+}
+
+void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, int flags, uint8_t* data, size_t len) {
+  std::unique_ptr<uint8_t, decltype(&free)> owned(data, &free);
   std::unique_lock lock(partial_mutex_);
-  if (!(flags & MSG_EOR) || partial_.count(stream)) {  // partial delivery of a big message
-    auto& buf = partial_[stream];
-    buf.insert(buf.end(), data, data + len);
-    free(data);
-    if (!(flags & MSG_EOR)) return;
+  if (refused_) return;  // the association is going away: hold nothing more
+  auto too_big = [&](size_t size) {
+    refuse_locked("the peer sent a message of more than " + std::to_string(max_message_size_) +
+                  " bytes (our a=max-message-size) on stream " + std::to_string(stream) +
+                  (size > len ? ", counting unfinished messages on other streams" : "") + "; dropping the association");
+  };
+  auto it = partial_.find(stream);
+  // Every piece of a message carries the TSN of its first chunk. Another TSN
+  // means usrsctp abandoned the message we were collecting (an unordered one
+  // skipped by FORWARD-TSN comes with no event): drop its pieces.
+  if (it != partial_.end() && it->second.tsn != tsn) {
+    g_debug("unfinished message on stream %u abandoned by the peer", stream);
+    drop_partial_locked(stream);
+    it = partial_.end();
+  }
+  if ((flags & MSG_EOR) && it == partial_.end()) {  // a whole message in one piece
+    if (len > max_message_size_) return too_big(len);
+    lock.unlock();
     Event e{Event::Kind::Message};
     e.stream = stream;
     e.ppid = ppid;
-    e.data = std::move(buf);
-    partial_.erase(stream);
-    lock.unlock();
+    e.whole = std::move(owned);
+    e.whole_size = len;
     post(std::move(e));
     return;
   }
-  lock.unlock();
+  // Partial delivery of a big message: bounded per message and in total.
+  size_t message = (it == partial_.end() ? 0 : it->second.data.size()) + len;
+  if (message > max_message_size_ || partial_bytes_ + len > max_message_size_)
+    return too_big(std::max(message, partial_bytes_ + len));
+  auto& partial = partial_[stream];
+  partial.tsn = tsn;
+  auto& buf = partial.data;
+  buf.insert(buf.end(), data, data + len);
+  partial_bytes_ += len;
+  if (partial_bytes_ > reassembly_peak_) reassembly_peak_ = partial_bytes_;
+  if (!(flags & MSG_EOR)) return;
   Event e{Event::Kind::Message};
   e.stream = stream;
   e.ppid = ppid;
-  e.whole.reset(data);
-  e.whole_size = len;
+  e.data = std::move(buf);
+  partial_bytes_ -= e.data.size();
+  partial_.erase(stream);
+  lock.unlock();
   post(std::move(e));
 }
 
 void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
   if (len < sizeof(sctp_notification::sctp_tlv)) return;
   const auto* n = reinterpret_cast<const sctp_notification*>(data);
+  if (n->sn_header.sn_length > len) return;  // says it is longer than what came
   switch (n->sn_header.sn_type) {
     case SCTP_ASSOC_CHANGE: {
+      if (len < sizeof(sctp_assoc_change)) return;
       const auto& ac = n->sn_assoc_change;
       g_debug("association change: state %u error %u streams out %u in %u", ac.sac_state, ac.sac_error,
               ac.sac_outbound_streams, ac.sac_inbound_streams);
@@ -385,19 +466,21 @@ void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
       post(std::move(e));
       break;
     }
-    case SCTP_STREAM_RESET_EVENT: {
-      const auto& sr = n->sn_strreset_event;
-      size_t count = (sr.strreset_length - sizeof(sctp_stream_reset_event)) / sizeof(uint16_t);
-      if (sr.strreset_flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) {
-        g_debug("stream reset denied/failed");
-        break;
-      }
-      if (!(sr.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN)) break;  // our own outgoing reset done
-      for (size_t i = 0; i < count; ++i) {
+    case SCTP_STREAM_RESET_EVENT:
+      for (uint16_t stream : incoming_reset_streams({data, len})) {
+        // What the peer had begun sending on the stream never finishes.
+        drop_partial_locked(stream);
         Event e{Event::Kind::StreamReset};
-        e.stream = sr.strreset_stream_list[i];
+        e.stream = stream;
         post(std::move(e));
       }
+      break;
+    case SCTP_PARTIAL_DELIVERY_EVENT: {
+      if (len < sizeof(sctp_pdapi_event)) break;
+      const auto& pd = n->sn_pdapi_event;
+      if (pd.pdapi_indication != SCTP_PARTIAL_DELIVERY_ABORTED) break;
+      g_debug("partial delivery on stream %u abandoned by the peer", pd.pdapi_stream);
+      drop_partial_locked(static_cast<uint16_t>(pd.pdapi_stream));
       break;
     }
     case SCTP_SENDER_DRY_EVENT:
@@ -446,7 +529,7 @@ int SctpTransport::on_usrsctp_receive(struct socket*, union sctp_sockstore, void
     }
     free(data);
   } else {
-    self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), flags, bytes, len);  // takes the buffer
+    self->handle_data(info.rcv_sid, ntohl(info.rcv_ppid), info.rcv_tsn, flags, bytes, len);  // takes the buffer
   }
   return 1;
 }

@@ -76,6 +76,47 @@ void collect_candidates(const GstSDPMedia* m, std::vector<std::string>& out, boo
   }
 }
 
+// Strength of a fingerprint hash we accept; 0 for one we refuse (sha-1,
+// md5: collisions can be made) or do not know.
+int fingerprint_strength(const std::string& algorithm) {
+  if (algorithm == "sha-512") return 4;
+  if (algorithm == "sha-384") return 3;
+  if (algorithm == "sha-256") return 2;
+  if (algorithm == "sha-224") return 1;
+  return 0;
+}
+
+// Every a=fingerprint of the data section (else of the session) counts
+// (RFC 8122 §5 allows several): the strongest we support wins.
+lk::Result<Fingerprint> pick_fingerprint(const GstSDPMessage* msg, const GstSDPMedia* data) {
+  std::vector<std::string> lines;
+  for (guint i = 0; i < gst_sdp_media_attributes_len(data); ++i) {
+    const GstSDPAttribute* a = gst_sdp_media_get_attribute(data, i);
+    if (g_strcmp0(a->key, "fingerprint") == 0) lines.push_back(a->value ? a->value : "");
+  }
+  if (lines.empty())
+    for (guint i = 0; i < gst_sdp_message_attributes_len(msg); ++i) {
+      const GstSDPAttribute* a = gst_sdp_message_get_attribute(msg, i);
+      if (g_strcmp0(a->key, "fingerprint") == 0) lines.push_back(a->value ? a->value : "");
+    }
+  if (lines.empty())
+    return make_error(ErrorKind::InvalidArgument, "SDP lacks a=fingerprint (DTLS certificate fingerprint)");
+  Fingerprint best;
+  std::string refused;
+  for (const auto& line : lines) {
+    auto words = split(line);
+    if (words.size() != 2 || words[1].size() < 2)
+      return make_error(ErrorKind::InvalidArgument, "SDP a=fingerprint is malformed: " + line);
+    Fingerprint f{lower(words[0]), upper(words[1])};
+    if (fingerprint_strength(f.algorithm) == 0) refused += (refused.empty() ? "" : ", ") + f.algorithm;
+    else if (fingerprint_strength(f.algorithm) > fingerprint_strength(best.algorithm)) best = std::move(f);
+  }
+  if (best.algorithm.empty())
+    return make_error(ErrorKind::Unsupported, "SDP a=fingerprint uses only " + refused +
+                                                  "; we need sha-256, sha-384, sha-512 or sha-224 (sha-1 is refused)");
+  return best;
+}
+
 }  // namespace
 
 const char* to_string(Setup setup) {
@@ -150,12 +191,8 @@ lk::Result<Description> parse(std::string_view text) {
   d.ice_pwd = pwd;
   d.ice_lite = has_flag(msg.get(), nullptr, "ice-lite");
 
-  const char* fp = attribute(msg.get(), data, "fingerprint");
-  if (!fp) return make_error(ErrorKind::InvalidArgument, "SDP lacks a=fingerprint (DTLS certificate fingerprint)");
-  auto fpw = split(fp);
-  if (fpw.size() != 2 || fpw[1].size() < 2)
-    return make_error(ErrorKind::InvalidArgument, std::string("SDP a=fingerprint is malformed: ") + fp);
-  d.fingerprint = {lower(fpw[0]), upper(fpw[1])};
+  if (auto fp = pick_fingerprint(msg.get(), data); !fp) return fp.error();
+  else d.fingerprint = std::move(*fp);
 
   const char* setup = attribute(msg.get(), data, "setup");
   std::string sv = setup ? lower(setup) : "actpass";

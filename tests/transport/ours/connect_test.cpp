@@ -1,11 +1,17 @@
 // ours <-> ours over libnice/DTLS/usrsctp in one process (inside a netns).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "pair.h"
 #include "scripted_resolver.h"
@@ -112,6 +118,43 @@ TEST(OursToOurs, UnorderedNoRetransmitMessagesFromEmptyTo256KiBBothWays) {
   exchange_all_sizes(p, *a, *b, false);
 }
 
+// Descriptions carry no candidate at all; every candidate is trickled, and
+// only after both descriptions are set: the working pair must come from one
+// of those.
+TEST(OursToOurs, ConnectsOnCandidatesTrickledAfterTheDescriptions) {
+  Pair p;
+  p.relay = false;
+  std::vector<std::pair<bool, std::string>> held;  // (for b?, candidate)
+  bool deliver = false;
+  auto route = [&](bool to_b, const std::string& c, const std::string& mid) {
+    if (!deliver) return held.emplace_back(to_b, c), void();
+    Peer& peer = to_b ? p.b : p.a;
+    if (c.empty()) peer.pc->add_remote_end_of_candidates();
+    else EXPECT_TRUE(peer.pc->add_remote_candidate(c, mid).ok());
+  };
+  p.a.pc->on_local_candidate = [&](const std::string& c, const std::string& mid) { route(true, c, mid); };
+  p.b.pc->on_local_candidate = [&](const std::string& c, const std::string& mid) { route(false, c, mid); };
+  auto strip = [](std::string sdp) {
+    for (const char* prefix : {"a=candidate:", "a=end-of-candidates"})
+      for (size_t at; (at = sdp.find(prefix)) != std::string::npos;) sdp.erase(at, sdp.find("\r\n", at) + 2 - at);
+    return sdp;
+  };
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", strip(*offer)).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", strip(*answer)).ok());
+  p.loop.run_for(300);  // candidates gathered meanwhile are held
+  EXPECT_NE(p.a.state(), PeerState::Connected);
+  deliver = true;
+  for (auto& [to_b, c] : std::exchange(held, {})) route(to_b, c, "0");
+  ASSERT_TRUE(p.loop.run_until([&] { return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected; }))
+      << to_string(p.a.state()) << " / " << to_string(p.b.state());
+  auto [a, b] = open_channel(p, "trickled");
+  ASSERT_TRUE(a && b);
+}
+
 TEST(OursToOurs, ChannelOpenedBeforeConnectingAndByTheAnswererAfter) {
   Pair p;
   auto early = p.a.pc->create_data_channel("early");
@@ -177,6 +220,83 @@ TEST(OursToOurs, MessageAboveRemoteMaxMessageSizeIsAnErrorNotAClose) {
   ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 1; }));
 }
 
+// Each side advertises a different a=max-message-size: each may send up to
+// the other's, which is not its own.
+TEST(OursToOurs, EachSideSendsUpToThePeersMaxMessageSizeNotItsOwn) {
+  Configuration big, small;
+  big.max_message_size = 300000;
+  small.max_message_size = 100000;
+  Pair p(big, small);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "sizes");
+  ASSERT_TRUE(a && b);
+  Received at_a, at_b;
+  at_a.attach(*a);
+  at_b.attach(*b);
+  auto to_b = a->send(pattern(100001, 1));
+  ASSERT_FALSE(to_b.ok()) << "a sent more than b advertises";
+  EXPECT_NE(to_b.error().message.find("100000"), std::string::npos) << to_b.error().message;
+  EXPECT_FALSE(b->send(pattern(300001, 2)).ok()) << "b sent more than a advertises";
+  ASSERT_TRUE(a->send(pattern(100000, 3)).ok());
+  ASSERT_TRUE(b->send(pattern(300000, 4)).ok()) << "b may send a's limit, above its own";
+  ASSERT_TRUE(p.loop.run_until([&] { return at_a.messages.size() == 1 && at_b.messages.size() == 1; }));
+  EXPECT_EQ(at_b.messages[0], pattern(100000, 3));
+  EXPECT_EQ(at_a.messages[0], pattern(300000, 4));
+  EXPECT_EQ(p.a.state(), PeerState::Connected);
+  EXPECT_EQ(p.b.state(), PeerState::Connected);
+}
+
+// Sending without waiting for on_buffered_amount_low: once SCTP is full the
+// channel queues up to Configuration::max_buffered_amount, then send() fails
+// with an error that says so; everything accepted arrives.
+TEST(OursToOurs, SendQueueIsBoundedWithAnErrorTheCallerSees) {
+  Configuration config;
+  config.max_buffered_amount = 1 << 20;
+  Pair p(config);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "flood");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  constexpr size_t kSize = 64 << 10;
+  size_t accepted = 0;
+  lk::Result<void> refused = lk::ok();
+  for (int i = 0; i < 400 && refused.ok(); ++i) {  // 25 MiB offered, the loop not running
+    refused = a->send(pattern(kSize, static_cast<uint8_t>(i)));
+    if (refused.ok()) ++accepted;
+  }
+  ASSERT_FALSE(refused.ok()) << "25 MiB queued without complaint; buffered " << a->buffered_amount();
+  EXPECT_NE(refused.error().message.find("max_buffered_amount"), std::string::npos) << refused.error().message;
+  EXPECT_LE(a->buffered_amount(), size_t{1} << 20);
+  EXPECT_TRUE(a->is_open());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == accepted; }, 30000))
+      << "accepted " << accepted << ", got " << got.messages.size();
+}
+
+// A message too big for SCTP's send buffer is refused by send() even when it
+// would wait in the queue behind others (it used to be accepted, then
+// dropped silently at flush).
+TEST(OursToOurs, MessageTooBigForSctpIsRefusedEvenBehindAQueue) {
+  Configuration big;
+  big.max_message_size = 64 << 20;  // both advertise 64 MiB
+  Pair p(big);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "big");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  int accepted = 0;
+  while (a->buffered_amount() == 0 && accepted < 1000) {  // fill SCTP until the channel queues
+    ASSERT_TRUE(a->send(pattern(256 << 10, 1)).ok());
+    ++accepted;
+  }
+  ASSERT_GT(a->buffered_amount(), 0u);
+  auto r = a->send(pattern(5 << 20, 2));
+  ASSERT_FALSE(r.ok()) << "a 5 MiB message was queued; SCTP cannot take more than 4 MiB at once";
+  EXPECT_NE(r.error().message.find("SCTP send buffer"), std::string::npos) << r.error().message;
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == size_t(accepted); }, 30000));
+}
+
 TEST(OursToOurs, BurstOf10000WithBackPressureLosesNothingOnReliable) {
   Pair p;
   ASSERT_TRUE(p.connect());
@@ -237,6 +357,39 @@ TEST(OursToOurs, TamperedFingerprintIsRefusedWithAClearError) {
   EXPECT_FALSE(p.a.has_state(PeerState::Connected));
   EXPECT_TRUE(p.loop.run_until([&] { return p.b.state() == PeerState::Failed; })) << "the other side sees the alert";
   EXPECT_FALSE(p.b.has_state(PeerState::Connected));
+}
+
+// Both ends DTLS servers (the offer says a=setup:active to b, the answer
+// says a=setup:active to a): ICE connects and nobody starts the handshake.
+// The liveness watchdog is pushed out of reach, as a hostile peer does by
+// sending datagrams DTLS discards. Only the connect deadline ends it, with an
+// error that says which step did not finish.
+TEST(OursToOurs, PeerThatNeverFinishesDtlsFailsAtTheConnectDeadline) {
+  Configuration config;
+  config.connect_timeout_ms = 3000;
+  config.disconnected_timeout_ms = 600000;
+  config.failed_timeout_ms = 600000;
+  Pair p(config);
+  auto offer = p.a.pc->create_offer();
+  ASSERT_TRUE(offer.ok());
+  auto setup_active = [](std::string sdp) {
+    auto at = sdp.find("a=setup:");
+    EXPECT_NE(at, std::string::npos);
+    sdp.replace(at, sdp.find("\r\n", at) - at, "a=setup:active");
+    return sdp;
+  };
+  ASSERT_TRUE(p.b.pc->set_remote_description("offer", setup_active(*offer)).ok());
+  auto answer = p.b.pc->create_answer();
+  ASSERT_TRUE(answer.ok());
+  ASSERT_NE(answer->find("a=setup:passive"), std::string::npos) << "b must be the DTLS server";
+  ASSERT_TRUE(p.a.pc->set_remote_description("answer", setup_active(*answer)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return p.a.state() == PeerState::Failed && p.b.state() == PeerState::Failed; },
+                               20000))
+      << to_string(p.a.state()) << " / " << to_string(p.b.state());
+  ASSERT_FALSE(p.a.errors.empty());
+  EXPECT_NE(p.a.errors[0].find("not connected within 3000 ms"), std::string::npos) << p.a.errors[0];
+  EXPECT_NE(p.a.errors[0].find("DTLS handshake did not complete"), std::string::npos) << p.a.errors[0];
+  EXPECT_FALSE(p.a.has_state(PeerState::Connected));
 }
 
 TEST(OursToOurs, ChannelClosedBySenderDeliversEverythingFirst) {
@@ -480,13 +633,137 @@ void connect_through_turn(const std::string& url, bool tls) {
 
 TEST(OursToOurs, ConnectsThroughTurnOverUdp) { connect_through_turn("turn:10.99.0.1:3478?transport=udp", false); }
 TEST(OursToOurs, ConnectsThroughTurnOverTcp) { connect_through_turn("turn:10.99.0.1:3478?transport=tcp", false); }
-TEST(OursToOurs, ConnectsThroughTurnOverTls) { connect_through_turn("turns:10.99.0.1:5349", true); }
+
+// turns: is not supported yet: the server is skipped with an error that
+// says so, and nothing reaches its port. Before, libnice spoke plain TCP to
+// it (coturn accepts that on its TLS port, so a "TURN over TLS" test passed
+// without TLS): here a bare listener stands on the port and must stay
+// untouched.
+TEST(OursToOurs, TurnsIsSkippedWithAClearErrorAndNoPlaintextReachesIt) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_port = htons(5349);
+  inet_pton(AF_INET, "10.99.0.1", &at.sin_addr);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+
+  Configuration config;
+  config.relay_only = true;
+  config.ice_servers = {IceServer{{"turns:10.99.0.1:5349"}, "lkuser", "lkpass"}};
+  Pair p(config);
+  std::vector<std::string> server_errors;
+  p.a.pc->on_ice_server_error = [&](const lk::Error& e) { server_errors.push_back(e.message); };
+  bool gathered = false;
+  auto relay_a = p.a.pc->on_local_candidate;
+  p.a.pc->on_local_candidate = [&, relay_a](const std::string& c, const std::string& mid) {
+    if (c.empty()) gathered = true;
+    relay_a(c, mid);
+  };
+  ASSERT_TRUE(p.a.pc->create_offer().ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return gathered; }, 30000)) << "gathering never finished";
+  EXPECT_EQ(server_errors.size(), 1u) << "no error for the skipped turns: server";
+  for (auto& e : server_errors) EXPECT_NE(e.find("TURN over TLS is not supported"), std::string::npos) << e;
+
+  // Gathering is over: a TURN allocation, had one been tried, has been sent.
+  int conn = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
+  uint8_t first[2] = {};
+  ssize_t got = conn >= 0 ? recv(conn, first, sizeof first, 0) : -1;
+  EXPECT_LT(conn, 0) << "something connected to the turns: port" << (got == 2 && first[0] == 0 && first[1] == 3
+                                                                          ? " and sent a plaintext STUN Allocate"
+                                                                          : "");
+  if (conn >= 0) close(conn);
+  close(listener);
+}
 
 // The TURN server by name, looked up in the background: relay-only, so the
 // connection also proves that gathering waited for the answer.
 TEST(OursToOurs, ConnectsThroughTurnNamedByItsHost) {
   lk::test::ScriptedResolver dns({{"turn.lk.test", "10.99.0.1"}}, 200);
   connect_through_turn("turn:turn.lk.test:3478?transport=udp", false);
+}
+
+// "a=ice-pwd:..." of an SDP.
+std::string ice_pwd(const std::string& sdp) {
+  auto at = sdp.find("a=ice-pwd:");
+  if (at == std::string::npos) return {};
+  at += strlen("a=ice-pwd:");
+  return sdp.substr(at, sdp.find("\r\n", at) - at);
+}
+
+std::string hex(std::string_view bytes) {
+  std::string out;
+  char two[3];
+  for (unsigned char c : bytes) {
+    snprintf(two, sizeof two, "%02x", c);
+    out += two;
+  }
+  return out;
+}
+
+// Every debug domain on (ours, libnice's, its STUN and verbose ones,
+// usrsctp's), a connection through TURN, stdout and stderr captured: none of
+// the secrets in play may appear, as text or as hex (libnice's STUN code
+// prints keys as "key : 0x...").
+TEST(OursToOurs, NoSecretInTheLogsWithEveryDebugDomainOn) {
+  g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+  g_setenv("NICE_DEBUG", "all", TRUE);
+  Loop outer;
+  TurnServer turn(outer, false);
+  ASSERT_TRUE(turn.ok());
+  const std::string user = "lkuser", password = "lkpass";
+  gchar* log_path = nullptr;
+  int log_fd = g_file_open_tmp("lk-log-XXXXXX", &log_path, nullptr);
+  ASSERT_GE(log_fd, 0);
+  fflush(stdout);
+  fflush(stderr);
+  int saved_stdout = dup(1), saved_stderr = dup(2);  // GLib writes debug lines to stdout
+  dup2(log_fd, 1);
+  dup2(log_fd, 2);
+  std::string offer, answer;
+  bool connected;
+  {
+    Configuration config;
+    config.relay_only = true;
+    config.ice_servers = {IceServer{{"turn:10.99.0.1:3478?transport=udp"}, user, password}};
+    Pair p(config);
+    auto o = p.a.pc->create_offer();
+    auto set_offer = o.ok() ? p.b.pc->set_remote_description("offer", *o) : lk::Result<void>(o.error());
+    auto a = set_offer.ok() ? p.b.pc->create_answer() : lk::Result<std::string>(set_offer.error());
+    if (a.ok()) (void)p.a.pc->set_remote_description("answer", *a);
+    offer = o.ok() ? *o : "";
+    answer = a.ok() ? *a : "";
+    connected = p.loop.run_until(
+        [&] { return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected; }, 20000);
+  }
+  fflush(stdout);
+  fflush(stderr);
+  dup2(saved_stdout, 1);
+  dup2(saved_stderr, 2);
+  close(saved_stdout);
+  close(saved_stderr);
+  close(log_fd);
+  gchar* contents = nullptr;
+  gsize length = 0;
+  ASSERT_TRUE(g_file_get_contents(log_path, &contents, &length, nullptr));
+  std::string log(contents, length);
+  g_free(contents);
+  g_unlink(log_path);
+  g_free(log_path);
+  ASSERT_TRUE(connected) << "no connection through TURN";
+  ASSERT_GT(log.size(), 10000u) << "debug logging did not come on";
+  printf("%zu bytes of debug output checked\n", log.size());
+  std::vector<std::pair<std::string, std::string>> secrets = {
+      {"TURN password", password}, {"offerer's ICE password", ice_pwd(offer)}, {"answerer's ICE password", ice_pwd(answer)}};
+  for (auto& [what, secret] : secrets) {
+    ASSERT_GE(secret.size(), 6u) << what;
+    for (const std::string& form : {secret, hex(secret)}) {
+      auto at = log.find(form);
+      EXPECT_EQ(at, std::string::npos) << what << " in the log: ..."
+                                       << log.substr(at > 120 ? at - 120 : 0, 240) << "...";
+    }
+  }
 }
 
 TEST(OursToOurs, OfferWithAudioAndVideoIsAnsweredWithThemRejected) {

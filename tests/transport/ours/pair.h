@@ -68,7 +68,8 @@ struct Peer {
 // Wires a (offerer) and b (answerer) together: trickled candidates are relayed
 // unless a test filters them.
 struct Pair {
-  explicit Pair(Configuration config = {}) : a(loop.context(), config), b(loop.context(), config) {
+  explicit Pair(Configuration config = {}) : Pair(config, config) {}
+  Pair(Configuration config_a, Configuration config_b) : a(loop.context(), config_a), b(loop.context(), config_b) {
     a.pc->on_local_candidate = [this](const std::string& c, const std::string& mid) {
       if (!relay) return;
       if (c.empty()) b.pc->add_remote_end_of_candidates();

@@ -226,14 +226,63 @@ TEST(DatatrackDepacketizer, FrameOf128PacketsPassesAndLongerIsDropped) {
   EXPECT_EQ(d.drops()[DropReason::UnknownFrame], 1u);  // the 129th packet dropped the frame, the 130th has none
 }
 
-TEST(DatatrackDepacketizer, UnevenPacketSizesAreDroppedNotMisassembled) {
+// Packets of `frame` cut at `sizes` (the last takes the rest), numbered from `seq`.
+std::vector<Bytes> split(const Bytes& frame, const std::vector<size_t>& sizes, uint16_t seq, uint16_t number) {
+  std::vector<Bytes> out;
+  size_t at = 0;
+  for (size_t i = 0; i <= sizes.size(); ++i) {
+    size_t n = i < sizes.size() ? sizes[i] : frame.size() - at;
+    Marker m = i == 0 ? Marker::Start : i == sizes.size() ? Marker::Final : Marker::Inter;
+    out.push_back(packet(m, uint16_t(seq + i), number, Bytes(frame.begin() + at, frame.begin() + at + n)));
+    at += n;
+  }
+  return out;
+}
+
+// Other SDKs packetize on their own: any split up to the packet limit is a
+// frame, in order, reordered, or with duplicates.
+TEST(DatatrackDepacketizer, FramesSplitUnevenlyAssembleInAnyOrder) {
+  const Bytes frame = pattern(3 * kChunk + 17);
+  const std::vector<size_t> sizes = {1, kChunk, 0, 7, kChunk - 3, kChunk / 2};  // the Final takes the rest
+  auto packets = split(frame, sizes, 65530, 3);  // wraps the sequence too
+  ASSERT_EQ(packets.size(), 7u);
   Depacketizer d;
-  EXPECT_FALSE(d.push(packet(Marker::Start, 0, 1, pattern(4))));
-  EXPECT_FALSE(d.push(packet(Marker::Inter, 1, 1, pattern(3))));
-  EXPECT_EQ(d.drops()[DropReason::UnevenPackets], 1u);
+  auto out = push_all(d, packets);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, frame);
+
+  auto reordered = split(frame, sizes, 100, 4);
+  std::swap(reordered[1], reordered[4]);
+  std::swap(reordered[2], reordered[5]);
+  reordered.insert(reordered.begin() + 3, reordered[2]);  // a duplicate, before its gap fills
+  out = push_all(d, reordered);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, frame);
+  EXPECT_EQ(d.drops().total(), 0u);
+}
+
+TEST(DatatrackDepacketizer, DuplicateOfADifferentSizeReplacesInPlace) {
+  Depacketizer d;
+  EXPECT_FALSE(d.push(packet(Marker::Start, 0, 1, pattern(4, 1))));
+  EXPECT_FALSE(d.push(packet(Marker::Inter, 1, 1, pattern(3, 2))));
+  EXPECT_FALSE(d.push(packet(Marker::Inter, 2, 1, pattern(5, 3))));
+  EXPECT_FALSE(d.push(packet(Marker::Inter, 1, 1, pattern(6, 4))));
+  auto f = d.push(packet(Marker::Final, 3, 1, pattern(2, 5)));
+  ASSERT_TRUE(f);
+  Bytes expected;
+  for (const Bytes& part : {pattern(4, 1), pattern(6, 4), pattern(5, 3), pattern(2, 5)})
+    expected.insert(expected.end(), part.begin(), part.end());
+  EXPECT_EQ(f->payload, expected);
+}
+
+TEST(DatatrackDepacketizer, PacketOverThePacketLimitIsDropped) {
+  Depacketizer d;
+  EXPECT_FALSE(d.push(packet(Marker::Start, 0, 1, pattern(kChunk + 1))));
+  EXPECT_EQ(d.drops()[DropReason::OversizedPacket], 1u);
   EXPECT_FALSE(d.push(packet(Marker::Start, 0, 2, pattern(4))));
-  EXPECT_FALSE(d.push(packet(Marker::Final, 1, 2, pattern(5))));
-  EXPECT_EQ(d.drops()[DropReason::UnevenPackets], 2u);
+  EXPECT_FALSE(d.push(packet(Marker::Inter, 1, 2, pattern(kChunk + 1))));
+  EXPECT_EQ(d.drops()[DropReason::OversizedPacket], 2u);
+  EXPECT_EQ(d.open_frames(), 0u);
 }
 
 TEST(DatatrackDepacketizer, MalformedBytesAreCounted) {

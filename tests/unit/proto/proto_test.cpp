@@ -65,6 +65,22 @@ TEST(ProtoSignalRequest, PublishDataTrackRequestHasExactBytes) {
   EXPECT_EQ(request.SerializeAsString(), bytes({0x9a, 0x01, 0x05, 0x08, 0x01, 0x12, 0x01, 'a'}));
 }
 
+TEST(ProtoSignalRequest, PublishDataTrackRequestWithEveryFieldHasExactBytes) {
+  livekit::SignalRequest request;
+  auto* publish = request.mutable_publish_data_track_request();
+  publish->set_pub_handle(300);
+  publish->set_name("a");
+  publish->set_encryption(livekit::Encryption::GCM);
+  publish->mutable_frame_encoding()->set_well_known(livekit::DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_CDR);
+  publish->mutable_schema()->set_name("s");
+  publish->mutable_schema()->mutable_encoding()->set_custom("x");
+  // field 19, length 22: { 1: varint 300, 2: "a", 3: varint 1, 4 (length 2): { 1: varint 2 },
+  //                        5 (length 8): { 1: "s", 2 (length 3): { 2: "x" } } }
+  EXPECT_EQ(request.SerializeAsString(),
+            bytes({0x9a, 0x01, 0x16, 0x08, 0xac, 0x02, 0x12, 0x01, 'a', 0x18, 0x01, 0x22, 0x02, 0x08, 0x02, 0x2a, 0x08,
+                   0x0a, 0x01, 's', 0x12, 0x03, 0x12, 0x01, 'x'}));
+}
+
 TEST(ProtoSignalRequest, PingReqHasExactBytes) {
   livekit::SignalRequest request;
   request.mutable_ping_req()->set_timestamp(300);

@@ -53,6 +53,22 @@ TEST(Dcep, OpenRoundTripsThroughDecodeAndInit) {
   EXPECT_EQ(back.id, 6);
 }
 
+TEST(Dcep, TimedOpenRoundTripsItsMaxPacketLifeTime) {
+  DataChannelInit init;
+  init.max_packet_life_time_ms = 1500;
+  auto decoded = decode_open(encode(dcep_open_for("timed", init)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  auto back = init_from_dcep_open(*decoded, 9);
+  EXPECT_TRUE(back.ordered);
+  ASSERT_TRUE(back.max_packet_life_time_ms.has_value());
+  EXPECT_EQ(*back.max_packet_life_time_ms, 1500);
+  EXPECT_FALSE(back.max_retransmits.has_value());
+  // A reliability parameter past 16 bits saturates instead of wrapping.
+  Open huge = *decoded;
+  huge.reliability = 70000;
+  EXPECT_EQ(*init_from_dcep_open(huge, 9).max_packet_life_time_ms, 0xffff);
+}
+
 TEST(Dcep, AckIsOneByte) {
   EXPECT_EQ(encode_ack(), std::vector<uint8_t>{0x02});
   EXPECT_TRUE(is_ack(encode_ack()));

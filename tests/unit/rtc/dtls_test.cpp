@@ -95,6 +95,25 @@ TEST(Dtls, CertificateNotMatchingTheSdpFingerprintFailsTheHandshake) {
   EXPECT_FALSE(e.client->send(std::vector<uint8_t>(10, 1)));
 }
 
+// A peer that refuses our certificate may just close (close_notify) instead
+// of sending a fatal alert: before the handshake completes that is a failure
+// saying so, not a clean close.
+TEST(Dtls, CloseNotifyBeforeTheHandshakeCompletesIsAFailure) {
+  Ends e;
+  e.client->start();
+  ASSERT_FALSE(e.wire.in_flight.empty()) << "the ClientHello";
+  e.wire.in_flight.clear();  // the server never sees it
+  // A DTLS 1.2 plaintext alert record (epoch 0): warning, close_notify.
+  const std::vector<uint8_t> close_notify = {21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 1, 0};
+  e.client->receive(close_notify);
+  ASSERT_TRUE(e.wire.run_until([&] {
+    return e.client->state() == DtlsTransport::State::Failed || e.client->state() == DtlsTransport::State::Closed;
+  }));
+  EXPECT_EQ(e.client->state(), DtlsTransport::State::Failed);
+  ASSERT_FALSE(e.client_errors.empty());
+  EXPECT_NE(e.client_errors[0].find("aborted the DTLS handshake"), std::string::npos) << e.client_errors[0];
+}
+
 TEST(Dtls, UnknownFingerprintAlgorithmIsRefused) {
   Wire wire;
   auto cert = Certificate::generate();

@@ -177,6 +177,33 @@ TEST(SdpParse, MissingFingerprintIsAnError) {
   EXPECT_NE(d.error().message.find("fingerprint"), std::string::npos) << d.error().message;
 }
 
+// kLibwebrtcOffer with each section's a=fingerprint replaced by `lines`.
+std::string with_fingerprints(const std::string& lines) {
+  std::string text = kLibwebrtcOffer;
+  for (size_t at = 0; (at = text.find("a=fingerprint:", at)) != std::string::npos; at += lines.size())
+    text.replace(at, text.find("\r\n", at) + 2 - at, lines);
+  return text;
+}
+
+TEST(SdpParse, StrongestOfSeveralFingerprintsWinsWhateverTheOrder) {
+  auto d = parse(with_fingerprints("a=fingerprint:sha-1 11:11\r\na=fingerprint:sha-256 22:22\r\n"
+                                   "a=fingerprint:sha-512 55:55\r\na=fingerprint:sha-384 33:33\r\n"));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->fingerprint.algorithm, "sha-512");
+  EXPECT_EQ(d->fingerprint.value, "55:55");
+  d = parse(with_fingerprints("a=fingerprint:sha-1 11:11\r\na=fingerprint:SHA-256 22:22\r\n"));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->fingerprint.algorithm, "sha-256") << "sha-1 first must not win";
+}
+
+TEST(SdpParse, Sha1OnlyFingerprintIsRefused) {
+  auto d = parse(with_fingerprints("a=fingerprint:sha-1 11:22:33\r\n"));
+  ASSERT_FALSE(d.ok()) << "took " << d->fingerprint.algorithm;
+  EXPECT_NE(d.error().message.find("sha-1"), std::string::npos) << d.error().message;
+  d = parse(with_fingerprints("a=fingerprint:md5 11:22:33\r\n"));
+  EXPECT_FALSE(d.ok());
+}
+
 TEST(SdpParse, MissingIceCredentialsIsAnError) {
   auto d = parse(without(kLibwebrtcOffer, "a=ice-pwd"));
   ASSERT_FALSE(d.ok());
