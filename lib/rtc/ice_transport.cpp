@@ -2,7 +2,11 @@
 
 #include <agent.h>
 #include <gio/gio.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstring>
@@ -83,6 +87,44 @@ void bridge_libnice_logging_once() {
     g_once_init_leave(&done, 1);
   }
 }
+
+// libnice 0.1.21 has no switch for active-only ICE-TCP: with ice-tcp on it
+// always listens for a passive candidate and keeps every connection made to
+// it, authenticated or not. So we find our listening socket on that port and
+// attach a socket filter that drops every packet, SYNs included: nobody can
+// connect, and the candidate is not announced. Returns the sockets sealed.
+int seal_listeners(uint16_t port) {
+  int sealed = 0;
+  GDir* dir = g_dir_open("/proc/self/fd", 0, nullptr);
+  if (!dir) return 0;
+  while (const char* name = g_dir_read_name(dir)) {
+    int fd = atoi(name);
+    struct stat st;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+      continue;
+    sockaddr_storage local{};
+    len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+    uint16_t bound = local.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port)
+                     : local.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port)
+                                                   : 0;
+    if (bound != port) continue;
+    sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    sock_fprog program{1, drop_all};
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0) {
+      setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &on, sizeof on);
+      ++sealed;
+    }
+  }
+  g_dir_close(dir);
+  return sealed;
+}
+
+bool is_passive_tcp(const NiceCandidate* c) { return c->transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE; }
 
 // The first IPv4 address of a lookup's answer, else its first address; "" if none.
 std::string pick_address(GList* addresses) {
@@ -179,6 +221,7 @@ struct IceTransport::Lookup {
 IceTransport::IceTransport(const Config& config)
     : context_(g_main_context_ref(config.context)),
       resolve_timeout_ms_(config.resolve_timeout_ms),
+      ice_tcp_passive_(config.ice_tcp_passive),
       disconnected_timeout_ms_(config.disconnected_timeout_ms),
       failed_timeout_ms_(config.failed_timeout_ms) {}
 
@@ -198,6 +241,7 @@ lk::Result<void> IceTransport::init(const Config& config) {
                "keepalive-conncheck", TRUE, "force-relay", config.relay_only ? TRUE : FALSE, nullptr);
   stream_ = nice_agent_add_stream(agent_, 1);
   if (!stream_) return make_error(ErrorKind::Internal, "libnice could not add a stream");
+
   nice_agent_set_stream_name(agent_, stream_, "application");
   keep_secret(local_credentials().pwd);
 
@@ -395,6 +439,16 @@ lk::Result<void> IceTransport::gather() {
 lk::Result<void> IceTransport::start_gathering() {
   if (!nice_agent_gather_candidates(agent_, stream_))
     return make_error(ErrorKind::Network, "libnice could not gather ICE candidates (no usable interface?)");
+  if (!ice_tcp_passive_) {  // host candidates exist now: seal their listeners
+    GSList* list = nice_agent_get_local_candidates(agent_, stream_, kComponent);
+    for (GSList* l = list; l; l = l->next) {
+      auto* c = static_cast<NiceCandidate*>(l->data);
+      if (!is_passive_tcp(c)) continue;
+      uint16_t port = static_cast<uint16_t>(nice_address_get_port(&c->addr));
+      if (seal_listeners(port) == 0) g_message("could not seal the passive ICE-TCP listener on port %u", port);
+    }
+    g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(nice_candidate_free));
+  }
   return lk::ok();
 }
 
@@ -402,6 +456,7 @@ std::vector<std::string> IceTransport::local_candidates() const {
   std::vector<std::string> out;
   GSList* list = nice_agent_get_local_candidates(agent_, stream_, kComponent);
   for (GSList* l = list; l; l = l->next) {
+    if (!ice_tcp_passive_ && is_passive_tcp(static_cast<NiceCandidate*>(l->data))) continue;
     gchar* sdp = nice_agent_generate_local_candidate_sdp(agent_, static_cast<NiceCandidate*>(l->data));
     if (sdp) out.emplace_back(g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp);
     g_free(sdp);
@@ -471,6 +526,7 @@ void IceTransport::on_watchdog() {
 
 void IceTransport::on_new_candidate(NiceAgent* agent, void* candidate, gpointer data) {
   auto* self = static_cast<IceTransport*>(data);
+  if (!self->ice_tcp_passive_ && is_passive_tcp(static_cast<NiceCandidate*>(candidate))) return;  // sealed
   gchar* sdp = nice_agent_generate_local_candidate_sdp(agent, static_cast<NiceCandidate*>(candidate));
   if (!sdp) return;
   std::string line = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;

@@ -47,6 +47,10 @@ class IceTransport {
     std::vector<IceServerAddress> servers;
     unsigned resolve_timeout_ms = 3000;
     bool ice_tcp = true;
+    // Also gather passive ICE-TCP candidates (a listening socket). libnice
+    // keeps every connection made to it, authenticated or not; a client
+    // needs active candidates only (the SFU is the passive side).
+    bool ice_tcp_passive = false;
     bool relay_only = false;
     unsigned disconnected_timeout_ms = 4000;
     unsigned failed_timeout_ms = 12000;
@@ -119,6 +123,7 @@ class IceTransport {
   std::vector<Lookup*> lookups_;  // pending; each is freed by its resolver callback
   lk::ScopedSource lookup_deadline_;
   unsigned resolve_timeout_ms_;
+  bool ice_tcp_passive_ = false;  // else passive listeners are sealed and not announced
   bool ice_connected_ = false;  // libnice says CONNECTED/READY
   unsigned disconnected_timeout_ms_, failed_timeout_ms_;
   std::atomic<int64_t> last_receive_us_{0};

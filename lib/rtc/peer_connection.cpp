@@ -99,6 +99,7 @@ lk::Result<void> PeerConnection::Impl::init() {
   IceTransport::Config ic;
   ic.context = context;
   ic.ice_tcp = config.ice_tcp;
+  ic.ice_tcp_passive = config.ice_tcp_passive;
   ic.relay_only = config.relay_only;
   ic.disconnected_timeout_ms = config.disconnected_timeout_ms;
   ic.failed_timeout_ms = config.failed_timeout_ms;

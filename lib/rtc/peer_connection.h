@@ -34,7 +34,11 @@ struct Configuration {
   // most 3 s), so an offer made meanwhile has no candidates inline: they
   // trickle through on_local_candidate.
   std::vector<IceServer> ice_servers;
-  bool ice_tcp = true;                 // gather/accept ICE-TCP candidates
+  bool ice_tcp = true;                 // gather ICE-TCP candidates (active: we connect out)
+  // Also gather a passive ICE-TCP candidate, a listening socket to which
+  // anyone may connect: libnice keeps every such connection, authenticated or
+  // not. A client needs active ones only (livekit-server is passive).
+  bool ice_tcp_passive = false;
   bool relay_only = false;             // announce only relay candidates
   // What we advertise in a=max-message-size, and the most we accept: a peer
   // that sends a bigger message fails the connection (we never hold more).

@@ -395,10 +395,10 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, in
   std::unique_ptr<uint8_t, decltype(&free)> owned(data, &free);
   std::unique_lock lock(partial_mutex_);
   if (refused_) return;  // the association is going away: hold nothing more
-  auto too_big = [&](size_t size) {
-    refuse_locked("the peer sent a message of more than " + std::to_string(max_message_size_) +
-                  " bytes (our a=max-message-size) on stream " + std::to_string(stream) +
-                  (size > len ? ", counting unfinished messages on other streams" : "") + "; dropping the association");
+  auto too_big = [&](bool across_streams) {
+    refuse_locked("the peer sent " + std::string(across_streams ? "unfinished messages totalling" : "a message of") +
+                  " more than " + std::to_string(max_message_size_) + " bytes (our a=max-message-size) on stream " +
+                  std::to_string(stream) + "; dropping the association");
   };
   auto it = partial_.find(stream);
   // Every piece of a message carries the TSN of its first chunk. Another TSN
@@ -410,7 +410,7 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, in
     it = partial_.end();
   }
   if ((flags & MSG_EOR) && it == partial_.end()) {  // a whole message in one piece
-    if (len > max_message_size_) return too_big(len);
+    if (len > max_message_size_) return too_big(false);
     lock.unlock();
     Event e{Event::Kind::Message};
     e.stream = stream;
@@ -422,8 +422,8 @@ void SctpTransport::handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, in
   }
   // Partial delivery of a big message: bounded per message and in total.
   size_t message = (it == partial_.end() ? 0 : it->second.data.size()) + len;
-  if (message > max_message_size_ || partial_bytes_ + len > max_message_size_)
-    return too_big(std::max(message, partial_bytes_ + len));
+  if (message > max_message_size_) return too_big(false);
+  if (partial_bytes_ + len > max_message_size_) return too_big(true);
   auto& partial = partial_[stream];
   partial.tsn = tsn;
   auto& buf = partial.data;

@@ -538,7 +538,9 @@ TEST(OursToOurs, IceTcpCandidatesConnectWhenUdpIsBlocked) {
   ASSERT_TRUE(run_command("ip6tables -I INPUT -p udp -j DROP"));
   bool connected, delivered = false;
   {
-    Pair p;
+    Configuration passive;
+    passive.ice_tcp_passive = true;  // one side must listen; by default neither does
+    Pair p({}, passive);
     connected = p.connect(20000);
     if (connected) {
       auto [a, b] = open_channel(p, "tcp");
@@ -554,6 +556,89 @@ TEST(OursToOurs, IceTcpCandidatesConnectWhenUdpIsBlocked) {
   run_command("ip6tables -D INPUT -p udp -j DROP");
   EXPECT_TRUE(connected) << "no connection over ICE-TCP";
   EXPECT_TRUE(delivered);
+}
+
+size_t open_fds() {
+  size_t n = 0;
+  GDir* dir = g_dir_open("/proc/self/fd", 0, nullptr);
+  while (dir && g_dir_read_name(dir)) ++n;
+  if (dir) g_dir_close(dir);
+  return n;
+}
+
+// Ports of TCP sockets listening in this network namespace (only this test
+// process lives in it): /proc/net/tcp and tcp6, state 0A.
+std::vector<uint16_t> listening_tcp_ports() {
+  std::vector<uint16_t> ports;
+  for (const char* table : {"/proc/self/net/tcp", "/proc/self/net/tcp6"}) {
+    gchar* text = nullptr;
+    if (!g_file_get_contents(table, &text, nullptr, nullptr)) continue;
+    gchar** lines = g_strsplit(text, "\n", -1);
+    for (gchar** line = lines + 1; *line; ++line) {
+      gchar** f = g_strsplit_set(g_strstrip(*line), " ", -1);
+      std::vector<std::string> fields;
+      for (gchar** w = f; *w; ++w)
+        if (**w) fields.push_back(*w);
+      g_strfreev(f);
+      if (fields.size() > 3 && fields[3] == "0A")
+        ports.push_back(static_cast<uint16_t>(std::stoul(fields[1].substr(fields[1].find(':') + 1), nullptr, 16)));
+    }
+    g_strfreev(lines);
+    g_free(text);
+  }
+  return ports;
+}
+
+// 300 unauthenticated TCP connections to whatever we listen on: libnice keeps
+// each one to a passive ICE-TCP candidate open. By default we gather active
+// candidates only, so there is nothing to connect to and no fd is pinned.
+size_t fds_pinned_by_300_connections(Configuration config, std::vector<std::string>& candidates) {
+  Loop loop;
+  config.context = loop.context();
+  Peer peer(loop.context(), config);
+  bool gathered = false;
+  peer.pc->on_local_candidate = [&](const std::string& c, const std::string&) {
+    if (c.empty()) gathered = true;
+    else candidates.push_back(c);
+  };
+  EXPECT_TRUE(peer.pc->create_offer().ok());
+  EXPECT_TRUE(loop.run_until([&] { return gathered; }));
+  size_t before = open_fds();
+  std::vector<int> clients;
+  for (uint16_t port : listening_tcp_ports())
+    for (int i = 0; i < 300; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(port);
+      inet_pton(AF_INET, "10.99.0.1", &to.sin_addr);
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      clients.push_back(fd);
+      if (i % 10 == 9) loop.run_for(20);  // libnice accepts what is pending (its backlog is short)
+    }
+  loop.run_for(500);
+  size_t pinned = open_fds() - before - clients.size();
+  for (int fd : clients) close(fd);
+  printf("%zu fds at the start, %zu pinned by %zu connections\n", before, pinned, clients.size());
+  return pinned;
+}
+
+TEST(OursToOurs, PassiveIceTcpIsOffByDefaultAndPinsNoDescriptors) {
+  std::vector<std::string> by_default, with_passive;
+  EXPECT_EQ(fds_pinned_by_300_connections({}, by_default), 0u);
+  bool active = false;
+  for (auto& c : by_default) {
+    EXPECT_EQ(c.find("tcptype passive"), std::string::npos) << c;
+    active |= c.find("tcptype active") != std::string::npos;
+  }
+  EXPECT_TRUE(active) << "active ICE-TCP candidates are still gathered";
+  bool udp = false;
+  for (auto& c : by_default) udp |= c.find(" UDP ") != std::string::npos || c.find(" udp ") != std::string::npos;
+  EXPECT_TRUE(udp) << "UDP host candidates are still gathered";
+  // The opt-in listener is what the count sees (so the zero above means something).
+  Configuration passive;
+  passive.ice_tcp_passive = true;
+  EXPECT_GT(fds_pinned_by_300_connections(passive, with_passive), 0u);
 }
 
 // coturn (Debian package coturn) inside the test's network namespace.
