@@ -20,7 +20,7 @@ const FILES = {
   '/client-page.js': { type: 'text/javascript', file: path.join(here, 'client-page.js') },
 };
 
-// Flags from TESTBED.md: headless, and no start-up requests to outside hosts; no host name is
+// Flags: headless, and no start-up requests to outside hosts; no host name is
 // resolved at all (everything is 127.0.0.1, or the namespace address 10.99.0.1 where the real
 // livekit-server listens). Chromium gives its WebRTC UDP sockets a 64 KiB
 // receive buffer, which a burst of one large frame overflows on a busy machine (lost packets,
