@@ -901,15 +901,21 @@ TEST_F(ServerTest, ABlockedSinkStopsAtOnce) {
                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
+// Receiver and sender playing, a few frames through; returns the sink's frames
+// accounted for so far (sent or dropped).
+uint64_t play_warmed_up(Pipeline& rx, Pipeline& tx) {
+  EXPECT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  warm_up(tx["in"], rx["out"]);
+  return stat(tx["sink"], "frames-sent") + stat(tx["sink"], "dropped-back-pressure");
+}
+
 TEST_F(ServerTest, DropNewDropsInsteadOfBlocking) {
   Pipeline rx(receiver("bob", "alice", "telemetry"));
   Pipeline tx(sender("alice", "telemetry", "", "back-pressure=drop-new"));
-  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   GstElement* sink = tx["sink"];
-  warm_up(tx["in"], rx["out"]);
+  const uint64_t before = play_warmed_up(rx, tx);
   ASSERT_FALSE(HasFailure());
-  const uint64_t before = stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure");  // the warm-ups
   server_->freeze(true);  // the channel backs up
   const auto big = pattern(1000 * 1000, 7);
   for (int i = 0; i < 8; ++i) push(tx["in"], big);
@@ -928,12 +934,9 @@ TEST_F(ServerTest, DropNewDropsInsteadOfBlocking) {
 TEST_F(ServerTest, DropOldEvictsTheOldestInsteadOfBlocking) {
   Pipeline rx(receiver("bob", "alice", "telemetry"));
   Pipeline tx(sender("alice", "telemetry", "", "back-pressure=drop-old"));
-  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   GstElement* sink = tx["sink"];
-  warm_up(tx["in"], rx["out"]);
+  const uint64_t before = play_warmed_up(rx, tx);
   ASSERT_FALSE(HasFailure());
-  const uint64_t before = stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure");  // the warm-ups
   server_->freeze(true);  // the channel backs up; newer buffers push older ones out of the backlog
   const auto big = pattern(1000 * 1000, 7);
   for (int i = 0; i < 8; ++i) push(tx["in"], big);
