@@ -55,6 +55,11 @@ lk::Result<TestServer> TestServer::start_tls_front(const TestServer& upstream, c
   return launch({node ? node : "node", source_root() + "/tests/room/tls-front.mjs", upstream.url(), cert_file, key_file});
 }
 
+lk::Result<TestServer> TestServer::start_v0_only_front(const TestServer& upstream) {
+  const char* node = g_getenv("LK_NODE");
+  return launch({node ? node : "node", source_root() + "/tests/interop/browser/lib/v0-only-front.mjs", upstream.url()});
+}
+
 lk::Result<TestServer> TestServer::launch(const std::vector<std::string>& argv) {
   TestServer server;
   gchar* log_path = nullptr;

@@ -29,6 +29,9 @@ class TestServer {
   // url() is then wss://.
   static lk::Result<TestServer> start_tls_front(const TestServer& upstream, const std::string& cert_file,
                                                 const std::string& key_file);
+  // A proxy that hides /rtc/v1 (tests/interop/browser/lib/v0-only-front.mjs):
+  // a server as old as single-PC signalling, in front of either kind.
+  static lk::Result<TestServer> start_v0_only_front(const TestServer& upstream);
   TestServer(TestServer&& other) noexcept;
   ~TestServer();
 

@@ -4,6 +4,8 @@
 // page's fetch() can read it; everything else (/rtc, /rtc/validate, ...) goes through
 // unchanged. The official client then falls back to /rtc, as it does with a real old server.
 import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { forwardRequest, spliceUpgrade } from '../../../support/http-front.mjs';
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*',
@@ -47,4 +49,12 @@ export async function startV0OnlyFront(upstreamUrl) {
       server.closeAllConnections?.();
     }),
   };
+}
+
+// Run on its own (the room tests do): node v0-only-front.mjs ws://UPSTREAM
+// prints "v0-only front listening on ws://HOST:PORT"; SIGTERM stops it.
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const front = await startV0OnlyFront(process.argv[2]);
+  process.stdout.write(`v0-only front listening on ${front.url}\n`);
+  process.on('SIGTERM', () => front.close().then(() => process.exit(0)));
 }
