@@ -1,6 +1,7 @@
 #include "element_common.h"
 
 #include <array>
+#include <cstring>
 #include <memory>
 #include <vector>
 #include <utility>
@@ -102,6 +103,53 @@ std::string caps_string_field(const GstCaps* caps, const char* field) {
 }
 
 }  // namespace
+
+// ---- end-to-end encryption -----------------------------------------------------------
+
+void install_e2ee_properties(GObjectClass* klass, guint passphrase_id, guint key_file_id) {
+  g_object_class_install_property(
+      klass, passphrase_id,
+      g_param_spec_string("e2ee-passphrase", "E2EE passphrase",
+                          "End-to-end encrypt the track with the key livekit-client derives from this shared "
+                          "passphrase (write-only, never logged)",
+                          nullptr,
+                          GParamFlags(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY |
+                                      GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      klass, key_file_id,
+      g_param_spec_string("e2ee-key-file", "E2EE key file",
+                          "End-to-end encrypt the track with a key derived from this file's bytes, all of them, as "
+                          "from a passphrase (instead of e2ee-passphrase)",
+                          nullptr, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+}
+
+lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& settings) {
+  if (!settings.enabled()) return std::shared_ptr<lk::e2ee::KeyRing>();
+  if (!settings.passphrase.empty() && !settings.key_file.empty()) {
+    return lk::make_error(lk::ErrorKind::InvalidArgument, "set e2ee-passphrase or e2ee-key-file, not both");
+  }
+  std::vector<uint8_t> secret(settings.passphrase.begin(), settings.passphrase.end());
+  if (!settings.key_file.empty()) {
+    gchar* contents = nullptr;
+    gsize length = 0;
+    GError* error = nullptr;
+    if (!g_file_get_contents(settings.key_file.c_str(), &contents, &length, &error)) {
+      std::string why = "e2ee-key-file: " + std::string(error->message);
+      g_error_free(error);
+      return lk::make_error(lk::ErrorKind::InvalidArgument, why);
+    }
+    secret.assign(contents, contents + length);
+    memset(contents, 0, length);  // key material: no copy left behind
+    g_free(contents);
+    if (secret.empty()) {
+      return lk::make_error(lk::ErrorKind::InvalidArgument, "e2ee-key-file '" + settings.key_file + "' is empty");
+    }
+  }
+  auto ring = std::make_shared<lk::e2ee::KeyRing>();
+  auto set = ring->set_key(secret);
+  if (!set) return set.error();
+  return ring;
+}
 
 // ---- connection properties ---------------------------------------------------
 

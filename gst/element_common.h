@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "livekit_models.pb.h"
+#include "e2ee/key_ring.h"
 #include "room/room_connection.h"
 
 namespace lkgst {
@@ -73,6 +74,22 @@ void post_error(GstElement* element, GQuark domain, gint code, const std::string
                 const char* file, const char* function, int line);
 #define LKGST_ERROR(element, domain, code, text, debug) \
   ::lkgst::post_error(GST_ELEMENT_CAST(element), domain, code, text, debug, __FILE__, GST_FUNCTION, __LINE__)
+
+// ---- end-to-end encryption -----------------------------------------------------------
+
+// e2ee-passphrase and e2ee-key-file, on both elements. Each element's key is
+// its own track's (docs/protocol.md §9): elements sharing a room connection
+// may use different keys, or none. The passphrase is write-only: never read
+// back, never logged.
+struct E2eeSettings {
+  std::string passphrase, key_file;
+  bool enabled() const { return !passphrase.empty() || !key_file.empty(); }
+};
+void install_e2ee_properties(GObjectClass* klass, guint passphrase_id, guint key_file_id);
+// The key ring these settings give (PBKDF2 over the passphrase's UTF-8 bytes
+// or the file's bytes), null when neither is set. The error says which
+// property to fix: both set, an unreadable or empty file.
+lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& settings);
 
 // ---- URIs ------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ enum {
   PROP_SCHEMA_ENCODING,
   PROP_BACK_PRESSURE,
   PROP_EOS_LINGER,
+  PROP_E2EE_PASSPHRASE,
+  PROP_E2EE_KEY_FILE,
   PROP_STATS,
 };
 
@@ -73,11 +75,13 @@ struct Sink {
   TimestampMode timestamp_mode = TimestampMode::UnixMs;
   BackPressure back_pressure = BackPressure::Block;
   unsigned eos_linger_ms = 500;
+  lkgst::E2eeSettings e2ee;
 
   // Between start and stop. `track` and `unlocked` under the object lock
   // (unlock comes from another thread); the rest on the streaming thread.
   std::shared_ptr<lk::room::RoomConnection> room;
   std::shared_ptr<lk::room::LocalDataTrack> track;
+  std::shared_ptr<lk::e2ee::KeyRing> key_ring;  // null: a clear track
   bool unlocked = false;
   std::string published_as;  // encoding and schema it was published with, serialized
   lk::room::LocalTrackStats last_stats;  // of the last track, once it is gone
@@ -116,7 +120,7 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
   auto* self = GST_LIVEKIT_DATA_SINK(object);
   Sink& s = *self->sink;
   if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
-  if (prop_id < PROP_TRACK_NAME || prop_id > PROP_EOS_LINGER) {
+  if (prop_id < PROP_TRACK_NAME || prop_id > PROP_E2EE_KEY_FILE) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
   }
@@ -131,6 +135,8 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
     case PROP_SCHEMA_ENCODING: s.schema_encoding = text(); break;
     case PROP_BACK_PRESSURE: s.back_pressure = BackPressure(g_value_get_enum(value)); break;
     case PROP_EOS_LINGER: s.eos_linger_ms = g_value_get_uint(value); break;
+    case PROP_E2EE_PASSPHRASE: s.e2ee.passphrase = text(); break;
+    case PROP_E2EE_KEY_FILE: s.e2ee.key_file = text(); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -162,6 +168,7 @@ static void lkds_get_property(GObject* object, guint prop_id, GValue* value, GPa
     case PROP_SCHEMA_ENCODING: text(s.schema_encoding); break;
     case PROP_BACK_PRESSURE: g_value_set_enum(value, int(s.back_pressure)); break;
     case PROP_EOS_LINGER: g_value_set_uint(value, s.eos_linger_ms); break;
+    case PROP_E2EE_KEY_FILE: text(s.e2ee.key_file); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -217,6 +224,7 @@ static void gst_livekit_data_sink_class_init(GstLiveKitDataSinkClass* klass) {
                         "At EOS, once the last frame has reached the server: ms to wait before unpublishing, while "
                         "the server still forwards it (subscribers drop packets of a track already unpublished)",
                         0, 60000, 500, rw));
+  lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE, PROP_E2EE_KEY_FILE);
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
@@ -283,11 +291,18 @@ static gboolean lkds_start(GstBaseSink* base) {
   GST_OBJECT_LOCK(self);
   const bool named = !s.track_name.empty();
   s.published_as.clear();
+  const lkgst::E2eeSettings e2ee = s.e2ee;
   GST_OBJECT_UNLOCK(self);
   if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("no track name: set the 'track-name' property"), (nullptr));
     return FALSE;
   }
+  auto key_ring = lkgst::key_ring_for(e2ee);
+  if (!key_ring) {
+    LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, key_ring.error().message, "");
+    return FALSE;
+  }
+  s.key_ring = *key_ring;
   s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_WRITE);
   return s.room != nullptr;
 }
@@ -341,6 +356,7 @@ static bool lkds_publish(GstLiveKitDataSink* self, GstCaps* caps) {
   po.schema = lkgst::schema_for_caps(caps, s.schema_name, s.schema_encoding);
   po.back_pressure = s.back_pressure;
   const bool published = s.track != nullptr;
+  po.e2ee = s.key_ring;
   GST_OBJECT_UNLOCK(self);
 
   const std::string as = (po.frame_encoding ? po.frame_encoding->ShortDebugString() : "none") + " / " +

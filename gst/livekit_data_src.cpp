@@ -27,6 +27,8 @@ enum {
   PROP_CAPS,
   PROP_TIMESTAMP_MODE,
   PROP_ON_UNPUBLISHED,
+  PROP_E2EE_PASSPHRASE,
+  PROP_E2EE_KEY_FILE,
   PROP_STATS,
 };
 
@@ -78,11 +80,13 @@ struct Src {
   GstCaps* caps = nullptr;
   TimestampMode timestamp_mode = TimestampMode::Arrival;
   OnUnpublished on_unpublished = OnUnpublished::Eos;
+  lkgst::E2eeSettings e2ee;
 
   // Between start and stop. `subscription` and `unlocked` under the object
   // lock (unlock comes from another thread); the rest on the streaming thread.
   std::shared_ptr<lk::room::RoomConnection> room;
   std::shared_ptr<lk::room::DataTrackSubscription> subscription;
+  std::shared_ptr<lk::e2ee::KeyRing> key_ring;  // null: a clear track expected
   bool unlocked = false;
   std::optional<uint16_t> last_frame_number;
   bool discont = false;  // the next buffer starts again after an unpublish
@@ -145,6 +149,8 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
     }
     case PROP_TIMESTAMP_MODE: s.timestamp_mode = TimestampMode(g_value_get_enum(value)); break;
     case PROP_ON_UNPUBLISHED: s.on_unpublished = OnUnpublished(g_value_get_enum(value)); break;
+    case PROP_E2EE_PASSPHRASE: s.e2ee.passphrase = text(); break;
+    case PROP_E2EE_KEY_FILE: s.e2ee.key_file = text(); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -154,6 +160,7 @@ static void add_stats(lk::room::SubscriptionStats& sum, const lk::room::Subscrip
   sum.bytes_received += more.bytes_received;
   sum.dropped_queue_overflow += more.dropped_queue_overflow;
   sum.dropped_reassembly += more.dropped_reassembly;
+  sum.dropped_decryption += more.dropped_decryption;
 }
 
 static GstStructure* lkdsrc_stats(GstLiveKitDataSrc* self) {
@@ -165,7 +172,7 @@ static GstStructure* lkdsrc_stats(GstLiveKitDataSrc* self) {
   return gst_structure_new("livekitdatasrc-stats", "frames-received", G_TYPE_UINT64, st.frames_received,
                            "bytes-received", G_TYPE_UINT64, st.bytes_received, "dropped-queue-overflow", G_TYPE_UINT64,
                            st.dropped_queue_overflow, "dropped-reassembly", G_TYPE_UINT64, st.dropped_reassembly,
-                           nullptr);
+                           "dropped-decryption", G_TYPE_UINT64, st.dropped_decryption, nullptr);
 }
 
 static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
@@ -184,6 +191,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
     case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
+    case PROP_E2EE_KEY_FILE: text(s.e2ee.key_file); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -246,10 +254,12 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
                         "When the track is unpublished or its publisher leaves: end the stream, or wait for the "
                         "same participant to publish the same track name again (wait-timeout applies)",
                         on_unpublished_get_type(), int(OnUnpublished::Eos), rw));
+  lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE, PROP_E2EE_KEY_FILE);
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
-                         "frames-received, bytes-received, dropped-queue-overflow, dropped-reassembly",
+                         "frames-received, bytes-received, dropped-queue-overflow, dropped-reassembly, "
+                         "dropped-decryption (E2EE frames that failed authentication: a wrong key)",
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_type_mark_as_plugin_api(timestamp_mode_get_type(), GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(on_unpublished_get_type(), GstPluginAPIFlags(0));
@@ -316,6 +326,7 @@ static void lkdsrc_subscribe(GstLiveKitDataSrc* self) {
   options.wait_for_track_ms = s.wait_timeout_ms;
   options.max_partial_frames = s.max_partial_frames;
   options.queue_frames = s.queue_size;
+  options.e2ee = s.key_ring;
   GST_OBJECT_UNLOCK(self);
   auto subscription = s.room->subscribe(participant, track_name, options);
   GST_INFO_OBJECT(self, "subscribing to '%s' of '%s'", track_name.c_str(), participant.c_str());
@@ -335,6 +346,7 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   s.ended_stats = {};
   s.discont = false;
   s.realtime_offset.reset();
+  const lkgst::E2eeSettings e2ee = s.e2ee;
   GST_OBJECT_UNLOCK(self);
   if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -343,6 +355,12 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
                       (nullptr));
     return FALSE;
   }
+  auto key_ring = lkgst::key_ring_for(e2ee);
+  if (!key_ring) {
+    LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, key_ring.error().message, "");
+    return FALSE;
+  }
+  s.key_ring = *key_ring;
   s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_READ);
   if (!s.room) return FALSE;
   lkdsrc_subscribe(self);
@@ -536,6 +554,14 @@ static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataT
     }
     case SubscriptionEnd::Closed:
       return GST_FLOW_FLUSHING;
+    case SubscriptionEnd::KeyMissing:
+    case SubscriptionEnd::NotEncrypted:
+      LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+                  error.message + (sub.end() == SubscriptionEnd::KeyMissing
+                                       ? ": set 'e2ee-passphrase' or 'e2ee-key-file' to the publisher's"
+                                       : ": unset 'e2ee-passphrase' and 'e2ee-key-file'"),
+                  "");
+      return GST_FLOW_ERROR;
     case SubscriptionEnd::Disconnected: {
       auto status = self->src->room->status();
       LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,

@@ -17,6 +17,7 @@
 #include "datatrack/depacketizer.h"
 #include "datatrack/packet.h"
 #include "datatrack/packetizer.h"
+#include "e2ee/key_ring.h"
 #include "livekit_rtc.pb.h"
 #include "room/remote_tracks.h"
 #include "room/trickle.h"
@@ -87,6 +88,8 @@ const char* to_string(SubscriptionEnd end) {
     case SubscriptionEnd::NeverPublished: return "the track was not published in time";
     case SubscriptionEnd::Refused: return "the server did not grant the subscription in time";
     case SubscriptionEnd::Closed: return "the subscription was closed";
+    case SubscriptionEnd::KeyMissing: return "the track is end-to-end encrypted and no E2EE key was set for it";
+    case SubscriptionEnd::NotEncrypted: return "an E2EE key was set but the track is not end-to-end encrypted";
   }
   return "?";
 }
@@ -100,6 +103,8 @@ struct LocalDataTrack::State {
   BackPressure back_pressure;
   size_t high_watermark = 0, low_watermark = 0;
   std::shared_ptr<rtc::DataChannel> channel;
+  std::shared_ptr<e2ee::KeyRing> e2ee;  // null for a clear track
+  std::vector<uint8_t> sealed;          // the encrypted frame, reused
 
   struct Pending {
     std::vector<uint8_t> payload;
@@ -121,7 +126,14 @@ struct LocalDataTrack::State {
 
   // One whole frame to the channel; the caller holds the mutex, so frames
   // never interleave.
-  lk::Result<void> send_locked(std::span<const uint8_t> payload, const datatrack::Extensions& extensions) {
+  lk::Result<void> send_locked(std::span<const uint8_t> payload, datatrack::Extensions extensions) {
+    const size_t plain_size = payload.size();
+    if (e2ee) {  // the whole frame, once, before packetization; the user timestamp stays clear
+      auto sealed_with = e2ee->encrypt(payload, sealed);
+      if (!sealed_with) return sealed_with.error();
+      extensions.e2ee = *sealed_with;
+      payload = sealed;
+    }
     lk::Result<void> sent;
     auto packetized = packetizer.packetize(payload, extensions, [&](std::span<const uint8_t> packet) {
       if (sent) sent = channel->send(packet);
@@ -129,7 +141,7 @@ struct LocalDataTrack::State {
     if (!packetized) return packetized.error();
     if (!sent) return sent.error();
     ++stats.frames_sent;
-    stats.bytes_sent += payload.size();
+    stats.bytes_sent += plain_size;
     return lk::ok();
   }
 
@@ -551,6 +563,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     out->high_watermark = std::max<size_t>(opts.high_watermark, 1);
     out->low_watermark = std::min(opts.low_watermark, out->high_watermark);
     out->channel = data_track_channel;
+    out->e2ee = opts.e2ee;
     // One threshold for the channel: the lowest any track waits for, so no
     // blocked push misses its wake-up.
     if (data_track_channel->buffered_amount_low_threshold() > out->low_watermark) {
@@ -563,6 +576,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     pub->set_name(opts.name);
     if (opts.frame_encoding) *pub->mutable_frame_encoding() = *opts.frame_encoding;
     if (opts.schema) *pub->mutable_schema() = *opts.schema;
+    if (opts.e2ee) pub->set_encryption(livekit::Encryption::GCM);
     auto& pending = pending_publishes[handle];
     pending.name = opts.name;
     pending.track = out;
@@ -666,6 +680,12 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       s->track_sid = track->info.sid();
       s->changed.notify_all();
     }
+    // As the official clients: a track is decrypted exactly when it is encrypted.
+    const bool encrypted = track->info.encryption() != livekit::Encryption::NONE;
+    if (encrypted != bool(s->options.e2ee)) {
+      s->requested = false;  // nothing asked of the server
+      return end_subscription(s, encrypted ? SubscriptionEnd::KeyMissing : SubscriptionEnd::NotEncrypted);
+    }
     livekit::SignalRequest request;
     auto* update = request.mutable_update_data_subscription()->add_updates();
     update->set_track_sid(track->info.sid());
@@ -735,6 +755,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     s->stats.reassembly_drops = s->depacketizer->drops();
     s->stats.dropped_reassembly = s->stats.reassembly_drops.total();
     if (!frame) return;
+    if (s->options.e2ee && !decrypt_frame(*s, *frame)) return;
     ReceivedFrame out;
     out.payload = std::move(frame->payload);
     out.user_timestamp = frame->extensions.user_timestamp;
@@ -749,6 +770,24 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     }
     s->queue.push_back(std::move(out));
     s->changed.notify_all();
+  }
+
+  // Replaces an encrypted frame's payload by its plaintext; false (counted,
+  // the frame dropped) when it does not authenticate. s.mutex held.
+  static bool decrypt_frame(DataTrackSubscription::State& s, datatrack::Frame& frame) {
+    auto plain = frame.extensions.e2ee
+                     ? s.options.e2ee->decrypt(frame.payload, *frame.extensions.e2ee)
+                     : lk::Result<std::vector<uint8_t>>(
+                           make_error(ErrorKind::Malformed, "a frame without the E2EE extension"));
+    if (!plain) {
+      if (s.stats.dropped_decryption++ == 0) {
+        g_message("track '%s' of '%s': frame dropped: %s", s.name.c_str(), s.identity.c_str(),
+                  plain.error().message.c_str());
+      }
+      return false;
+    }
+    frame.payload = std::move(*plain);
+    return true;
   }
 
   // Chunks sent on the publisher PC not yet acknowledged (room thread).
@@ -946,10 +985,11 @@ LocalDataTrack::~LocalDataTrack() = default;
 
 const livekit::DataTrackInfo& LocalDataTrack::info() const { return state_->info; }
 
-size_t LocalDataTrack::max_frame_size() {
+size_t LocalDataTrack::max_frame_size(bool encrypted) {
   datatrack::Extensions with_timestamp;
   with_timestamp.user_timestamp = 0;
-  return datatrack::Packetizer::max_frame_size(with_timestamp);
+  if (encrypted) with_timestamp.e2ee.emplace();
+  return datatrack::Packetizer::max_frame_size(with_timestamp) - (encrypted ? e2ee::kTagSize : 0);
 }
 
 lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
@@ -958,12 +998,14 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
   datatrack::Extensions extensions;
   extensions.user_timestamp = user_timestamp;
   std::unique_lock lock(s.mutex);
-  if (payload.size() > datatrack::Packetizer::max_frame_size(extensions)) {
+  datatrack::Extensions on_wire = extensions;  // with the E2EE extension and tag the frame will carry
+  if (s.e2ee) on_wire.e2ee.emplace();
+  const size_t limit = datatrack::Packetizer::max_frame_size(on_wire) - (s.e2ee ? e2ee::kTagSize : 0);
+  if (payload.size() > limit) {
     ++s.stats.dropped_too_large;
     return make_error(ErrorKind::InvalidArgument,
                       "a frame of " + std::to_string(payload.size()) + " bytes is over the data-track limit of " +
-                          std::to_string(datatrack::Packetizer::max_frame_size(extensions)) +
-                          " bytes (128 packets): split it, or send smaller buffers");
+                          std::to_string(limit) + " bytes (128 packets): split it, or send smaller buffers");
   }
   if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
   if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");

@@ -21,6 +21,10 @@
 #include "livekit_models.pb.h"
 #include "util/result.h"
 
+namespace lk::e2ee {
+class KeyRing;
+}
+
 namespace lk::room {
 
 enum class Signalling {
@@ -60,6 +64,10 @@ struct PublishOptions {
   size_t high_watermark = kDefaultHighWatermark;
   size_t low_watermark = kDefaultLowWatermark;
   unsigned publish_timeout_ms = 10000;  // as the official clients
+  // End-to-end encryption (docs/protocol.md §9): when set, the track is
+  // published with encryption GCM and every frame is encrypted with the
+  // ring's current key before packetization (16 bytes more on the wire).
+  std::shared_ptr<e2ee::KeyRing> e2ee;
 
   static constexpr size_t kDefaultHighWatermark = 1024 * 1024;
   static constexpr size_t kDefaultLowWatermark = 256 * 1024;
@@ -103,8 +111,9 @@ class LocalDataTrack {
   void unpublish();
   bool is_published() const;
   LocalTrackStats stats() const;
-  // Largest payload push() accepts with a user timestamp.
-  static size_t max_frame_size();
+  // Largest payload push() accepts with a user timestamp (16 bytes less when
+  // the track is encrypted).
+  static size_t max_frame_size(bool encrypted = false);
 
   struct State;
 
@@ -130,6 +139,8 @@ enum class SubscriptionEnd {
   NeverPublished, // the track did not appear within the wait
   Refused,        // the server did not grant the subscription in time
   Closed,         // close() on the subscription
+  KeyMissing,     // the track is end-to-end encrypted and no key ring was given
+  NotEncrypted,   // a key ring was given but the track is not encrypted
 };
 const char* to_string(SubscriptionEnd end);
 
@@ -138,6 +149,9 @@ struct SubscribeOptions {
   unsigned subscribe_timeout_ms = 10000; // for the server's grant once the track exists
   size_t max_partial_frames = 1;        // frames reassembled at once
   size_t queue_frames = 64;             // whole frames waiting for read(); overflow drops the oldest
+  // Keys for an end-to-end encrypted track; must be set exactly when the
+  // track is encrypted (else the subscription ends: KeyMissing / NotEncrypted).
+  std::shared_ptr<e2ee::KeyRing> e2ee;
 };
 
 struct SubscriptionStats {
@@ -145,6 +159,7 @@ struct SubscriptionStats {
   uint64_t dropped_queue_overflow = 0;
   uint64_t dropped_reassembly = 0;  // the depacketizer's drops, all reasons
   datatrack::DropCounts reassembly_drops;  // the same, by reason (Interrupted, Incomplete, ...)
+  uint64_t dropped_decryption = 0;  // encrypted frames that failed authentication or had no usable key
   uint64_t queued_frames = 0;
 };
 

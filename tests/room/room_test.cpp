@@ -14,6 +14,7 @@
 #include <numeric>
 #include <thread>
 
+#include "e2ee/key_ring.h"
 #include "room/room_connection.h"
 #include "room/room_registry.h"
 #include "signal/token.h"
@@ -565,6 +566,168 @@ TEST_F(RoomTest, NoThreadOfOursIsLeftAfterTheLastRelease) {
     EXPECT_GT(thread_count(), before);
   }
   EXPECT_EQ(thread_count(), before);
+}
+
+
+// ---- end-to-end encryption (docs/protocol.md §9) ----------------------------
+
+std::shared_ptr<e2ee::KeyRing> key_ring(std::string_view passphrase) {
+  auto ring = std::make_shared<e2ee::KeyRing>();
+  EXPECT_TRUE(ring->set_key(std::vector<uint8_t>(passphrase.begin(), passphrase.end())).ok());
+  return ring;
+}
+
+// An HTTP GET on the test server (its /debug hooks); the body, or "".
+std::string http_get(const std::string& ws_url, const std::string& path) {
+  const std::string host_port = ws_url.substr(ws_url.find("://") + 3);  // ws://HOST:PORT
+  GSocketClient* client = g_socket_client_new();
+  GError* error = nullptr;
+  GSocketConnection* conn = g_socket_client_connect_to_host(client, host_port.c_str(), 0, nullptr, &error);
+  if (!conn) {
+    ADD_FAILURE() << "GET " << path << " on " << ws_url << ": " << error->message;
+    g_error_free(error);
+  }
+  std::string response;
+  if (conn) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+    GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+    GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+    if (g_output_stream_write_all(out, request.data(), request.size(), nullptr, nullptr, nullptr)) {
+      char buf[4096];
+      gssize n;
+      while ((n = g_input_stream_read(in, buf, sizeof buf, nullptr, nullptr)) > 0) response.append(buf, size_t(n));
+    }
+    g_object_unref(conn);
+  }
+  g_object_unref(client);
+  const auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+std::string hex(std::span<const uint8_t> bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) out += {digits[b >> 4], digits[b & 15]};
+  return out;
+}
+
+TEST_F(RoomTest, AnEncryptedTrackArrivesByteExact) {
+  auto a = join("alice");
+  auto b = join("bob");
+  ASSERT_TRUE(a && b);
+  PublishOptions po;
+  po.name = "secret";
+  po.e2ee = key_ring("shared passphrase");
+  auto track = a->publish_data_track(po);
+  ASSERT_TRUE(track) << track.error().message;
+  EXPECT_EQ((*track)->info().encryption(), livekit::Encryption::GCM);
+  SubscribeOptions so;
+  so.e2ee = key_ring("shared passphrase");
+  auto sub = b->subscribe("alice", "secret", so);
+  ASSERT_TRUE(sub->wait_active(15000)) << "subscription not granted: " << to_string(sub->end());
+  EXPECT_EQ(sub->info()->encryption(), livekit::Encryption::GCM);
+  const size_t max = LocalDataTrack::max_frame_size(true);
+  EXPECT_LT(max, LocalDataTrack::max_frame_size());  // the E2EE extension in every packet, the tag
+  deliver(**track, *sub, {0, 1, 15000, 64 * 1024, max});
+  EXPECT_EQ(sub->stats().dropped_decryption, 0u);
+  std::vector<uint8_t> over(max + 1);
+  auto refused = (*track)->push(over, 1, 1000);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, lk::ErrorKind::InvalidArgument);
+}
+
+TEST_F(RoomTest, AWrongKeyCountsAuthenticationFailuresAndDeliversNothing) {
+  auto a = join("alice");
+  auto b = join("bob");
+  ASSERT_TRUE(a && b);
+  PublishOptions po;
+  po.name = "secret";
+  po.e2ee = key_ring("shared passphrase");
+  auto track = a->publish_data_track(po);
+  ASSERT_TRUE(track) << track.error().message;
+  SubscribeOptions so;
+  so.e2ee = key_ring("a wrong passphrase");
+  auto sub = b->subscribe("alice", "secret", so);
+  ASSERT_TRUE(sub->wait_active(15000)) << to_string(sub->end());
+  // Frames until some have arrived (the first of a burst may be lost in transit).
+  for (int i = 0; i < 50 && sub->stats().dropped_decryption < 3; ++i) {
+    ASSERT_TRUE((*track)->push(pattern(2000, uint32_t(i)), uint64_t(i + 1), 1000));
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GE(sub->stats().dropped_decryption, 3u);
+  auto frame = sub->read(500);
+  ASSERT_FALSE(frame) << "a frame of " << frame->payload.size() << " B was delivered under a wrong key";
+  EXPECT_EQ(frame.error().kind, lk::ErrorKind::Timeout);
+  EXPECT_EQ(sub->stats().frames_received, 0u);
+}
+
+TEST_F(RoomTest, AKeyMismatchEndsTheSubscriptionSayingWhich) {
+  auto a = join("alice");
+  auto b = join("bob");
+  ASSERT_TRUE(a && b);
+  PublishOptions encrypted;
+  encrypted.name = "secret";
+  encrypted.e2ee = key_ring("shared passphrase");
+  ASSERT_TRUE(a->publish_data_track(encrypted));
+  PublishOptions clear;
+  clear.name = "clear";
+  ASSERT_TRUE(a->publish_data_track(clear));
+
+  auto no_key = b->subscribe("alice", "secret");
+  EXPECT_FALSE(no_key->wait_active(10000));
+  EXPECT_EQ(no_key->end(), SubscriptionEnd::KeyMissing);
+  EXPECT_NE(std::string(to_string(no_key->end())).find("encrypted and no E2EE key"), std::string::npos);
+
+  SubscribeOptions so;
+  so.e2ee = key_ring("shared passphrase");
+  auto key_for_clear = b->subscribe("alice", "clear", so);
+  EXPECT_FALSE(key_for_clear->wait_active(10000));
+  EXPECT_EQ(key_for_clear->end(), SubscriptionEnd::NotEncrypted);
+  EXPECT_NE(std::string(to_string(key_for_clear->end())).find("not end-to-end encrypted"), std::string::npos);
+}
+
+// What the server forwards of an encrypted track is not the plaintext; the
+// clear track beside it shows the server's tap does see payloads.
+TEST_F(RoomTest, TheServerForwardsCiphertextOnly) {
+  auto a = join("alice");
+  auto b = join("bob");
+  ASSERT_TRUE(a && b);
+  std::vector<std::shared_ptr<LocalDataTrack>> tracks;
+  for (bool encrypted : {true, false}) {
+    PublishOptions po;
+    po.name = encrypted ? "secret" : "clear";
+    if (encrypted) po.e2ee = key_ring("shared passphrase");
+    auto track = a->publish_data_track(po);
+    ASSERT_TRUE(track) << track.error().message;
+    SubscribeOptions so;
+    so.e2ee = po.e2ee ? key_ring("shared passphrase") : nullptr;
+    auto sub = b->subscribe("alice", po.name, so);
+    ASSERT_TRUE(sub->wait_active(15000)) << to_string(sub->end());
+    deliver(**track, *sub, {200});
+    tracks.push_back(*track);
+  }
+  const std::string stats = http_get(server_->url(), "/debug/stats");
+  const auto head_of = [&](const std::string& sid) {
+    const auto at = stats.find("\"sid\":\"" + sid + "\"");
+    const auto key = stats.find("\"lastPayloadHead\":\"", at);
+    if (at == std::string::npos || key == std::string::npos) return std::string();
+    const auto start = key + std::strlen("\"lastPayloadHead\":\"");
+    return stats.substr(start, stats.find('"', start) - start);
+  };
+  // deliver() sends pattern(200, seed) frames; their first 32 bytes, as hex.
+  const std::string secret_head = head_of(tracks[0]->info().sid());
+  const std::string clear_head = head_of(tracks[1]->info().sid());
+  ASSERT_EQ(secret_head.size(), 128u) << stats;
+  ASSERT_EQ(clear_head.size(), 128u) << stats;
+  bool clear_seen = false, secret_seen = false;
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    const auto frame = pattern(200, seed);
+    const std::string plain = hex(std::span(frame).first(32));
+    clear_seen |= clear_head.find(plain) != std::string::npos;
+    secret_seen |= secret_head.find(plain) != std::string::npos;
+  }
+  EXPECT_TRUE(clear_seen) << "the server's tap shows a clear track's plaintext";
+  EXPECT_FALSE(secret_seen) << "the server saw an encrypted track's plaintext";
 }
 
 }  // namespace

@@ -16,6 +16,9 @@ export class DataTrack {
 
   // buf: the packet as received; header: its parsed header.
   forward(buf, header) {
+    // The start of the last payload, for /debug/stats: lets tests check that an
+    // end-to-end encrypted track's bytes pass through the server unreadable.
+    this.lastPayloadHead = Buffer.from(buf.subarray(header.payloadOffset, header.payloadOffset + 64));
     for (const [subscriber, handle] of this.subscribers) {
       subscriber.sendDataTrackPacket(rewriteHandle(buf, header, handle));
     }

@@ -252,7 +252,13 @@ export class RoomRegistry {
           sid: p.sid,
           state: p.state,
           stats: p.stats,
-          published: [...p.published.values()].map((t) => ({ sid: t.sid, pubHandle: t.info.pubHandle, name: t.info.name })),
+          published: [...p.published.values()].map((t) => ({
+            sid: t.sid,
+            pubHandle: t.info.pubHandle,
+            name: t.info.name,
+            encryption: t.info.encryption,
+            lastPayloadHead: t.lastPayloadHead?.toString('hex') ?? '',
+          })),
           subscriptions: [...p.subscriptions.values()].map((s) => ({ trackSid: s.track.sid, handle: s.handle })),
         });
       }
