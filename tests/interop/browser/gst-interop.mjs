@@ -5,7 +5,12 @@
 //   client-to-src   the page publishes -> `livekitdatasrc ! multifilesink` (one frame, one
 //                   buffer, one file): every file byte-exact; the page's unpublish ends the
 //                   pipeline with EOS (gst-launch-1.0 exits 0)
-//   node gst-interop.mjs [sink-to-client|client-to-src]...
+//   *-e2ee          the same, end-to-end encrypted: the elements' e2ee-passphrase, the client's
+//                   ExternalE2EEKeyProvider and E2EE worker with the same passphrase
+//   wrong-passphrase  each side with another passphrase: nothing delivered either way, the
+//                   failures reported (the client's log, our src's count)
+//   node gst-interop.mjs [sink-to-client|client-to-src|sink-to-client-e2ee|client-to-src-e2ee|
+//                         wrong-passphrase]...
 // Needs the built plugin (LKT_PLUGIN_DIR, default build/gst). Run inside scripts/netns-run.sh.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -26,12 +31,15 @@ const PROBES = 60; // 6 s of probes at 10 Hz: the page's subscription goes live 
 const SIZES = [1, 100, 15976, 15977, 16000, 65536, 300000];
 const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PASSPHRASE = 'lkt shared passphrase \u00e9'; // non-ASCII: both sides take UTF-8 bytes
+const WRONG_PASSPHRASE = 'lkt another passphrase';
+const e2eeArgs = (passphrase) => (passphrase === null ? [] : [`e2ee-passphrase=${passphrase}`]);
 
 /** gst-launch-1.0 with our plugin and the server's credentials; resolves {code, stderr}. */
-function gstLaunch(server, args) {
+function gstLaunch(server, args, env = {}) {
   const child = spawn('gst-launch-1.0', ['-q', ...args], {
     env: { ...process.env, GST_PLUGIN_PATH: pluginDir, LIVEKIT_URL: server.url, LIVEKIT_API_KEY: API_KEY,
-      LIVEKIT_API_SECRET: API_SECRET },
+      LIVEKIT_API_SECRET: API_SECRET, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -43,10 +51,11 @@ function gstLaunch(server, args) {
 // livekit-server's default drops a subscriber's packets once 100 ms of its measured rate is
 // queued, which cuts multi-packet frames that follow a quiet spell (docs/protocol.md §12):
 // switched off here, where the elements' byte-exactness is under test, not that rule.
-async function sinkToClient(scenario) {
+async function sinkToClient(scenario, passphrase = null) {
   const server = await scenario.startServer(['--no-latency-drop']);
   const page = await scenario.newClientPage('client');
-  ok(await page.call('connect', server.url, await server.token('client', ROOM)), 'client connect');
+  ok(await page.call('connect', server.url, await server.token('client', ROOM), { e2eePassphrase: passphrase }),
+    'client connect');
   // The files: probes first, then the frames; identity paces them at 10 buffers a second.
   for (let attempt = 1; ; attempt++) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkt-gst-frames-'));
@@ -55,8 +64,10 @@ async function sinkToClient(scenario) {
       fs.writeFileSync(path.join(dir, `f-${String(i).padStart(4, '0')}.bin`), bytes));
     const gst = gstLaunch(server, ['multifilesrc', `location=${dir}/f-%04d.bin`, 'index=0',
       `stop-index=${PROBES + SIZES.length - 1}`, 'caps=application/octet-stream', '!', 'identity', 'sleep-time=100000',
-      '!', 'livekitdatasink', `room=${ROOM}`, `identity=gst-${attempt}`, `track-name=${TRACK}`]);
+      '!', 'livekitdatasink', `room=${ROOM}`, `identity=gst-${attempt}`, `track-name=${TRACK}`,
+      ...e2eeArgs(passphrase)]);
     ok(await page.call('awaitRemoteTrack', `gst-${attempt}`, TRACK, 20000), 'client sees the track');
+    await assertPublishedEncrypted(page, `gst-${attempt}`, passphrase !== null);
     ok(await page.call('subscribe', `gst-${attempt}`, TRACK, { bufferSize: 64 }), 'client subscribe');
     const { code, stderr } = await gst.done;
     fs.rmSync(dir, { recursive: true, force: true });
@@ -74,15 +85,16 @@ async function sinkToClient(scenario) {
   }
 }
 
-async function clientToSrc(scenario) {
+async function clientToSrc(scenario, passphrase = null) {
   const server = await scenario.startServer(['--no-latency-drop']);
   const page = await scenario.newClientPage('client');
-  ok(await page.call('connect', server.url, await server.token('client', ROOM)), 'client connect');
+  ok(await page.call('connect', server.url, await server.token('client', ROOM), { e2eePassphrase: passphrase }),
+    'client connect');
   ok(await page.call('publish', TRACK), 'client publish');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkt-gst-out-'));
   try {
     const gst = gstLaunch(server, ['livekitdatasrc', `room=${ROOM}`, 'identity=gst', 'participant=client',
-      `track-name=${TRACK}`, '!', 'multifilesink', `location=${dir}/out-%04d.bin`]);
+      `track-name=${TRACK}`, ...e2eeArgs(passphrase), '!', 'multifilesink', `location=${dir}/out-%04d.bin`]);
     const files = () => fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f)));
     // Probes until the src writes one: its subscription is live.
     for (let i = 0; !files().some((b) => b.equals(PROBE)); i++) {
@@ -112,5 +124,61 @@ async function clientToSrc(scenario) {
   }
 }
 
-await runCases('gst-interop.mjs', { 'sink-to-client': sinkToClient, 'client-to-src': clientToSrc },
-  process.argv.slice(2), { timeoutMs: 150000 });
+/** The client's view of the publication: encrypted (usesE2ee) exactly when we encrypt. */
+async function assertPublishedEncrypted(page, identity, encrypted) {
+  const event = (await page.call('roomEvents')).find((e) => e.type === 'published' && e.publisher === identity);
+  assert.equal(event?.usesE2ee, encrypted, `the client sees usesE2ee=${event?.usesE2ee}`);
+}
+
+// Our sink with one passphrase, the client with another: the client gets packets it cannot
+// decrypt (its log says so) and delivers nothing. Then the client publishes and our src,
+// with the other passphrase, writes nothing, counts the failures and ends with EOS.
+async function wrongPassphrase(scenario) {
+  const server = await scenario.startServer(['--no-latency-drop']);
+  const page = await scenario.newClientPage('client');
+  ok(await page.call('connect', server.url, await server.token('client', ROOM), { e2eePassphrase: PASSPHRASE }),
+    'client connect');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkt-gst-wrong-'));
+  try {
+    for (let i = 0; i < PROBES; i++) fs.writeFileSync(path.join(dir, `f-${String(i).padStart(4, '0')}.bin`), PROBE);
+    const sink = gstLaunch(server, ['multifilesrc', `location=${dir}/f-%04d.bin`, 'index=0', `stop-index=${PROBES - 1}`,
+      'caps=application/octet-stream', '!', 'identity', 'sleep-time=100000', '!', 'livekitdatasink', `room=${ROOM}`,
+      'identity=gst-sink', `track-name=${TRACK}`, ...e2eeArgs(WRONG_PASSPHRASE)]);
+    ok(await page.call('awaitRemoteTrack', 'gst-sink', TRACK, 20000), 'client sees the track');
+    ok(await page.call('subscribe', 'gst-sink', TRACK, { bufferSize: 64 }), 'client subscribe');
+    const sent = await sink.done;
+    assert.equal(sent.code, 0, `gst-launch-1.0 failed: ${sent.stderr}`);
+    const got = ok(await page.call('receivedFrames', TRACK, 1, 3000), 'client receive');
+    assert.equal(got.probes + got.frames.length, 0, 'the client delivered frames sealed with another passphrase');
+    const failures = page.console.filter((line) => line.includes('Error decrypting packet')).length;
+    assert.ok(failures > 0, 'the client reported no decryption failure: did any packet arrive?');
+    console.log(`note: the client reported ${failures} decryption failures and delivered nothing`);
+
+    ok(await page.call('publish', TRACK), 'client publish');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir);
+    const src = gstLaunch(server, ['livekitdatasrc', `room=${ROOM}`, 'identity=gst-src', 'participant=client',
+      `track-name=${TRACK}`, ...e2eeArgs(WRONG_PASSPHRASE), '!', 'multifilesink', `location=${dir}/out-%04d.bin`],
+    { GST_DEBUG: 'livekit-room:4', GST_DEBUG_NO_COLOR: '1' });
+    for (let i = 0; i < PROBES; i++) {
+      ok(await page.call('pushProbe', TRACK), 'probe');
+      await sleep(100);
+    }
+    ok(await page.call('unpublish', TRACK), 'client unpublish');
+    const { code, stderr } = await src.done;
+    assert.equal(code, 0, `the src did not end with EOS after the unpublish: ${stderr}`);
+    assert.deepEqual(fs.readdirSync(dir), [], 'the src wrote frames sealed with another passphrase');
+    assert.match(stderr, /frame dropped: E2EE authentication failed/, 'the src did not report the failures');
+    assert.doesNotMatch(stderr, /lkt (shared|another) passphrase/, 'a passphrase reached the log');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await runCases('gst-interop.mjs', {
+  'sink-to-client': (s) => sinkToClient(s),
+  'client-to-src': (s) => clientToSrc(s),
+  'sink-to-client-e2ee': (s) => sinkToClient(s, PASSPHRASE),
+  'client-to-src-e2ee': (s) => clientToSrc(s, PASSPHRASE),
+  'wrong-passphrase': wrongPassphrase,
+}, process.argv.slice(2), { timeoutMs: 240000 });

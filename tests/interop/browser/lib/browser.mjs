@@ -18,6 +18,9 @@ const FILES = {
     + '<script src="/client-page.js"></script><script src="/livekit-client.umd.js"></script>' },
   '/livekit-client.umd.js': { type: 'text/javascript', file: clientUmd },
   '/client-page.js': { type: 'text/javascript', file: path.join(here, 'client-page.js') },
+  // The client's own E2EE worker, as shipped in the npm package (classic script build).
+  '/livekit-client.e2ee.worker.js': { type: 'text/javascript',
+    file: path.join(path.dirname(clientUmd), 'livekit-client.e2ee.worker.js') },
 };
 
 // Flags: headless, and no start-up requests to outside hosts; no host name is

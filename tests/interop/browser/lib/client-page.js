@@ -109,13 +109,24 @@
   }
 
   window.lkt = {
-    /** Joins with the official client; data-only, no media auto-subscription. */
-    connect(url, token, { singlePeerConnection = true, logLevel = 'warn' } = {}) {
+    /**
+     * Joins with the official client; data-only, no media auto-subscription. With
+     * `e2eePassphrase`, end-to-end encryption as an application sets it up: the client's
+     * ExternalE2EEKeyProvider (shared passphrase) and its own E2EE worker.
+     */
+    connect(url, token, { singlePeerConnection = true, logLevel = 'warn', e2eePassphrase = null } = {}) {
       return settle(async () => {
         LivekitClient.setLogLevel(logLevel);
-        room = new LivekitClient.Room({ singlePeerConnection });
+        let encryption;
+        if (e2eePassphrase !== null) {
+          const keyProvider = new LivekitClient.ExternalE2EEKeyProvider();
+          await keyProvider.setKey(e2eePassphrase);
+          encryption = { keyProvider, worker: new Worker('/livekit-client.e2ee.worker.js') };
+        }
+        room = new LivekitClient.Room({ singlePeerConnection, encryption });
         room.on(LivekitClient.RoomEvent.DataTrackPublished, (track) => roomEvents.push({
           type: 'published', sid: track.info.sid, name: track.info.name, publisher: track.publisherIdentity,
+          usesE2ee: track.info.usesE2ee,
         }));
         room.on(LivekitClient.RoomEvent.DataTrackUnpublished, (sid) => roomEvents.push({ type: 'unpublished', sid }));
         for (const type of ['signalReconnecting', 'reconnecting', 'reconnected', 'disconnected']) {
