@@ -9,7 +9,9 @@
 // The binary never links lib/: everything goes through the elements.
 #include <gst/app/app.h>
 #include <gst/gst.h>
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -290,6 +292,40 @@ TEST_F(ElementTest, AMissingTrackNameFailsTheStateChangeNamingTheProperty) {
   ASSERT_TRUE(error);
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS);
   EXPECT_NE(error->text.find("'participant'"), std::string::npos) << error->text;
+}
+
+TEST_F(ElementTest, E2eeSettingsAreCheckedAtStartNamingTheProperty) {
+  // The passphrase is a secret: it can be set, never read back.
+  GstElement* sink = gst_element_factory_make("livekitdatasink", nullptr);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "e2ee-passphrase");
+  ASSERT_TRUE(spec);
+  EXPECT_FALSE(spec->flags & G_PARAM_READABLE);
+  gst_object_unref(sink);
+
+  gchar* empty_file = nullptr;
+  const int fd = g_file_open_tmp("lkt-empty-key-XXXXXX", &empty_file, nullptr);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  const std::string connection = " url=ws://127.0.0.1:9 api-key=k api-secret=s room=r identity=i";
+  const std::pair<std::string, std::string> cases[] = {
+      {"e2ee-passphrase=x e2ee-key-file=/dev/null", "not both"},
+      {"e2ee-key-file=/nonexistent/key", "e2ee-key-file"},
+      {std::string("e2ee-key-file=") + empty_file, "is empty"},
+  };
+  for (const auto& [props, says] : cases) {
+    for (bool is_sink : {true, false}) {
+      SCOPED_TRACE(props + (is_sink ? " (sink)" : " (src)"));
+      Pipeline p(is_sink ? "fakesrc ! livekitdatasink track-name=t " + props + connection
+                         : "livekitdatasrc participant=p track-name=t " + props + connection + " ! fakesink");
+      EXPECT_EQ(p.set_state(GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+      auto error = p.wait_error(1s);
+      ASSERT_TRUE(error);
+      EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS);
+      EXPECT_NE(error->text.find(says), std::string::npos) << error->text;
+    }
+  }
+  g_unlink(empty_file);
+  g_free(empty_file);
 }
 
 // The element a URI makes, or nullptr with the error's code and message.
@@ -995,6 +1031,40 @@ TEST_F(ServerTest, ADuplicateTrackNameIsASettingsError) {
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS) << error->text;
   EXPECT_NE(error->text.find("'telemetry'"), std::string::npos) << error->text;
   EXPECT_FALSE(first.wait_error(0ms));
+}
+
+TEST_F(ServerTest, AnEncryptedTrackRoundTripsAndAMissingKeyIsASettingsError) {
+  // The src reads the passphrase's bytes from a file: the same key.
+  gchar* key_file = nullptr;
+  const int fd = g_file_open_tmp("lkt-key-XXXXXX", &key_file, nullptr);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  const std::string passphrase = "a shared passphrase";
+  ASSERT_TRUE(g_file_set_contents(key_file, passphrase.data(), gssize(passphrase.size()), nullptr));
+  Pipeline rx(receiver("bob", "alice", "secret", std::string("e2ee-key-file=") + key_file));
+  Pipeline tx(sender("alice", "secret", "", "e2ee-passphrase=\"" + passphrase + "\""));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  warm_up(tx["in"], rx["out"]);
+  ASSERT_FALSE(HasFailure());
+  for (size_t size : {size_t(1), size_t(16000), size_t(1 << 20)}) {
+    GstSample* sample = deliver(tx["in"], rx["out"], pattern(size, uint32_t(size)));
+    EXPECT_TRUE(sample) << "a frame of " << size << " B never arrived";
+    if (sample) gst_sample_unref(sample);
+  }
+  EXPECT_EQ(stat(rx["src"], "dropped-decryption"), 0u);
+
+  // No key for an encrypted track: an error that says which and what to set.
+  Pipeline keyless(receiver("carol", "alice", "secret"));
+  ASSERT_NE(keyless.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  auto error = keyless.wait_error(20s);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS) << error->text;
+  EXPECT_NE(error->text.find("encrypted and no E2EE key"), std::string::npos) << error->text;
+  EXPECT_NE(error->text.find("e2ee-passphrase"), std::string::npos) << error->text;
+  EXPECT_EQ(error->text.find(passphrase), std::string::npos);
+  g_unlink(key_file);
+  g_free(key_file);
 }
 
 TEST_F(ServerTest, AnOversizedBufferIsAnErrorNamingSizeAndLimit) {
