@@ -78,7 +78,7 @@ void post_error(GstElement* element, GQuark domain, gint code, const std::string
 // ---- end-to-end encryption -----------------------------------------------------------
 
 // e2ee-passphrase and e2ee-key-file, on both elements. Each element's key is
-// its own track's (docs/protocol.md §9): elements sharing a room connection
+// its own track's (docs/protocol.md §13): elements sharing a room connection
 // may use different keys, or none. The passphrase is write-only: never read
 // back, never logged.
 struct E2eeSettings {

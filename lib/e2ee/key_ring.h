@@ -1,5 +1,5 @@
 // End-to-end encryption of data-track frames as the official LiveKit clients
-// do it (docs/protocol.md §9): AES-128-GCM over the whole frame, a 12-byte IV
+// do it (docs/protocol.md §13): AES-128-GCM over the whole frame, a 12-byte IV
 // and a key index carried in the packet's E2EE extension, keys derived from a
 // shared secret with PBKDF2-HMAC-SHA256 and ratcheted the same way.
 //

@@ -64,7 +64,7 @@ struct PublishOptions {
   size_t high_watermark = kDefaultHighWatermark;
   size_t low_watermark = kDefaultLowWatermark;
   unsigned publish_timeout_ms = 10000;  // as the official clients
-  // End-to-end encryption (docs/protocol.md §9): when set, the track is
+  // End-to-end encryption (docs/protocol.md §13): when set, the track is
   // published with encryption GCM and every frame is encrypted with the
   // ring's current key before packetization (16 bytes more on the wire).
   std::shared_ptr<e2ee::KeyRing> e2ee;

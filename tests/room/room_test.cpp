@@ -569,7 +569,7 @@ TEST_F(RoomTest, NoThreadOfOursIsLeftAfterTheLastRelease) {
 }
 
 
-// ---- end-to-end encryption (docs/protocol.md §9) ----------------------------
+// ---- end-to-end encryption (docs/protocol.md §13) ----------------------------
 
 std::shared_ptr<e2ee::KeyRing> key_ring(std::string_view passphrase) {
   auto ring = std::make_shared<e2ee::KeyRing>();
