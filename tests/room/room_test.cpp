@@ -39,6 +39,13 @@ int thread_count() {
 // Deterministic bytes (tests/support/payload.h), size first as these tests read.
 std::vector<uint8_t> pattern(size_t size, uint32_t seed) { return lk::test::pattern(seed, size); }
 
+// What publish_encrypted() sets up; the connections are kept for the test.
+struct EncryptedTrack {
+  std::shared_ptr<RoomConnection> alice, bob;
+  std::shared_ptr<LocalDataTrack> track;
+  std::shared_ptr<DataTrackSubscription> sub;
+};
+
 class RoomTest : public ::testing::Test {
  protected:
   void SetUp() override { start_server({}); }
@@ -130,6 +137,10 @@ class RoomTest : public ::testing::Test {
     ASSERT_FALSE(end);
     EXPECT_EQ(sub->end(), SubscriptionEnd::Unpublished) << end.error().message;
   }
+
+  // Alice publishes "secret" encrypted with "shared passphrase"; Bob
+  // subscribes with `bob_passphrase`; returned once the subscription is live.
+  EncryptedTrack publish_encrypted(const std::string& bob_passphrase);
 
   std::string room_ = "room-" + std::to_string(g_get_real_time());
   std::optional<TestServer> server_;
@@ -611,54 +622,56 @@ std::string hex(std::span<const uint8_t> bytes) {
   return out;
 }
 
-TEST_F(RoomTest, AnEncryptedTrackArrivesByteExact) {
-  auto a = join("alice");
-  auto b = join("bob");
-  ASSERT_TRUE(a && b);
+EncryptedTrack RoomTest::publish_encrypted(const std::string& bob_passphrase) {
+  EncryptedTrack t{join("alice"), join("bob"), nullptr, nullptr};
+  if (!t.alice || !t.bob) {
+    ADD_FAILURE() << "could not join";
+    return t;
+  }
   PublishOptions po;
   po.name = "secret";
   po.e2ee = key_ring("shared passphrase");
-  auto track = a->publish_data_track(po);
-  ASSERT_TRUE(track) << track.error().message;
-  EXPECT_EQ((*track)->info().encryption(), livekit::Encryption::GCM);
+  auto track = t.alice->publish_data_track(po);
+  if (!track) {
+    ADD_FAILURE() << track.error().message;
+    return t;
+  }
+  t.track = *track;
   SubscribeOptions so;
-  so.e2ee = key_ring("shared passphrase");
-  auto sub = b->subscribe("alice", "secret", so);
-  ASSERT_TRUE(sub->wait_active(15000)) << "subscription not granted: " << to_string(sub->end());
-  EXPECT_EQ(sub->info()->encryption(), livekit::Encryption::GCM);
+  so.e2ee = key_ring(bob_passphrase);
+  t.sub = t.bob->subscribe("alice", "secret", so);
+  if (!t.sub->wait_active(15000)) ADD_FAILURE() << "subscription not granted: " << to_string(t.sub->end());
+  return t;
+}
+
+TEST_F(RoomTest, AnEncryptedTrackArrivesByteExact) {
+  auto t = publish_encrypted("shared passphrase");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(t.track->info().encryption(), livekit::Encryption::GCM);
+  EXPECT_EQ(t.sub->info()->encryption(), livekit::Encryption::GCM);
   const size_t max = LocalDataTrack::max_frame_size(true);
   EXPECT_LT(max, LocalDataTrack::max_frame_size());  // the E2EE extension in every packet, the tag
-  deliver(**track, *sub, {0, 1, 15000, 64 * 1024, max});
-  EXPECT_EQ(sub->stats().dropped_decryption, 0u);
+  deliver(*t.track, *t.sub, {0, 1, 15000, 64 * 1024, max});
+  EXPECT_EQ(t.sub->stats().dropped_decryption, 0u);
   std::vector<uint8_t> over(max + 1);
-  auto refused = (*track)->push(over, 1, 1000);
+  auto refused = t.track->push(over, 1, 1000);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, lk::ErrorKind::InvalidArgument);
 }
 
 TEST_F(RoomTest, AWrongKeyCountsAuthenticationFailuresAndDeliversNothing) {
-  auto a = join("alice");
-  auto b = join("bob");
-  ASSERT_TRUE(a && b);
-  PublishOptions po;
-  po.name = "secret";
-  po.e2ee = key_ring("shared passphrase");
-  auto track = a->publish_data_track(po);
-  ASSERT_TRUE(track) << track.error().message;
-  SubscribeOptions so;
-  so.e2ee = key_ring("a wrong passphrase");
-  auto sub = b->subscribe("alice", "secret", so);
-  ASSERT_TRUE(sub->wait_active(15000)) << to_string(sub->end());
+  auto t = publish_encrypted("a wrong passphrase");
+  ASSERT_FALSE(HasFailure());
   // Frames until some have arrived (the first of a burst may be lost in transit).
-  for (int i = 0; i < 50 && sub->stats().dropped_decryption < 3; ++i) {
-    ASSERT_TRUE((*track)->push(pattern(2000, uint32_t(i)), uint64_t(i + 1), 1000));
+  for (int i = 0; i < 50 && t.sub->stats().dropped_decryption < 3; ++i) {
+    ASSERT_TRUE(t.track->push(pattern(2000, uint32_t(i)), uint64_t(i + 1), 1000));
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_GE(sub->stats().dropped_decryption, 3u);
-  auto frame = sub->read(500);
+  EXPECT_GE(t.sub->stats().dropped_decryption, 3u);
+  auto frame = t.sub->read(500);
   ASSERT_FALSE(frame) << "a frame of " << frame->payload.size() << " B was delivered under a wrong key";
   EXPECT_EQ(frame.error().kind, lk::ErrorKind::Timeout);
-  EXPECT_EQ(sub->stats().frames_received, 0u);
+  EXPECT_EQ(t.sub->stats().frames_received, 0u);
 }
 
 TEST_F(RoomTest, AKeyMismatchEndsTheSubscriptionSayingWhich) {
