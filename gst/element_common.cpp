@@ -145,7 +145,7 @@ lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& 
       return lk::make_error(lk::ErrorKind::InvalidArgument, "e2ee-key-file '" + settings.key_file + "' is empty");
     }
   }
-  auto ring = std::make_shared<lk::e2ee::KeyRing>();
+  auto ring = std::make_shared<lk::e2ee::KeyRing>(settings.ratchet_window);
   auto set = ring->set_key(secret);
   if (!set) return set.error();
   return ring;

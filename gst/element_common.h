@@ -83,6 +83,7 @@ void post_error(GstElement* element, GQuark domain, gint code, const std::string
 // back, never logged.
 struct E2eeSettings {
   std::string passphrase, key_file;
+  guint ratchet_window = 0;  // the src's e2ee-ratchet-window
   bool enabled() const { return !passphrase.empty() || !key_file.empty(); }
 };
 void install_e2ee_properties(GObjectClass* klass, guint passphrase_id, guint key_file_id);

@@ -29,6 +29,7 @@ enum {
   PROP_ON_UNPUBLISHED,
   PROP_E2EE_PASSPHRASE,
   PROP_E2EE_KEY_FILE,
+  PROP_E2EE_RATCHET_WINDOW,
   PROP_STATS,
 };
 
@@ -151,6 +152,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
     case PROP_ON_UNPUBLISHED: s.on_unpublished = OnUnpublished(g_value_get_enum(value)); break;
     case PROP_E2EE_PASSPHRASE: s.e2ee.passphrase = text(); break;
     case PROP_E2EE_KEY_FILE: s.e2ee.key_file = text(); break;
+    case PROP_E2EE_RATCHET_WINDOW: s.e2ee.ratchet_window = g_value_get_uint(value); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -192,6 +194,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
     case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
     case PROP_E2EE_KEY_FILE: text(s.e2ee.key_file); break;
+    case PROP_E2EE_RATCHET_WINDOW: g_value_set_uint(value, s.e2ee.ratchet_window); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -255,6 +258,12 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
                         "same participant to publish the same track name again (wait-timeout applies)",
                         on_unpublished_get_type(), int(OnUnpublished::Eos), rw));
   lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE, PROP_E2EE_KEY_FILE);
+  g_object_class_install_property(
+      gobject_class, PROP_E2EE_RATCHET_WINDOW,
+      g_param_spec_uint("e2ee-ratchet-window", "E2EE ratchet window",
+                        "On a frame that fails authentication, try up to this many ratchet steps of the key and "
+                        "keep the first that works: follows a publisher that ratchets its key (0: never)",
+                        0, 64, 0, rw));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

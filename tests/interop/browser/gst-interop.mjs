@@ -9,8 +9,10 @@
 //                   ExternalE2EEKeyProvider and E2EE worker with the same passphrase
 //   wrong-passphrase  each side with another passphrase: nothing delivered either way, the
 //                   failures reported (the client's log, our src's count)
+//   ratchet         the client ratchets its key twice while publishing; our src, with
+//                   e2ee-ratchet-window=2, follows: every frame byte-exact
 //   node gst-interop.mjs [sink-to-client|client-to-src|sink-to-client-e2ee|client-to-src-e2ee|
-//                         wrong-passphrase]...
+//                         wrong-passphrase|ratchet]...
 // Needs the built plugin (LKT_PLUGIN_DIR, default build/gst). Run inside scripts/netns-run.sh.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -85,7 +87,7 @@ async function sinkToClient(scenario, passphrase = null) {
   }
 }
 
-async function clientToSrc(scenario, passphrase = null) {
+async function clientToSrc(scenario, passphrase = null, { ratchets = 0 } = {}) {
   const server = await scenario.startServer(['--no-latency-drop']);
   const page = await scenario.newClientPage('client');
   ok(await page.call('connect', server.url, await server.token('client', ROOM), { e2eePassphrase: passphrase }),
@@ -94,13 +96,19 @@ async function clientToSrc(scenario, passphrase = null) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkt-gst-out-'));
   try {
     const gst = gstLaunch(server, ['livekitdatasrc', `room=${ROOM}`, 'identity=gst', 'participant=client',
-      `track-name=${TRACK}`, ...e2eeArgs(passphrase), '!', 'multifilesink', `location=${dir}/out-%04d.bin`]);
+      `track-name=${TRACK}`, ...e2eeArgs(passphrase), ...(ratchets ? [`e2ee-ratchet-window=${ratchets}`] : []),
+      '!', 'multifilesink', `location=${dir}/out-%04d.bin`]);
     const files = () => fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f)));
     // Probes until the src writes one: its subscription is live.
     for (let i = 0; !files().some((b) => b.equals(PROBE)); i++) {
       assert.ok(i < 200, 'the src received none of the probes');
       ok(await page.call('pushProbe', TRACK), 'probe');
       await sleep(100);
+    }
+    // The client ratchets (its worker takes the request a moment later), then pushes on.
+    for (let i = 0; i < ratchets; i++) {
+      ok(await page.call('ratchetKey'), 'client ratchet');
+      await sleep(500);
     }
     let wanted = [];
     for (let attempt = 1; ; attempt++) {
@@ -181,4 +189,5 @@ await runCases('gst-interop.mjs', {
   'sink-to-client-e2ee': (s) => sinkToClient(s, PASSPHRASE),
   'client-to-src-e2ee': (s) => clientToSrc(s, PASSPHRASE),
   'wrong-passphrase': wrongPassphrase,
+  ratchet: (s) => clientToSrc(s, PASSPHRASE, { ratchets: 2 }),
 }, process.argv.slice(2), { timeoutMs: 240000 });

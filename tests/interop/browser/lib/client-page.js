@@ -22,6 +22,7 @@
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   let room = null;
+  let keyProvider = null; // with E2EE
   const roomEvents = [];
   const localTracks = new Map(); // name -> LocalDataTrack
   const receivers = new Map(); // name -> { frames, probes, end }
@@ -119,7 +120,7 @@
         LivekitClient.setLogLevel(logLevel);
         let encryption;
         if (e2eePassphrase !== null) {
-          const keyProvider = new LivekitClient.ExternalE2EEKeyProvider();
+          keyProvider = new LivekitClient.ExternalE2EEKeyProvider();
           await keyProvider.setKey(e2eePassphrase);
           encryption = { keyProvider, worker: new Worker('/livekit-client.e2ee.worker.js') };
         }
@@ -139,6 +140,14 @@
           serverVersion: room.serverInfo?.version ?? null,
           peerConnections: peerConnections.length,
         };
+      });
+    },
+
+    /** Ratchets the shared E2EE key one step, as an application rotating it would. */
+    ratchetKey() {
+      return settle(async () => {
+        keyProvider.ratchetKey();
+        return true;
       });
     },
 
