@@ -73,6 +73,7 @@ struct LocalTrackStats {
 };
 
 class RoomConnection;
+class OfflineRoom;
 
 class LocalDataTrack {
  public:
@@ -105,6 +106,10 @@ class LocalDataTrack {
   LocalTrackStats stats() const;
   // Largest payload push() accepts with a user timestamp.
   static size_t max_frame_size();
+  // Sends bytes as one message on the data-track channel as they are: no
+  // packetizing, no checks, no stats. Only for tests playing a broken or
+  // hostile publisher (tests/room HostilePeerTest).
+  lk::Result<void> send_raw_packet(std::span<const uint8_t> bytes);
 
   struct State;
 
@@ -170,6 +175,7 @@ class DataTrackSubscription {
 
  private:
   friend class RoomConnection;
+  friend class OfflineRoom;
   explicit DataTrackSubscription(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };
