@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -21,10 +22,14 @@ void for_each_record(std::span<const uint8_t> input, F&& on_record) {
   }
 }
 
-// The room logs a line when a session ends; fuzzers end thousands.
+// The room logs a line when a session ends, protobuf one per string that is
+// not UTF-8: fuzzers make thousands.
 inline void silence_room_logs() {
-  static const bool once = (g_log_set_handler("livekit-room", G_LOG_LEVEL_MASK,
-                                              [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr),
-                            true);
+  static const bool once = [] {
+    g_log_set_handler("livekit-room", G_LOG_LEVEL_MASK, [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {},
+                      nullptr);
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+    return true;
+  }();
   (void)once;
 }
