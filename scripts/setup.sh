@@ -11,6 +11,7 @@ APT_PACKAGES=(
   protobuf-compiler libprotobuf-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-nice
   libglib2.0-dev libsoup-3.0-dev libnice-dev libusrsctp-dev libssl-dev
   libgtest-dev libbenchmark-dev libjson-glib-dev
   nodejs npm chromium iproute2 iptables valgrind python3 ca-certificates coturn

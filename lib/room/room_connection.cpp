@@ -19,6 +19,7 @@
 #include "datatrack/packetizer.h"
 #include "e2ee/key_ring.h"
 #include "livekit_rtc.pb.h"
+#include "room/offline_room.h"
 #include "room/remote_tracks.h"
 #include "room/trickle.h"
 #include "rtc/peer_connection.h"
@@ -218,6 +219,10 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   std::promise<lk::Result<void>> connected;
   bool connect_pending = true;
   bool torn_down = false;  // callbacks of retired objects that still fire do nothing
+  // OfflineRoom (room/offline_room.h): no signalling or peer connection; what
+  // would be sent is kept instead.
+  bool offline = false;
+  std::vector<livekit::SignalRequest> offline_sent;
 
   struct PendingPublish {
     std::string name;
@@ -336,6 +341,9 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void on_join(const livekit::JoinResponse& response) {
+    // One per session: a repeated one must not rebuild the peer connection
+    // under the published tracks (found by tests/fuzz/room_signal_fuzzer).
+    if (remote) return g_debug("a second join response ignored");
     join = response;
     {
       std::lock_guard lock(mutex);
@@ -349,6 +357,10 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
            server_version.c_str(), join.server_info().protocol(), join.subscriber_primary());
     remote.emplace(identity);
     apply_participants(join.other_participants());
+    if (offline) {  // no transport to bring up
+      connect_pending = false;
+      return connected.set_value(lk::ok());
+    }
     if (join.ping_interval() > 0 && join.ping_timeout() > 0) {
       signalling->start_keepalive(unsigned(join.ping_interval()) * 1000, unsigned(join.ping_timeout()) * 1000);
     }
@@ -388,6 +400,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   lk::Result<std::unique_ptr<rtc::PeerConnection>> make_peer_connection(livekit::SignalTarget target) {
+    if (offline) return make_error(ErrorKind::Unsupported, "an offline room has no peer connection");
     rtc::Configuration config;
     config.context = context;
     for (const auto& s : join.ice_servers()) {
@@ -459,6 +472,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // ---- signalling ---------------------------------------------------------
 
   void send(const livekit::SignalRequest& request) {
+    if (offline) return offline_sent.push_back(request);
     if (!signalling) return;
     auto sent = signalling->send(request);
     if (!sent) g_debug("signal request not sent: %s", sent.error().message.c_str());
@@ -1041,6 +1055,12 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
   return s.send_locked(payload, extensions);
 }
 
+lk::Result<void> LocalDataTrack::send_raw_packet(std::span<const uint8_t> bytes) {
+  std::lock_guard lock(state_->mutex);
+  if (!state_->published) return make_error(ErrorKind::Closed, "the data track is not published");
+  return state_->channel->send(bytes);
+}
+
 void LocalDataTrack::cancel_push() {
   std::lock_guard lock(state_->mutex);
   state_->cancelled = true;
@@ -1178,6 +1198,80 @@ void DataTrackSubscription::close() {
   lk::post_weak<RoomConnection::Impl>(room->context, room, [state = state_](auto& impl) {
     impl.end_subscription(state, SubscriptionEnd::Closed);
   });
+}
+
+}  // namespace lk::room
+
+// ---------------------------------------------------------------------------
+// OfflineRoom: the Impl above with offline set, driven on the caller's thread.
+
+namespace lk::room {
+
+OfflineRoom::OfflineRoom(Signalling signalling) : impl_(std::make_shared<RoomConnection::Impl>()) {
+  impl_->offline = true;
+  impl_->context = g_main_context_new();
+  impl_->in_use = signalling == Signalling::V0 ? Signalling::V0 : Signalling::V1;
+}
+
+OfflineRoom::~OfflineRoom() {
+  impl_->teardown(false);
+  run_pending();
+  impl_->subscriptions.clear();
+  g_main_context_unref(impl_->context);
+}
+
+void OfflineRoom::receive(const livekit::SignalResponse& response) { impl_->on_signal(response); }
+
+bool OfflineRoom::receive_bytes(std::span<const uint8_t> bytes) {
+  livekit::SignalResponse response;
+  if (!response.ParseFromArray(bytes.data(), int(bytes.size()))) {
+    ++malformed_messages_;
+    return false;
+  }
+  receive(response);
+  return true;
+}
+
+void OfflineRoom::receive_packet(std::span<const uint8_t> bytes) {
+  if (!impl_->torn_down) impl_->on_packet(bytes);
+}
+
+std::shared_ptr<DataTrackSubscription> OfflineRoom::subscribe(const std::string& identity, const std::string& name,
+                                                              const SubscribeOptions& options) {
+  auto state = std::make_shared<DataTrackSubscription::State>();
+  state->room = impl_;
+  state->identity = identity;
+  state->name = name;
+  state->options = options;
+  impl_->add_subscription(state);
+  return std::shared_ptr<DataTrackSubscription>(new DataTrackSubscription(state));
+}
+
+void OfflineRoom::run_pending() {
+  while (g_main_context_iteration(impl_->context, FALSE)) {
+  }
+}
+
+std::vector<livekit::SignalRequest> OfflineRoom::take_sent() { return std::exchange(impl_->offline_sent, {}); }
+
+RoomConnection::Stats OfflineRoom::stats() const {
+  RoomConnection::Stats out;
+  out.malformed_packets = impl_->malformed_packets;
+  out.unknown_handle_packets = impl_->unknown_handle_packets;
+  out.malformed_signal_messages = malformed_messages_;
+  return out;
+}
+
+bool OfflineRoom::joined() const { return impl_->remote.has_value(); }
+
+lk::Result<void> OfflineRoom::status() const {
+  if (auto e = impl_->ended()) return *e;
+  return lk::ok();
+}
+
+std::string OfflineRoom::identity() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->identity;
 }
 
 }  // namespace lk::room

@@ -81,6 +81,7 @@ struct LocalTrackStats {
 };
 
 class RoomConnection;
+class OfflineRoom;
 
 class LocalDataTrack {
  public:
@@ -114,6 +115,10 @@ class LocalDataTrack {
   // Largest payload push() accepts with a user timestamp (16 bytes less when
   // the track is encrypted).
   static size_t max_frame_size(bool encrypted = false);
+  // Sends bytes as one message on the data-track channel as they are: no
+  // packetizing, no checks, no stats. Only for tests playing a broken or
+  // hostile publisher (tests/room HostilePeerTest).
+  lk::Result<void> send_raw_packet(std::span<const uint8_t> bytes);
 
   struct State;
 
@@ -185,6 +190,7 @@ class DataTrackSubscription {
 
  private:
   friend class RoomConnection;
+  friend class OfflineRoom;
   explicit DataTrackSubscription(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };

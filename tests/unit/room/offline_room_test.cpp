@@ -1,0 +1,118 @@
+// The room's handling of server messages and packets, without a network
+// (room/offline_room.h): joins, participant updates, subscriber handles,
+// forged handles and leave.
+#include <gtest/gtest.h>
+
+#include "payload.h"
+#include "room/offline_room.h"
+#include "room_messages.h"
+
+namespace lk::room {
+namespace {
+
+using namespace lk::test;
+
+class OfflineRoomTest : public ::testing::Test {
+ protected:
+  // Joined as bob while alice publishes "telemetry" (TR_1); bob subscribes
+  // and the server grants it as handle 7.
+  std::shared_ptr<DataTrackSubscription> subscribed() {
+    room_.receive(join_response("bob", {participant("alice", 1, {{"TR_1", "telemetry"}})}));
+    EXPECT_TRUE(room_.joined());
+    auto sub = room_.subscribe("alice", "telemetry");
+    EXPECT_EQ(subscribed_sids(room_.take_sent()), std::vector<std::string>{"TR_1"});
+    room_.receive(subscriber_handles({{7, "TR_1"}}));
+    EXPECT_TRUE(sub->wait_active(0));
+    return sub;
+  }
+
+  void send_frame(uint16_t handle, const std::vector<uint8_t>& payload) {
+    for (const auto& packet : packets_of(handle, payload)) room_.receive_packet(packet);
+  }
+
+  OfflineRoom room_;
+};
+
+TEST_F(OfflineRoomTest, AGrantedHandleDeliversFramesByteExact) {
+  auto sub = subscribed();
+  const auto payload = pattern(3, 40000);  // three packets
+  send_frame(7, payload);
+  auto frame = sub->read(0);
+  ASSERT_TRUE(frame) << frame.error().message;
+  EXPECT_EQ(frame->payload, payload);
+}
+
+TEST_F(OfflineRoomTest, AForgedHandleIsCountedAndDeliversNothing) {
+  auto sub = subscribed();
+  send_frame(8, pattern(4, 100));
+  send_frame(0xFFFF, pattern(5, 100));
+  EXPECT_FALSE(sub->read(0));
+  EXPECT_EQ(room_.stats().unknown_handle_packets, 2u);
+  room_.receive_packet(std::vector<uint8_t>{0xFF, 0x00, 0x01});
+  EXPECT_EQ(room_.stats().malformed_packets, 1u);
+}
+
+TEST_F(OfflineRoomTest, AHandleTakenAwayByTheNextSnapshotDeliversNothing) {
+  auto sub = subscribed();
+  room_.receive(subscriber_handles({{9, "TR_other"}}));
+  send_frame(7, pattern(6, 100));
+  EXPECT_FALSE(sub->read(0));
+  EXPECT_EQ(room_.stats().unknown_handle_packets, 1u);
+}
+
+TEST_F(OfflineRoomTest, AnUpdateWithoutTheTrackEndsTheSubscriptionAndItsHandle) {
+  auto sub = subscribed();
+  room_.receive(participant_update({participant("alice", 2, {})}));
+  EXPECT_EQ(sub->end(), SubscriptionEnd::Unpublished);
+  send_frame(7, pattern(7, 100));
+  EXPECT_EQ(room_.stats().unknown_handle_packets, 1u);
+}
+
+TEST_F(OfflineRoomTest, AStaleUpdateChangesNothing) {
+  auto sub = subscribed();
+  room_.receive(participant_update({participant("alice", 2, {{"TR_1", "telemetry"}})}));
+  room_.receive(participant_update({participant("alice", 1, {})}));  // older than version 2
+  EXPECT_EQ(sub->end(), SubscriptionEnd::None);
+  send_frame(7, pattern(8, 10));
+  EXPECT_TRUE(sub->read(0));
+}
+
+TEST_F(OfflineRoomTest, ATrackAnnouncedLaterIsRequestedThen) {
+  room_.receive(join_response("bob", {}));
+  auto sub = room_.subscribe("alice", "telemetry");
+  EXPECT_TRUE(subscribed_sids(room_.take_sent()).empty());
+  room_.receive(participant_update({participant("alice", 1, {{"TR_2", "telemetry"}})}));
+  EXPECT_EQ(subscribed_sids(room_.take_sent()), std::vector<std::string>{"TR_2"});
+}
+
+TEST_F(OfflineRoomTest, ASecondJoinResponseChangesNothing) {
+  auto sub = subscribed();
+  room_.receive(join_response("bob", {}));  // would forget alice's track
+  room_.receive(participant_update({participant("alice", 2, {{"TR_1", "telemetry"}})}));
+  EXPECT_EQ(sub->end(), SubscriptionEnd::None);
+  send_frame(7, pattern(10, 10));
+  EXPECT_TRUE(sub->read(0));
+}
+
+TEST_F(OfflineRoomTest, UndecodableBytesAreCountedAndChangeNothing) {
+  auto sub = subscribed();
+  const std::vector<uint8_t> garbage = {0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F};  // join, length past the end
+  EXPECT_FALSE(room_.receive_bytes(garbage));
+  EXPECT_EQ(room_.stats().malformed_signal_messages, 1u);
+  EXPECT_TRUE(room_.status());
+  EXPECT_EQ(sub->end(), SubscriptionEnd::None);
+}
+
+TEST_F(OfflineRoomTest, ALeaveEndsTheSessionAndEverySubscription) {
+  auto sub = subscribed();
+  livekit::SignalResponse leave;
+  leave.mutable_leave()->set_reason(livekit::ROOM_DELETED);
+  room_.receive(leave);
+  EXPECT_FALSE(room_.status());
+  EXPECT_EQ(sub->end(), SubscriptionEnd::Disconnected);
+  send_frame(7, pattern(9, 10));  // after the end: ignored
+  EXPECT_FALSE(sub->read(0));
+}
+
+}  // namespace
+}  // namespace lk::room
