@@ -33,6 +33,10 @@ namespace {
 
 constexpr const char* kDataTrackLabel = "_data_track";
 
+// How long a peer connection closed by the server waits for the server's
+// leave (which says whether to reconnect) before it counts as a fault.
+constexpr unsigned kLeaveGraceMs = 500;
+
 // The server text that tells a missing room from a missing /rtc/v1 route
 // (livekit-client falls back to v0 only on a 404 without it).
 constexpr const char* kRoomMissingText = "requested room does not exist";
@@ -221,6 +225,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   bool reconnecting = false;
   uint64_t generation = 0;
   lk::ScopedSource retry_timer;
+  lk::ScopedSource closed_grace;  // a peer connection closed by the server: waiting for its leave
   std::optional<lk::Error> outage_cause;  // the fault that began the outage
   std::vector<std::shared_ptr<LocalDataTrack::State>> to_republish;       // once joined again
   std::vector<std::shared_ptr<LocalDataTrack::State>> waiting_republish;  // on their republish_timer
@@ -439,13 +444,20 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       const char* which = target == livekit::PUBLISHER ? "publisher" : "subscriber";
       g_debug("%s peer connection: %s", which, rtc::to_string(state));
       if (state == rtc::PeerState::Connected) maybe_connected();
-      // Closed here is the peer's doing (DTLS close_notify, SCTP abort): ours never calls back.
-      if (state == rtc::PeerState::Failed || state == rtc::PeerState::Closed) {
-        connection_ended(make_error(ErrorKind::Network, std::string("the ") + which + " peer connection " +
-                                                            (state == rtc::PeerState::Failed
-                                                                 ? "failed (ICE or DTLS)"
-                                                                 : "was closed by the server")),
+      if (state == rtc::PeerState::Failed) {
+        connection_ended(make_error(ErrorKind::Network, std::string("the ") + which + " peer connection failed (ICE or DTLS)"),
                          Fault::TransportLost);
+      }
+      // Closed here is the server's doing (DTLS close_notify, SCTP abort): ours never calls
+      // back. A server that ends the session closes it as it sends its leave, which may come
+      // later on the WebSocket and decides: a short grace for it.
+      if (state == rtc::PeerState::Closed && !closed_grace) {
+        detach_tracks();
+        auto error = make_error(ErrorKind::Network, std::string("the ") + which + " peer connection was closed by the server");
+        closed_grace = lk::ScopedSource::timeout(context, kLeaveGraceMs, [this, gen, error] {
+          if (!stale(gen)) connection_ended(error, Fault::TransportLost);
+          return false;
+        });
       }
     };
     pc->on_data_channel = [this, gen](std::shared_ptr<rtc::DataChannel> channel) {
@@ -979,18 +991,25 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     for (auto& track : std::exchange(to_republish, {})) republish(track);
   }
 
-  // Drops the signalling and the peer connections, keeping what the user
-  // holds: local tracks wait to be republished (their channel gone, so
-  // pushes count it as backed up) and subscriptions to be requested again.
-  void drop_transport(const lk::Error& why) {
-    ++generation;
-    connect_deadline.reset();
+  // Published tracks lose their channel (pushes see it backed up) and wait
+  // to be published again.
+  void detach_tracks() {
     for (auto& [handle, track] : published) {
       std::lock_guard lock(track->mutex);
       track->channel.reset();
       to_republish.push_back(track);
     }
     published.clear();
+  }
+
+  // Drops the signalling and the peer connections, keeping what the user
+  // holds: local tracks wait to be republished (their channel gone, so
+  // pushes count it as backed up) and subscriptions to be requested again.
+  void drop_transport(const lk::Error& why) {
+    ++generation;
+    connect_deadline.reset();
+    closed_grace.reset();
+    detach_tracks();
     for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
       pending.timeout.reset();
       if (pending.republish) {
@@ -1037,6 +1056,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     }
     const lk::Error gone = failure ? *failure : make_error(ErrorKind::Closed, "the room connection closed");
     retry_timer.reset();
+    closed_grace.reset();
     for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
       pending.timeout.reset();
       pending.done.set_value(gone);
@@ -1270,7 +1290,13 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
     if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
     if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");
   }
-  return s.send_locked(payload, extensions);
+  auto sent = s.send_locked(payload, extensions);
+  if (!sent && s.published && !s.channel->is_open()) {
+    // The transport went down under us; the room reconnects.
+    ++s.stats.dropped_back_pressure;
+    return make_error(ErrorKind::Timeout, "the connection was lost: frame dropped while the room reconnects");
+  }
+  return sent;
 }
 
 void LocalDataTrack::cancel_push() {

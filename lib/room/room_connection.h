@@ -91,7 +91,7 @@ struct PublishOptions {
 
 struct LocalTrackStats {
   uint64_t frames_sent = 0, bytes_sent = 0;
-  uint64_t dropped_back_pressure = 0;  // DropNew refusals, Block timeouts, DropOld evictions
+  uint64_t dropped_back_pressure = 0;  // DropNew refusals, Block timeouts, DropOld evictions, frames lost at a fault
   uint64_t dropped_too_large = 0;      // over 128 packets
   uint64_t queued_bytes = 0;           // on the channel and in the DropOld backlog, not yet handed to SCTP
 };
