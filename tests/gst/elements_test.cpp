@@ -1036,6 +1036,41 @@ TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
   EXPECT_EQ(sid_after.rfind("PA_", 0), 0u) << sid_after;
 }
 
+// Only the src's side reconnects (the test server's leave{RESUME} to bob) while
+// alice sends nothing: her frame numbers go on without a gap, so only the
+// reconnect can mark the next buffer DISCONT.
+TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
+  if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* out = rx["out"];
+  warm_up(tx["in"], out);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(server_->fault(room_, "bob", "leave-resume"), 200u);
+  GstBus* bus = gst_element_get_bus(rx.element());
+  GstMessage* back = nullptr;
+  for (const auto deadline = Clock::now() + 20s; !back && Clock::now() < deadline;) {
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_INFO);
+    if (!m) continue;
+    GError* info = nullptr;
+    gst_message_parse_info(m, &info, nullptr);
+    if (std::string(info->message).find("reconnected") != std::string::npos) back = gst_message_ref(m);
+    g_error_free(info);
+    gst_message_unref(m);
+  }
+  gst_object_unref(bus);
+  ASSERT_TRUE(back) << "no bus INFO saying the src reconnected";
+  gst_message_unref(back);
+  std::this_thread::sleep_for(1s);  // the subscription granted again (the test server answers at once)
+  GstSample* sample = deliver(tx["in"], out, pattern(100, 5));
+  ASSERT_TRUE(sample);
+  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT))
+      << "the first buffer after the src's reconnect is not DISCONT";
+  gst_sample_unref(sample);
+}
+
 TEST_F(ServerTest, NoReconnectWithinTheReconnectTimeoutIsAnError) {
   Pipeline p("livekitdatasrc name=src participant=nobody track-name=t reconnect-timeout=2000 " + as("bob") +
              " ! fakesink");
