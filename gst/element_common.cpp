@@ -205,8 +205,15 @@ void install_connection_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_PARTICIPANT_SID,
       g_param_spec_string("participant-sid", "Participant SID",
-                          "The participant this element joined as (PA_...; empty until connected)", nullptr,
-                          GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+                          "The participant this element joined as (PA_...; empty until connected; a new one after "
+                          "each reconnect)",
+                          nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      klass, PROP_RECONNECT_TIMEOUT,
+      g_param_spec_uint("reconnect-timeout", "Reconnect timeout",
+                        "After a fault (lost signalling or transport, a server restart), milliseconds to keep "
+                        "reconnecting before the element errors out; 0: never reconnect",
+                        0, G_MAXINT, 60000, rw));
   gst_type_mark_as_plugin_api(signalling_get_type(), GstPluginAPIFlags(0));
 }
 
@@ -236,6 +243,7 @@ bool set_connection_property(GstElement* element, ConnectionSettings& s, guint p
     case PROP_IDENTITY: s.identity = text(); break;
     case PROP_PARTICIPANT_NAME: s.participant_name = text(); break;
     case PROP_CONNECT_TIMEOUT: s.connect_timeout_ms = g_value_get_uint(value); break;
+    case PROP_RECONNECT_TIMEOUT: s.reconnect_timeout_ms = g_value_get_uint(value); break;
     case PROP_SIGNALLING: s.signalling = lk::room::Signalling(g_value_get_enum(value)); break;
     case PROP_CA_FILE: s.ca_file = text(); break;
   }
@@ -254,6 +262,7 @@ bool get_connection_property(GstElement* element, const ConnectionSettings& s, g
     case PROP_IDENTITY: text(s.identity); break;
     case PROP_PARTICIPANT_NAME: text(s.participant_name); break;
     case PROP_CONNECT_TIMEOUT: g_value_set_uint(value, s.connect_timeout_ms); break;
+    case PROP_RECONNECT_TIMEOUT: g_value_set_uint(value, s.reconnect_timeout_ms); break;
     case PROP_SIGNALLING: g_value_set_enum(value, int(s.signalling)); break;
     case PROP_CA_FILE: text(s.ca_file); break;
     case PROP_PARTICIPANT_SID: text(s.participant_sid); break;
@@ -275,6 +284,7 @@ lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& s
   o.ca_file = s.ca_file;
   o.signalling = s.signalling;
   o.connect_timeout_ms = s.connect_timeout_ms;
+  o.reconnect_timeout_ms = s.reconnect_timeout_ms;
   auto missing = [](const std::string& what) { return lk::make_error(lk::ErrorKind::InvalidArgument, what); };
   if (o.url.empty()) return missing("no server URL: set the 'url' property or LIVEKIT_URL");
   if (o.token.empty()) {
@@ -292,6 +302,32 @@ void post_error(GstElement* element, GQuark domain, gint code, const std::string
                 const char* file, const char* function, int line) {
   gst_element_message_full(element, GST_MESSAGE_ERROR, domain, code, g_strdup(text.c_str()),
                            debug.empty() ? nullptr : g_strdup(debug.c_str()), file, function, line);
+}
+
+// The room's reconnect events as bus messages (on the room thread).
+static void post_room_event(GstElement* element, ConnectionSettings& settings, lk::room::RoomConnection& room,
+                            GstResourceError end_error, const lk::room::RoomEvent& event) {
+  using Kind = lk::room::RoomEvent::Kind;
+  const char* text = event.message.c_str();
+  switch (event.kind) {
+    case Kind::Reconnecting:
+    case Kind::TrackLost:
+      GST_ELEMENT_WARNING(element, RESOURCE, FAILED, ("%s", text), (nullptr));
+      break;
+    case Kind::Reconnected:
+      GST_OBJECT_LOCK(element);
+      settings.participant_sid = room.participant_sid();
+      GST_OBJECT_UNLOCK(element);
+      g_object_notify(G_OBJECT(element), "participant-sid");
+      GST_ELEMENT_INFO(element, RESOURCE, FAILED, ("%s", text), (nullptr));
+      break;
+    case Kind::TrackRepublished:
+      GST_INFO_OBJECT(element, "%s", text);
+      break;
+    case Kind::GaveUp:  // also when no buffer is flowing to meet the ended track
+      LKGST_ERROR(element, GST_RESOURCE_ERROR, end_error, event.message, "");
+      break;
+  }
 }
 
 std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
@@ -324,7 +360,18 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
   settings.participant_sid = (*room)->participant_sid();
   GST_OBJECT_UNLOCK(element);
   g_object_notify(G_OBJECT(element), "participant-sid");
-  return *room;
+  // The element's hold on the room: releasing it stops the bus messages first.
+  std::shared_ptr<lk::room::RoomConnection> shared = *room;
+  // The data path's error when the connection ends: READ for the src, WRITE for the sink.
+  const GstResourceError end_error =
+      open_error == GST_RESOURCE_ERROR_OPEN_READ ? GST_RESOURCE_ERROR_READ : GST_RESOURCE_ERROR_WRITE;
+  const uint64_t listener = shared->add_listener([element, &settings, end_error, raw = shared.get()](const auto& event) {
+    post_room_event(element, settings, *raw, end_error, event);
+  });
+  return std::shared_ptr<lk::room::RoomConnection>(shared.get(), [shared, listener](lk::room::RoomConnection*) mutable {
+    shared->remove_listener(listener);
+    shared.reset();
+  });
 }
 
 // ---- URIs ------------------------------------------------------------------------

@@ -37,12 +37,14 @@ enum ConnectionProperty : guint {
   PROP_SIGNALLING,
   PROP_CA_FILE,
   PROP_PARTICIPANT_SID,  // read-only: who the element joined as
+  PROP_RECONNECT_TIMEOUT,
   kConnectionPropertyEnd,
 };
 
 struct ConnectionSettings {
   std::string url, token, api_key, api_secret, room, identity, participant_name, ca_file;
   guint connect_timeout_ms = 15000;
+  guint reconnect_timeout_ms = 60000;
   lk::room::Signalling signalling = lk::room::Signalling::Auto;
   std::string participant_sid;  // set once joined
 };
@@ -66,6 +68,9 @@ lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& s
 // failure posts the element error and returns nullptr: RESOURCE SETTINGS for
 // missing properties, NOT_AUTHORIZED for a refused token, `open_error`
 // (OPEN_READ / OPEN_WRITE) for the rest. Records the participant sid.
+// While the element holds the connection, its reconnects go to the bus: a
+// WARNING per attempt and per track that could not be republished, an INFO
+// once joined again (participant-sid then follows the new session).
 std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
                                                     GstResourceError open_error);
 

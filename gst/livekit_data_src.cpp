@@ -615,8 +615,8 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
                      uint16_t(frame->frame_number - 1));
     GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
   }
-  if (s.discont) {
-    GST_DEBUG_OBJECT(self, "the first frame of the track published again");
+  if (s.discont || frame->after_gap) {
+    GST_DEBUG_OBJECT(self, "the first frame %s", s.discont ? "of the track published again" : "after a reconnect");
     GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
     s.discont = false;
   }

@@ -20,6 +20,7 @@
 #include "e2ee/key_ring.h"
 #include "livekit_rtc.pb.h"
 #include "room/offline_room.h"
+#include "room/reconnect_policy.h"
 #include "room/remote_tracks.h"
 #include "room/trickle.h"
 #include "rtc/peer_connection.h"
@@ -33,6 +34,10 @@ namespace lk::room {
 namespace {
 
 constexpr const char* kDataTrackLabel = "_data_track";
+
+// How long a peer connection closed by the server waits for the server's
+// leave (which says whether to reconnect) before it counts as a fault.
+constexpr unsigned kLeaveGraceMs = 500;
 
 // The server text that tells a missing room from a missing /rtc/v1 route
 // (livekit-client falls back to v0 only on a 404 without it).
@@ -103,7 +108,10 @@ struct LocalDataTrack::State {
   livekit::DataTrackInfo info;
   BackPressure back_pressure;
   size_t high_watermark = 0, low_watermark = 0;
-  std::shared_ptr<rtc::DataChannel> channel;
+  unsigned publish_timeout_ms = 10000;
+  // Room thread only: the wait before publishing it again after a DuplicateName.
+  lk::ScopedSource republish_timer;
+  unsigned republish_attempt = 0;
   std::shared_ptr<e2ee::KeyRing> e2ee;  // null for a clear track
   std::vector<uint8_t> sealed;          // the encrypted frame, reused
 
@@ -114,6 +122,8 @@ struct LocalDataTrack::State {
 
   mutable std::mutex mutex;
   std::condition_variable room_available;  // the channel drained, or the track stopped
+  // The channel of the current connection; none while the room reconnects.
+  std::shared_ptr<rtc::DataChannel> channel;
   datatrack::Packetizer packetizer;
   std::deque<Pending> backlog;  // DropOld only
   size_t backlog_bytes = 0;
@@ -123,7 +133,8 @@ struct LocalDataTrack::State {
 
   State(uint16_t handle) : packetizer(datatrack::Packetizer::with_system_clock(handle)) {}
 
-  bool backed_up() const { return channel->buffered_amount() > high_watermark; }
+  bool backed_up() const { return !channel || channel->buffered_amount() > high_watermark; }
+  bool below_low_watermark() const { return channel && channel->buffered_amount() <= low_watermark; }
 
   // One whole frame to the channel; the caller holds the mutex, so frames
   // never interleave.
@@ -181,6 +192,7 @@ struct DataTrackSubscription::State {
   SubscriptionEnd end = SubscriptionEnd::None;
   std::deque<ReceivedFrame> queue;
   SubscriptionStats stats;
+  bool gap = false;  // our connection came back: the next frame is after a gap
 
   void finish(SubscriptionEnd why) {
     std::lock_guard lock(mutex);
@@ -223,12 +235,26 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // would be sent is kept instead.
   bool offline = false;
   std::vector<livekit::SignalRequest> offline_sent;
+  // Reconnecting (docs/protocol.md, "Reconnecting"): between a fault and the
+  // next join every transport object is dropped; callbacks of dropped ones
+  // carry an older generation and do nothing.
+  ReconnectPolicy policy{0};
+  bool reconnecting = false;
+  uint64_t generation = 0;
+  lk::ScopedSource retry_timer;
+  lk::ScopedSource closed_grace;  // a peer connection closed by the server: waiting for its leave
+  std::optional<lk::Error> outage_cause;  // the fault that began the outage
+  std::vector<std::shared_ptr<LocalDataTrack::State>> to_republish;       // once joined again
+  std::vector<std::shared_ptr<LocalDataTrack::State>> waiting_republish;  // on their republish_timer
+  std::map<uint64_t, RoomListener> listeners;
+  uint64_t next_listener = 1;
 
   struct PendingPublish {
     std::string name;
     std::shared_ptr<LocalDataTrack::State> track;
-    std::promise<lk::Result<livekit::DataTrackInfo>> done;
+    std::promise<lk::Result<livekit::DataTrackInfo>> done;  // unused for a republish
     lk::ScopedSource timeout;
+    bool republish = false;  // a track published before a reconnect
   };
   std::map<uint32_t, PendingPublish> pending_publishes;           // by pub handle
   std::map<uint32_t, std::shared_ptr<LocalDataTrack::State>> published;  // by pub handle
@@ -250,6 +276,14 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     if (!object) return;
     std::shared_ptr<T> held(std::move(object));
     lk::post(context, [held] {});
+  }
+
+  bool stale(uint64_t gen) const { return torn_down || gen != generation; }
+  static int64_t now_ms() { return g_get_monotonic_time() / 1000; }
+
+  void notify(const RoomEvent& event) {
+    auto copy = listeners;  // a listener may remove itself
+    for (auto& [id, listener] : copy) listener(event);
   }
 
   // Runs fn on the room thread and waits for its result.
@@ -294,14 +328,19 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     g_info("joining %s (%s)", request->redacted_url.c_str(), to_string(in_use));
     retire(signalling);  // a v1 attempt's client, from inside its own callback
     signalling = std::make_unique<signal::SignalClient>(context);
-    signalling->on_message = [this](const livekit::SignalResponse& r) { on_signal(r); };
-    signalling->on_lost = [this](const lk::Error& e) { connection_ended(e); };
+    const uint64_t gen = generation;
+    signalling->on_message = [this, gen](const livekit::SignalResponse& r) {
+      if (!stale(gen)) on_signal(r);
+    };
+    signalling->on_lost = [this, gen](const lk::Error& e) {
+      if (!stale(gen)) connection_ended(e, Fault::SignalLost);
+    };
     stage = "opening the signalling connection";
     signalling->connect(request->websocket_url, http_options(*request),
-                        [this, request = *request](lk::Result<void> opened) {
+                        [this, gen, request = *request](lk::Result<void> opened) {
                           // The join may have failed meanwhile (connect timeout):
                           // the client is retired, this answer is stale.
-                          if (!connect_pending || !signalling) return;
+                          if (stale(gen) || !connect_pending || !signalling) return;
                           if (opened) {
                             stage = "waiting for the join response";
                             return;
@@ -316,7 +355,8 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void validate(const signal::SignalRequest& request, lk::Error refused) {
     stage = "validating the join";
     signalling->get(request.validate_url, http_options(request),
-                    [this, refused](lk::Result<signal::HttpReply> reply) mutable {
+                    [this, gen = generation, refused](lk::Result<signal::HttpReply> reply) mutable {
+                      if (stale(gen) || !connect_pending) return;
                       if (!reply) return fail_connect(refused);
                       const bool no_v1 = reply->status == 404 &&
                                          reply->body.find(kRoomMissingText) == std::string::npos;
@@ -381,8 +421,11 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       if (std::string(label) == kDataTrackLabel) data_track_channel = *channel;
     }
     data_track_channel->set_buffered_amount_low_threshold(PublishOptions::kDefaultLowWatermark);
-    data_track_channel->on_open = [this] { maybe_connected(); };
-    data_track_channel->on_buffered_amount_low = [this] {
+    data_track_channel->on_open = [this, gen = generation] {
+      if (!stale(gen)) maybe_connected();
+    };
+    data_track_channel->on_buffered_amount_low = [this, gen = generation] {
+      if (stale(gen)) return;
       for (auto& [handle, track] : published) {
         std::lock_guard lock(track->mutex);
         track->drain_backlog_locked();
@@ -413,26 +456,37 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     auto created = rtc::PeerConnection::create(std::move(config));
     if (!created) return created;
     rtc::PeerConnection* pc = created->get();
-    pc->on_local_candidate = [this, target](const std::string& candidate, const std::string& mid) {
-      if (candidate.empty() || torn_down) return;  // livekit-client sends no end-of-candidates either
+    const uint64_t gen = generation;
+    pc->on_local_candidate = [this, gen, target](const std::string& candidate, const std::string& mid) {
+      if (candidate.empty() || stale(gen)) return;  // livekit-client sends no end-of-candidates either
       livekit::SignalRequest request;
       request.mutable_trickle()->set_candidateinit(encode_candidate_init({candidate, mid}, 0));
       request.mutable_trickle()->set_target(target);
       send(request);
     };
-    pc->on_state_change = [this, target](rtc::PeerState state) {
-      if (torn_down) return;
-      g_debug("%s peer connection: %s", target == livekit::PUBLISHER ? "publisher" : "subscriber",
-              rtc::to_string(state));
+    pc->on_state_change = [this, gen, target](rtc::PeerState state) {
+      if (stale(gen)) return;
+      const char* which = target == livekit::PUBLISHER ? "publisher" : "subscriber";
+      g_debug("%s peer connection: %s", which, rtc::to_string(state));
       if (state == rtc::PeerState::Connected) maybe_connected();
       if (state == rtc::PeerState::Failed) {
-        connection_ended(make_error(ErrorKind::Network, std::string("the ") +
-                                                            (target == livekit::PUBLISHER ? "publisher" : "subscriber") +
-                                                            " peer connection failed (ICE or DTLS)"));
+        connection_ended(make_error(ErrorKind::Network, std::string("the ") + which + " peer connection failed (ICE or DTLS)"),
+                         Fault::TransportLost);
+      }
+      // Closed here is the server's doing (DTLS close_notify, SCTP abort): ours never calls
+      // back. A server that ends the session closes it as it sends its leave, which may come
+      // later on the WebSocket and decides: a short grace for it.
+      if (state == rtc::PeerState::Closed && !closed_grace) {
+        detach_tracks();
+        auto error = make_error(ErrorKind::Network, std::string("the ") + which + " peer connection was closed by the server");
+        closed_grace = lk::ScopedSource::timeout(context, kLeaveGraceMs, [this, gen, error] {
+          if (!stale(gen)) connection_ended(error, Fault::TransportLost);
+          return false;
+        });
       }
     };
-    pc->on_data_channel = [this](std::shared_ptr<rtc::DataChannel> channel) {
-      if (!torn_down) adopt_channel(channel);
+    pc->on_data_channel = [this, gen](std::shared_ptr<rtc::DataChannel> channel) {
+      if (!stale(gen)) adopt_channel(channel);
     };
     pc->on_error = [](const lk::Error& e) { g_message("peer connection: %s", e.message.c_str()); };
     return created;
@@ -443,8 +497,8 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void adopt_channel(const std::shared_ptr<rtc::DataChannel>& channel) {
     channels.push_back(channel);
     if (channel->label() != kDataTrackLabel) return;
-    channel->on_message = [this](std::span<const uint8_t> data, bool binary) {
-      if (binary && !torn_down) on_packet(data);
+    channel->on_message = [this, gen = generation](std::span<const uint8_t> data, bool binary) {
+      if (binary && !stale(gen)) on_packet(data);
     };
   }
 
@@ -456,12 +510,14 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     connect_pending = false;
     connect_deadline.reset();
     stage = "connected";
+    if (reconnecting) return reconnected();
     g_info("connected (%s)", to_string(in_use));
     connected.set_value(lk::ok());
   }
 
   void fail_connect(lk::Error error) {
     if (!connect_pending) return;
+    if (reconnecting) return connection_ended(error, Fault::AttemptFailed);
     connect_pending = false;
     connect_deadline.reset();
     g_info("join failed: %s", error.message.c_str());
@@ -499,16 +555,20 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
 
   void on_leave(const livekit::LeaveRequest& leave) {
     const std::string reason = livekit::DisconnectReason_Name(leave.reason());
-    auto error = make_error(ErrorKind::Closed, "the server ended the session (" + reason + ")");
-    if (connect_pending) return fail_connect(make_error(ErrorKind::NotAuthorized,
-                                                        "the server refused the join (" + reason + ")"));
-    connection_ended(error);
+    using A = livekit::LeaveRequest;
+    const Fault fault = leave.action() == A::RESUME      ? Fault::LeaveResume
+                        : leave.action() == A::RECONNECT ? Fault::LeaveReconnect
+                                                         : Fault::LeaveDisconnect;
+    if (connect_pending && !reconnecting) {
+      return fail_connect(make_error(ErrorKind::NotAuthorized, "the server refused the join (" + reason + ")"));
+    }
+    connection_ended(make_error(ErrorKind::Closed, "the server ended the session (" + reason + ")"), fault);
   }
 
   void on_answer(const livekit::SessionDescription& answer) {
     if (!publisher) return;
     auto set = publisher->set_remote_description("answer", answer.sdp());
-    if (!set) return connection_ended(set.error());
+    if (!set) return connection_ended(set.error(), Fault::TransportLost);
     publisher_answered = true;
     for (auto& c : early_publisher_candidates) add_candidate(*publisher, c);
     early_publisher_candidates.clear();
@@ -522,16 +582,16 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!subscriber) {
       auto pc = make_peer_connection(livekit::SUBSCRIBER);
-      if (!pc) return connection_ended(pc.error());
+      if (!pc) return connection_ended(pc.error(), Fault::TransportLost);
       subscriber = std::move(*pc);
     }
     auto set = subscriber->set_remote_description("offer", offer.sdp());
-    if (!set) return connection_ended(set.error());
+    if (!set) return connection_ended(set.error(), Fault::TransportLost);
     subscriber_described = true;
     for (auto& c : early_subscriber_candidates) add_candidate(*subscriber, c);
     early_subscriber_candidates.clear();
     auto answer = subscriber->create_answer();
-    if (!answer) return connection_ended(answer.error());
+    if (!answer) return connection_ended(answer.error(), Fault::TransportLost);
     livekit::SignalRequest request;
     request.mutable_answer()->set_type("answer");
     request.mutable_answer()->set_sdp(*answer);
@@ -567,6 +627,9 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       return failed.get_future();
     };
     if (auto e = ended()) return refuse(*e);
+    if (reconnecting || !data_track_channel) {
+      return refuse(make_error(ErrorKind::Network, "the room connection is reconnecting: publish again once it is back"));
+    }
     if (next_pub_handle > 65535) {
       return refuse(make_error(ErrorKind::Unsupported, "no data-track handle left on this connection (65,535 used)"));
     }
@@ -576,21 +639,15 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     out->back_pressure = opts.back_pressure;
     out->high_watermark = std::max<size_t>(opts.high_watermark, 1);
     out->low_watermark = std::min(opts.low_watermark, out->high_watermark);
+    out->publish_timeout_ms = opts.publish_timeout_ms;
     out->channel = data_track_channel;
+    lower_threshold(out->low_watermark);
     out->e2ee = opts.e2ee;
-    // One threshold for the channel: the lowest any track waits for, so no
-    // blocked push misses its wake-up.
-    if (data_track_channel->buffered_amount_low_threshold() > out->low_watermark) {
-      data_track_channel->set_buffered_amount_low_threshold(out->low_watermark);
-    }
-
-    livekit::SignalRequest request;
-    auto* pub = request.mutable_publish_data_track_request();
-    pub->set_pub_handle(handle);
-    pub->set_name(opts.name);
-    if (opts.frame_encoding) *pub->mutable_frame_encoding() = *opts.frame_encoding;
-    if (opts.schema) *pub->mutable_schema() = *opts.schema;
-    if (opts.e2ee) pub->set_encryption(livekit::Encryption::GCM);
+    out->info.set_name(opts.name);
+    if (opts.e2ee) out->info.set_encryption(livekit::Encryption::GCM);
+    if (opts.frame_encoding) *out->info.mutable_frame_encoding() = *opts.frame_encoding;
+    if (opts.schema) *out->info.mutable_schema() = *opts.schema;
+    const livekit::SignalRequest request = publish_request(handle, out->info);
     auto& pending = pending_publishes[handle];
     pending.name = opts.name;
     pending.track = out;
@@ -611,18 +668,127 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     return future;
   }
 
+  // One threshold for the channel: the lowest any track waits for, so no
+  // blocked push misses its wake-up.
+  void lower_threshold(size_t low_watermark) {
+    if (data_track_channel->buffered_amount_low_threshold() > low_watermark) {
+      data_track_channel->set_buffered_amount_low_threshold(low_watermark);
+    }
+  }
+
+  static livekit::SignalRequest publish_request(uint32_t handle, const livekit::DataTrackInfo& wanted) {
+    livekit::SignalRequest request;
+    auto* pub = request.mutable_publish_data_track_request();
+    pub->set_pub_handle(handle);
+    pub->set_name(wanted.name());
+    if (wanted.has_frame_encoding()) *pub->mutable_frame_encoding() = wanted.frame_encoding();
+    if (wanted.has_schema()) *pub->mutable_schema() = wanted.schema();
+    pub->set_encryption(wanted.encryption());
+    return request;
+  }
+
   void finish_publish(uint32_t handle, lk::Result<livekit::DataTrackInfo> result) {
     auto it = pending_publishes.find(handle);
     if (it == pending_publishes.end()) return;
     PendingPublish pending = std::move(it->second);
     pending_publishes.erase(it);
     pending.timeout.reset();
+    if (pending.republish) return finish_republish(handle, pending.track, std::move(result));
     if (result) {
-      pending.track->info = *result;
+      {
+        std::lock_guard lock(pending.track->mutex);
+        pending.track->info = *result;
+      }
       published[handle] = pending.track;
       g_info("published data track '%s' as %s (handle %u)", result->name().c_str(), result->sid().c_str(), handle);
     }
     pending.done.set_value(std::move(result));
+  }
+
+  // ---- republishing after a reconnect ---------------------------------------
+  // Same name, encoding and schema; a new handle and (from the server) a new sid.
+
+  void republish(const std::shared_ptr<LocalDataTrack::State>& track) {
+    livekit::DataTrackInfo wanted;
+    {
+      std::lock_guard lock(track->mutex);
+      if (!track->published) return;
+      wanted = track->info;
+    }
+    if (next_pub_handle > 65535) return track_lost(track, "no data-track handle left on this connection");
+    const uint32_t handle = next_pub_handle++;
+    auto& pending = pending_publishes[handle];
+    pending.name = wanted.name();
+    pending.track = track;
+    pending.republish = true;
+    pending.timeout = lk::ScopedSource::timeout(context, track->publish_timeout_ms, [this, handle] {
+      livekit::SignalRequest cancel;
+      cancel.mutable_unpublish_data_track_request()->set_pub_handle(handle);
+      send(cancel);
+      republish_refused(handle, true, "the server did not answer the publish");
+      return false;
+    });
+    send(publish_request(handle, wanted));
+  }
+
+  void finish_republish(uint32_t handle, const std::shared_ptr<LocalDataTrack::State>& track,
+                        lk::Result<livekit::DataTrackInfo> result) {
+    if (!result) return track_lost(track, result.error().message);
+    std::string name;
+    {
+      std::lock_guard lock(track->mutex);
+      if (track->published) {
+        name = result->name();
+        track->info = *result;
+        track->packetizer = datatrack::Packetizer::with_system_clock(uint16_t(handle));
+        track->channel = data_track_channel;
+        track->republish_attempt = 0;
+        track->drain_backlog_locked();
+        track->room_available.notify_all();
+      }
+    }
+    if (name.empty()) {  // unpublished meanwhile
+      livekit::SignalRequest request;
+      request.mutable_unpublish_data_track_request()->set_pub_handle(handle);
+      return send(request);
+    }
+    lower_threshold(track->low_watermark);
+    published[handle] = track;
+    const std::string what = "data track '" + name + "' published again as " + result->sid();
+    g_info("%s (handle %u)", what.c_str(), handle);
+    notify({RoomEvent::Kind::TrackRepublished, what});
+  }
+
+  // A republish refused or unanswered: DuplicateName (the server still holds
+  // the old track) and silence are retried with backoff; the rest end the track.
+  void republish_refused(uint32_t handle, bool retry, const std::string& why) {
+    auto it = pending_publishes.find(handle);
+    if (it == pending_publishes.end()) return;
+    auto track = it->second.track;
+    it->second.timeout.reset();
+    pending_publishes.erase(it);
+    auto delay = retry ? ReconnectPolicy::republish_delay(++track->republish_attempt) : std::nullopt;
+    if (!delay) return track_lost(track, why);
+    g_info("republishing data track '%s' again in %u ms: %s", track->info.name().c_str(), *delay, why.c_str());
+    waiting_republish.push_back(track);
+    track->republish_timer = lk::ScopedSource::timeout(context, *delay, [this, track] {
+      std::erase(waiting_republish, track);
+      republish(track);
+      return false;
+    });
+  }
+
+  void track_lost(const std::shared_ptr<LocalDataTrack::State>& track, const std::string& why) {
+    std::string name;
+    {
+      std::lock_guard lock(track->mutex);
+      track->published = false;
+      track->room_available.notify_all();
+      name = track->info.name();
+    }
+    const std::string what = "data track '" + name + "' could not be published again: " + why;
+    g_message("%s", what.c_str());
+    notify({RoomEvent::Kind::TrackLost, what});
   }
 
   void on_published(const livekit::DataTrackInfo& info) { finish_publish(info.pub_handle(), info); }
@@ -631,7 +797,12 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     if (rr.has_publish_data_track()) {
       const uint32_t handle = rr.publish_data_track().pub_handle();
       auto it = pending_publishes.find(handle);
-      if (it != pending_publishes.end()) finish_publish(handle, publish_refusal(rr, it->second.name));
+      if (it == pending_publishes.end()) return;
+      if (it->second.republish) {
+        return republish_refused(handle, rr.reason() == livekit::RequestResponse::DUPLICATE_NAME,
+                                 publish_refusal(rr, it->second.name).message);
+      }
+      finish_publish(handle, publish_refusal(rr, it->second.name));
       return;
     }
     if (rr.reason() != livekit::RequestResponse::OK) {
@@ -639,12 +810,17 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void unpublish(uint32_t handle) {
-    auto it = published.find(handle);
+  // The track's `published` is already false: a republish in flight
+  // unpublishes itself when it is answered.
+  void unpublish(const std::shared_ptr<LocalDataTrack::State>& track) {
+    track->republish_timer.reset();
+    std::erase(to_republish, track);
+    std::erase(waiting_republish, track);
+    auto it = std::find_if(published.begin(), published.end(), [&](const auto& entry) { return entry.second == track; });
     if (it == published.end()) return;
-    published.erase(it);
     livekit::SignalRequest request;
-    request.mutable_unpublish_data_track_request()->set_pub_handle(handle);
+    request.mutable_unpublish_data_track_request()->set_pub_handle(it->first);
+    published.erase(it);
     send(request);
   }
 
@@ -771,6 +947,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     if (!frame) return;
     if (s->options.e2ee && !decrypt_frame(*s, *frame)) return;
     ReceivedFrame out;
+    out.after_gap = std::exchange(s->gap, false);
     out.payload = std::move(frame->payload);
     out.user_timestamp = frame->extensions.user_timestamp;
     out.frame_number = frame->frame_number;
@@ -816,16 +993,110 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     return std::nullopt;
   }
 
-  // The connection ended on its own: everything that waits learns why.
-  void connection_ended(const lk::Error& error) {
-    if (connect_pending) return fail_connect(error);
+  // A fault: reconnect after the policy's delay, or end the connection
+  // (everything that waits learns why).
+  void connection_ended(const lk::Error& error, Fault fault) {
+    if (connect_pending && !reconnecting) return fail_connect(error);
+    if (ended()) return;
+    connect_pending = false;
+    const auto step = policy.on_fault(fault, now_ms());
+    if (!outage_cause) outage_cause = error;
+    if (step.give_up) return give_up(error, fault);
+    const std::string what = std::string(to_string(fault)) + " (" + error.message + ")";
+    g_message("room connection interrupted: %s; reconnecting (attempt %u in %u ms)", what.c_str(), step.attempt,
+              step.delay_ms);
+    notify({RoomEvent::Kind::Reconnecting,
+            what + ": reconnecting (attempt " + std::to_string(step.attempt) + ")", step.attempt});
+    drop_transport(error);
+    reconnecting = true;
+    retry_timer = lk::ScopedSource::timeout(context, step.delay_ms, [this] {
+      connect_pending = true;
+      start_connect();  // a full reconnect: a new join
+      return false;
+    });
+  }
+
+  void give_up(const lk::Error& error, Fault fault) {
+    lk::Error final = error;
+    if (policy.timeout_ms() > 0 && fault != Fault::LeaveDisconnect) {
+      final.message = "could not reconnect within " + std::to_string(policy.timeout_ms()) +
+                      " ms (reconnect-timeout) after: " + outage_cause->message;
+      if (error.message != outage_cause->message) final.message += "; last attempt: " + error.message;
+    }
     {
       std::lock_guard lock(mutex);
-      if (failure || closed) return;
-      failure = error;
+      failure = final;
     }
-    g_message("room connection ended: %s", error.message.c_str());
+    g_message("room connection ended: %s", final.message.c_str());
+    notify({RoomEvent::Kind::GaveUp, final.message});
     teardown(false);
+  }
+
+  void reconnected() {
+    reconnecting = false;
+    outage_cause.reset();
+    const int64_t outage_ms = policy.on_connected(now_ms());
+    const std::string what = "reconnected to the room after " + std::to_string(outage_ms) + " ms (" +
+                             to_string(in_use) + ", participant " + join.participant().sid() + ")";
+    g_message("%s", what.c_str());
+    RoomEvent event{RoomEvent::Kind::Reconnected, what};
+    event.outage_ms = outage_ms;
+    notify(event);
+    for (auto& track : std::exchange(to_republish, {})) republish(track);
+  }
+
+  // Published tracks lose their channel (pushes see it backed up) and wait
+  // to be published again.
+  void detach_tracks() {
+    for (auto& [handle, track] : published) {
+      std::lock_guard lock(track->mutex);
+      track->channel.reset();
+      to_republish.push_back(track);
+    }
+    published.clear();
+  }
+
+  // Drops the signalling and the peer connections, keeping what the user
+  // holds: local tracks wait to be republished (their channel gone, so
+  // pushes count it as backed up) and subscriptions to be requested again.
+  void drop_transport(const lk::Error& why) {
+    ++generation;
+    connect_deadline.reset();
+    closed_grace.reset();
+    detach_tracks();
+    for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
+      pending.timeout.reset();
+      if (pending.republish) {
+        to_republish.push_back(pending.track);
+      } else {
+        pending.done.set_value(make_error(ErrorKind::Network, "the connection was lost while publishing: " + why.message));
+      }
+    }
+    pending_publishes.clear();
+    for (auto& track : std::exchange(waiting_republish, {})) {
+      track->republish_timer.reset();
+      to_republish.push_back(track);
+    }
+    by_sub_handle.clear();
+    for (auto& s : subscriptions) {
+      s->timer.reset();
+      s->requested = false;
+      s->depacketizer.reset();
+      std::lock_guard lock(s->mutex);
+      s->active = false;
+      s->gap = true;
+    }
+    remote.reset();
+    channels.clear();
+    data_track_channel.reset();
+    publisher_answered = subscriber_described = false;
+    early_publisher_candidates.clear();
+    early_subscriber_candidates.clear();
+    next_pub_handle = 1;  // a new participant: its handles start again
+    if (signalling) signalling->close();
+    retire(publisher);
+    retire(subscriber);
+    retire(signalling);
   }
 
   // Room thread. leave: say goodbye to the server first.
@@ -838,17 +1109,25 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       send(request);
     }
     const lk::Error gone = failure ? *failure : make_error(ErrorKind::Closed, "the room connection closed");
+    retry_timer.reset();
+    closed_grace.reset();
     for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
       pending.timeout.reset();
       pending.done.set_value(gone);
+      if (pending.republish) to_republish.push_back(pending.track);
     }
     pending_publishes.clear();
-    for (auto& [handle, track] : published) {
+    for (auto& [handle, track] : published) to_republish.push_back(track);
+    for (auto& track : waiting_republish) to_republish.push_back(track);
+    for (auto& track : to_republish) {
+      track->republish_timer.reset();
       std::lock_guard lock(track->mutex);
       track->published = false;
       track->room_available.notify_all();
     }
     published.clear();
+    to_republish.clear();
+    waiting_republish.clear();
     auto subs = subscriptions;
     for (auto& s : subs) end_subscription(s, SubscriptionEnd::Disconnected);
     torn_down = true;
@@ -888,6 +1167,7 @@ lk::Result<std::shared_ptr<RoomConnection>> RoomConnection::connect(const Connec
   impl->token = std::move(token);
   impl->server = *server;
   impl->protocol = options.signalling == Signalling::V0 ? signal::SignalProtocol::V0 : signal::SignalProtocol::V1;
+  impl->policy = ReconnectPolicy(options.reconnect_timeout_ms);
   impl->context = g_main_context_new();
   impl->loop = g_main_loop_new(impl->context, FALSE);
   impl->thread = std::thread([ctx = impl->context, loop = impl->loop] {
@@ -906,6 +1186,18 @@ lk::Result<std::shared_ptr<RoomConnection>> RoomConnection::connect(const Connec
   auto room = std::shared_ptr<RoomConnection>(new RoomConnection(impl));
   if (!result) return result.error();  // ~RoomConnection stops the thread
   return room;
+}
+
+uint64_t RoomConnection::add_listener(RoomListener listener) {
+  return impl_->call([&] {
+    const uint64_t id = impl_->next_listener++;
+    impl_->listeners[id] = std::move(listener);
+    return id;
+  });
+}
+
+void RoomConnection::remove_listener(uint64_t id) {
+  impl_->call([&] { return impl_->listeners.erase(id); });
 }
 
 RoomConnection::~RoomConnection() {
@@ -997,7 +1289,10 @@ std::shared_ptr<DataTrackSubscription> RoomConnection::subscribe(const std::stri
 LocalDataTrack::LocalDataTrack(std::shared_ptr<State> state) : state_(std::move(state)) {}
 LocalDataTrack::~LocalDataTrack() = default;
 
-const livekit::DataTrackInfo& LocalDataTrack::info() const { return state_->info; }
+livekit::DataTrackInfo LocalDataTrack::info() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->info;
+}
 
 size_t LocalDataTrack::max_frame_size(bool encrypted) {
   datatrack::Extensions with_timestamp;
@@ -1041,7 +1336,7 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
       ++s.stats.dropped_back_pressure;
       return make_error(ErrorKind::Timeout, "the data channel is backed up: frame dropped (drop-new)");
     }
-    auto room_or_stop = [&] { return !s.published || s.cancelled || s.channel->buffered_amount() <= s.low_watermark; };
+    auto room_or_stop = [&] { return !s.published || s.cancelled || s.below_low_watermark(); };
     if (timeout_ms < 0) {
       s.room_available.wait(lock, room_or_stop);
     } else if (!s.room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), room_or_stop)) {
@@ -1052,7 +1347,13 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
     if (s.cancelled) return make_error(ErrorKind::Cancelled, "push cancelled");
     if (!s.published) return make_error(ErrorKind::Closed, "the data track '" + s.info.name() + "' is not published");
   }
-  return s.send_locked(payload, extensions);
+  auto sent = s.send_locked(payload, extensions);
+  if (!sent && s.published && !s.channel->is_open()) {
+    // The transport went down under us; the room reconnects.
+    ++s.stats.dropped_back_pressure;
+    return make_error(ErrorKind::Timeout, "the connection was lost: frame dropped while the room reconnects");
+  }
+  return sent;
 }
 
 lk::Result<void> LocalDataTrack::send_raw_packet(std::span<const uint8_t> bytes) {
@@ -1091,7 +1392,12 @@ bool LocalDataTrack::drain(int timeout_ms) {
   if (!room) return false;
   // SCTP says nothing when its queue empties: ask every 10 ms.
   while (left() > 0) {
-    if (state_->channel->buffered_amount() == 0 && room->call([&] { return room->outstanding_chunks(); }) == 0) {
+    const auto channel = [&] {
+      std::lock_guard lock(state_->mutex);
+      return state_->channel;
+    }();
+    if (!channel) return false;  // the room reconnects: what was in flight is gone
+    if (channel->buffered_amount() == 0 && room->call([&] { return room->outstanding_chunks(); }) == 0) {
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -1108,9 +1414,7 @@ void LocalDataTrack::unpublish() {
   }
   auto room = state_->room.lock();
   if (!room) return;
-  lk::post_weak<RoomConnection::Impl>(room->context, room, [handle = state_->info.pub_handle()](auto& impl) {
-    impl.unpublish(handle);
-  });
+  lk::post_weak<RoomConnection::Impl>(room->context, room, [state = state_](auto& impl) { impl.unpublish(state); });
 }
 
 bool LocalDataTrack::is_published() const {

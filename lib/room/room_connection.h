@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -44,7 +45,30 @@ struct ConnectOptions {
   std::string ca_file;  // trust anchors for wss:// instead of the system's ("" = system)
   Signalling signalling = Signalling::Auto;
   unsigned connect_timeout_ms = 15000;  // whole join: WebSocket, join response, ICE, DTLS, SCTP
+  // After a fault (signalling lost, peer connection failed or closed, server
+  // leave with RESUME or RECONNECT, server restart): how long to keep trying
+  // to reconnect before the connection ends (status() then says why);
+  // 0 = never reconnect. Each attempt is a full reconnect (new join, tracks
+  // republished under the same names, subscriptions requested again).
+  unsigned reconnect_timeout_ms = 60000;
 };
+
+// What happened to the connection, for the elements' bus warnings. Called on
+// the room thread: do not block, do not call back into the connection.
+struct RoomEvent {
+  enum class Kind {
+    Reconnecting,     // a fault: an attempt follows (attempt, what happened)
+    Reconnected,      // joined again (outage_ms: how long it lasted)
+    TrackRepublished, // a local track is published again (new sid and handle)
+    TrackLost,        // a local track could not be published again: it ended
+    GaveUp,           // no reconnect within the timeout (or the server said DISCONNECT): ended
+  };
+  Kind kind;
+  std::string message;  // what happened, for a user
+  unsigned attempt = 0;
+  int64_t outage_ms = 0;
+};
+using RoomListener = std::function<void(const RoomEvent&)>;
 
 enum class BackPressure {
   Block,    // wait for room below the low watermark (timeout or cancel)
@@ -75,7 +99,7 @@ struct PublishOptions {
 
 struct LocalTrackStats {
   uint64_t frames_sent = 0, bytes_sent = 0;
-  uint64_t dropped_back_pressure = 0;  // DropNew refusals, Block timeouts, DropOld evictions
+  uint64_t dropped_back_pressure = 0;  // DropNew refusals, Block timeouts, DropOld evictions, frames lost at a fault
   uint64_t dropped_too_large = 0;      // over 128 packets
   uint64_t queued_bytes = 0;           // on the channel and in the DropOld backlog, not yet handed to SCTP
 };
@@ -86,15 +110,18 @@ class OfflineRoom;
 class LocalDataTrack {
  public:
   ~LocalDataTrack();
-  const livekit::DataTrackInfo& info() const;  // as the server answered (sid, handle, ...)
+  // As the server answered (sid, handle, ...); a full reconnect republishes
+  // the track under the same name, with a new sid and handle.
+  livekit::DataTrackInfo info() const;
 
   // Sends one frame (0 is a valid user timestamp; note that livekit-client
   // drops a zero one). Refused before anything is sent when it needs more than
   // 128 packets (InvalidArgument, naming the limit), when the track is no
   // longer published (Closed), or when the channel is backed up: DropNew at
   // once, Block after timeout_ms (-1 = no limit) or cancel_push() (Timeout /
-  // Cancelled); DropOld queues it and evicts older frames instead. A frame is
-  // sent whole or not at all, and frames never interleave.
+  // Cancelled); DropOld queues it and evicts older frames instead. While the
+  // room reconnects the channel counts as backed up. A frame is sent whole or
+  // not at all, and frames never interleave.
   lk::Result<void> push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
                         int timeout_ms = -1);
   // Wakes a blocked push (and makes later ones fail) until resume_push().
@@ -134,6 +161,7 @@ struct ReceivedFrame {
   uint16_t frame_number = 0;        // the publisher's counter: a gap shows lost frames
   int64_t arrival_monotonic_us = 0; // g_get_monotonic_time() when the last packet came
   int64_t arrival_realtime_us = 0;  // g_get_real_time() then
+  bool after_gap = false;  // the first frame after our connection came back: frames may be missing before it
 };
 
 enum class SubscriptionEnd {
@@ -216,6 +244,11 @@ class RoomConnection {
   // Leaves the room (idempotent). Tracks and subscriptions end.
   void close();
 
+  // Reconnect events (RoomEvent), on the room thread. After remove_listener
+  // returns the listener is not running and is never called again.
+  uint64_t add_listener(RoomListener listener);
+  void remove_listener(uint64_t id);
+
   struct Stats {
     uint64_t malformed_packets = 0;       // data-track packets that did not parse, dropped
     uint64_t unknown_handle_packets = 0;  // packets for no subscription of ours, dropped
@@ -223,8 +256,9 @@ class RoomConnection {
     int64_t signal_rtt_ms = -1;           // last ping round trip
   };
   Stats stats() const;
-  // An error once the connection ended on its own (server leave, lost
-  // signalling, failed transport); ok while connected or after close().
+  // An error once the connection ended on its own (a server leave with
+  // DISCONNECT, no reconnect within reconnect_timeout_ms); ok while connected,
+  // while reconnecting, and after close().
   lk::Result<void> status() const;
 
   std::string identity() const;

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -215,10 +216,12 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
   gst_object_ref_sink(sink);
   gst_object_ref_sink(src);
   for (GstElement* e : {sink, src}) {
-    guint timeout = 0;
+    guint timeout = 0, reconnect_timeout = 0;
     gint signalling = -1;
-    g_object_get(e, "connect-timeout", &timeout, "signalling", &signalling, nullptr);
+    g_object_get(e, "connect-timeout", &timeout, "signalling", &signalling, "reconnect-timeout", &reconnect_timeout,
+                 nullptr);
     EXPECT_EQ(timeout, 15000u);
+    EXPECT_EQ(reconnect_timeout, 60000u);
     EXPECT_EQ(signalling, 0);  // auto
     for (const char* p : {"url", "api-key", "room", "identity", "participant-name", "ca-file", "participant-sid",
                           "track-name"}) {
@@ -999,6 +1002,124 @@ TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
   ASSERT_TRUE(error) << "no error after the server went away";
   EXPECT_EQ(error->domain, GST_RESOURCE_ERROR);
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_READ) << error->text;
+}
+
+// The text of every WARNING on the pipeline's bus, until an ERROR or `timeout`
+// (the ERROR is left on the bus, for wait_error).
+std::vector<std::string> warnings(Pipeline& p, std::chrono::milliseconds timeout = 0ms) {
+  std::vector<std::string> out;
+  GstBus* bus = gst_element_get_bus(p.element());
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, std::max<int64_t>(0, left) * GST_MSECOND,
+                                               GstMessageType(GST_MESSAGE_WARNING | GST_MESSAGE_ERROR));
+    if (!m) break;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+      gst_bus_post(bus, m);  // back, for wait_error
+      break;
+    }
+    GError* error = nullptr;
+    gst_message_parse_warning(m, &error, nullptr);
+    out.emplace_back(error->message);
+    g_error_free(error);
+    gst_message_unref(m);
+  }
+  gst_object_unref(bus);
+  return out;
+}
+
+bool any_contains(const std::vector<std::string>& texts, const std::string& part) {
+  return std::any_of(texts.begin(), texts.end(), [&](const std::string& t) { return t.find(part) != std::string::npos; });
+}
+
+TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
+  Pipeline rx(receiver("bob", "alice", "telemetry", "on-unpublished=wait"));
+  Pipeline tx(sender("alice", "telemetry"));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* out = rx["out"];
+  warm_up(tx["in"], out);
+  ASSERT_FALSE(HasFailure());
+  const std::string sid_before = string_property(tx["sink"], "participant-sid");
+
+  server_->kill();
+  std::this_thread::sleep_for(1s);
+  auto restarted = server_->restart();
+  ASSERT_TRUE(restarted) << restarted.error().message;
+  // The sink blocks (back-pressure=block) until its track is published again.
+  GstSample* first = nullptr;
+  for (int i = 0; i < 300 && !first; ++i) {
+    push(tx["in"], kWarmUp);
+    first = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 100 * GST_MSECOND);
+  }
+  ASSERT_TRUE(first) << "nothing came through after the restart";
+  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(first), GST_BUFFER_FLAG_DISCONT))
+      << "the first buffer after the reconnect is not DISCONT";
+  gst_sample_unref(first);
+  drain(out);
+  GstSample* sample = deliver(tx["in"], out, pattern(40000, 3));
+  ASSERT_TRUE(sample) << "a frame after the reconnect did not arrive whole";
+  gst_sample_unref(sample);
+
+  for (Pipeline* p : {&tx, &rx}) {
+    auto texts = warnings(*p);
+    EXPECT_TRUE(any_contains(texts, "reconnecting (attempt 1)")) << "no bus warning for the first attempt";
+    EXPECT_FALSE(p->wait_error(0ms));
+  }
+  const std::string sid_after = string_property(tx["sink"], "participant-sid");
+  EXPECT_NE(sid_after, sid_before) << "participant-sid did not follow the new session";
+  EXPECT_EQ(sid_after.rfind("PA_", 0), 0u) << sid_after;
+}
+
+// Only the src's side reconnects (the test server's leave{RESUME} to bob) while
+// alice sends nothing: her frame numbers go on without a gap, so only the
+// reconnect can mark the next buffer DISCONT.
+TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
+  if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* out = rx["out"];
+  warm_up(tx["in"], out);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(server_->fault(room_, "bob", "leave-resume"), 200u);
+  GstBus* bus = gst_element_get_bus(rx.element());
+  GstMessage* back = nullptr;
+  for (const auto deadline = Clock::now() + 20s; !back && Clock::now() < deadline;) {
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_INFO);
+    if (!m) continue;
+    GError* info = nullptr;
+    gst_message_parse_info(m, &info, nullptr);
+    if (std::string(info->message).find("reconnected") != std::string::npos) back = gst_message_ref(m);
+    g_error_free(info);
+    gst_message_unref(m);
+  }
+  gst_object_unref(bus);
+  ASSERT_TRUE(back) << "no bus INFO saying the src reconnected";
+  gst_message_unref(back);
+  std::this_thread::sleep_for(1s);  // the subscription granted again (the test server answers at once)
+  GstSample* sample = deliver(tx["in"], out, pattern(100, 5));
+  ASSERT_TRUE(sample);
+  EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT))
+      << "the first buffer after the src's reconnect is not DISCONT";
+  gst_sample_unref(sample);
+}
+
+TEST_F(ServerTest, NoReconnectWithinTheReconnectTimeoutIsAnError) {
+  Pipeline p("livekitdatasrc name=src participant=nobody track-name=t reconnect-timeout=2000 " + as("bob") +
+             " ! fakesink");
+  ASSERT_NE(p.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  std::this_thread::sleep_for(300ms);
+  server_->kill();  // no leave: the src reconnects, and finds no server
+  const auto attempts = warnings(p, 30s);
+  auto error = p.wait_error(1s);
+  ASSERT_TRUE(error) << "no error after the reconnect timeout";
+  EXPECT_EQ(error->domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ(error->code, GST_RESOURCE_ERROR_READ) << error->text;
+  EXPECT_NE(error->text.find("could not reconnect within 2000 ms"), std::string::npos) << error->text;
+  EXPECT_TRUE(any_contains(attempts, "reconnecting (attempt 2)")) << "no bus warning per attempt";
 }
 
 TEST_F(ServerTest, DisabledDataTracksAreNotAuthorizedNamingTheSetting) {

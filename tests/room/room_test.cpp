@@ -301,8 +301,11 @@ TEST_F(RoomTest, OneRegistryKeyGivesOneConnectionAndTwoKeysTwo) {
 }
 
 TEST_F(RoomTest, ASilentServerIsDetectedWithinThePingTimeout) {
-  auto a = join("alice");
-  ASSERT_TRUE(a);
+  auto o = options("alice");
+  o.reconnect_timeout_ms = 0;  // detection only: no reconnect after it
+  auto connected = RoomConnection::connect(o);
+  ASSERT_TRUE(connected) << connected.error().message;
+  auto a = *connected;
   server_->freeze(true);
   const auto started = std::chrono::steady_clock::now();
   while (a->status() && std::chrono::steady_clock::now() - started < 40s) std::this_thread::sleep_for(200ms);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -46,7 +47,57 @@ lk::Result<TestServer> TestServer::start(const std::vector<std::string>& flags) 
   }
   argv.insert(argv.end(), flags.begin(), flags.end());
   for (const char* a : {"--port", "0", "--api-key", kApiKey, "--api-secret", kApiSecret}) argv.push_back(a);
-  return launch(argv);
+  auto server = launch(argv);
+  if (server) server->argv_ = argv;
+  return server;
+}
+
+void TestServer::kill() {
+  if (!process_) return;
+  if (const char* pid = g_subprocess_get_identifier(process_)) {
+    const std::string cmd = std::string("pkill -KILL -P ") + pid + " 2>/dev/null; kill -KILL " + pid + " 2>/dev/null";
+    (void)std::system(cmd.c_str());
+  }
+  g_subprocess_wait(process_, nullptr, nullptr);
+  g_object_unref(process_);
+  process_ = nullptr;
+}
+
+lk::Result<void> TestServer::restart() {
+  kill();
+  auto argv = argv_;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--port") argv[i + 1] = url_.substr(url_.rfind(':') + 1);
+  }
+  auto again = launch(argv);
+  if (!again) return again.error();
+  if (again->url_ != url_) return lk::make_error(lk::ErrorKind::Internal, "restarted on " + again->url_ + ", not " + url_);
+  process_ = std::exchange(again->process_, nullptr);
+  std::swap(log_path_, again->log_path_);  // the log of the server now running; the old one goes with `again`
+  return lk::ok();
+}
+
+unsigned TestServer::fault(const std::string& room, const std::string& identity, const std::string& kind) const {
+  // url_ is ws://HOST:PORT: the same socket answers plain HTTP.
+  const std::string host_port = url_.substr(url_.find("//") + 2);
+  GSocketClient* client = g_socket_client_new();
+  g_socket_client_set_timeout(client, 5);
+  GSocketConnection* connection = g_socket_client_connect_to_host(client, host_port.c_str(), 80, nullptr, nullptr);
+  g_object_unref(client);
+  if (!connection) return 0;
+  const std::string request = "GET /debug/fault?room=" + room + "&identity=" + identity + "&kind=" + kind +
+                              " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(connection));
+  GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(connection));
+  char reply[64] = {};
+  gsize got = 0;
+  unsigned status = 0;
+  if (g_output_stream_write_all(out, request.data(), request.size(), nullptr, nullptr, nullptr) &&
+      g_input_stream_read_all(in, reply, sizeof reply - 1, &got, nullptr, nullptr)) {
+    std::sscanf(reply, "HTTP/%*s %u", &status);  // "HTTP/1.1 200 OK"
+  }
+  g_object_unref(connection);
+  return status;
 }
 
 lk::Result<TestServer> TestServer::start_tls_front(const TestServer& upstream, const std::string& cert_file,
@@ -105,7 +156,7 @@ lk::Result<TestServer> TestServer::launch(const std::vector<std::string>& argv) 
 }
 
 TestServer::TestServer(TestServer&& other) noexcept
-    : process_(std::exchange(other.process_, nullptr)), url_(std::move(other.url_)),
+    : process_(std::exchange(other.process_, nullptr)), argv_(std::move(other.argv_)), url_(std::move(other.url_)),
       log_path_(std::move(other.log_path_)) {}
 
 TestServer::~TestServer() {

@@ -38,6 +38,13 @@ class TestServer {
   const std::string& url() const { return url_; }
   // SIGSTOP / SIGCONT to the server process itself (not its wrapper): a server that goes silent.
   void freeze(bool frozen);
+  // SIGKILL to the server and its wrapper: a crash, nobody told.
+  void kill();
+  // Starts it again (after kill()) with the same flags on the same signalling port.
+  lk::Result<void> restart();
+  // The test server's fault hook (tests/sfu/README.md): GET /debug/fault?room=&identity=&kind=.
+  // The HTTP status (0 when the server did not answer).
+  unsigned fault(const std::string& room, const std::string& identity, const std::string& kind) const;
   std::string log_tail(size_t lines = 40) const;
   void stop();
 
@@ -46,6 +53,7 @@ class TestServer {
   // Runs argv; ready when it prints "... listening on URL".
   static lk::Result<TestServer> launch(const std::vector<std::string>& argv);
   GSubprocess* process_ = nullptr;
+  std::vector<std::string> argv_;  // as started, for restart()
   std::string url_;
   std::string log_path_;
 };

@@ -48,6 +48,7 @@ export function createSfuServer({ keys, v1, iceLite, resume, rooms, nodeId }) {
     if (path === '/') return answer(res, 200, 'OK');
     if (path === '/debug/stats') return answer(res, 200, JSON.stringify(rooms.stats()), 'application/json');
     if (path === '/debug/drop-signal') return dropSignal(url.searchParams, res);
+    if (path === '/debug/fault') return fault(url.searchParams, res);
     if (path === '/rtc/validate' || (path === '/rtc/v1/validate' && v1)) {
       const r = parseConnectRequest(url, req.headers, keys, routes[path]);
       return r.ok ? answer(res, 200, 'success') : answer(res, r.status, r.message);
@@ -62,6 +63,22 @@ export function createSfuServer({ keys, v1, iceLite, resume, rooms, nodeId }) {
     for (const session of sessions.values()) {
       if (session.grants.room === q.get('room') && session.grants.identity === q.get('identity') && !session.closed) {
         session.ws.terminate();
+        return answer(res, 200, session.participant.sid);
+      }
+    }
+    return answer(res, 404, 'no such participant');
+  }
+
+  // Test hook: faults a real server cannot be told to make. ?room=NAME&identity=ID&kind=K
+  // close-pc: closes the participant's peer connection(s) (the client sees its transport end);
+  // leave-resume: leave{RESUME} and the WebSocket cut, the session kept for a resume;
+  // leave-reconnect: leave{RECONNECT} and the session ended.
+  function fault(q, res) {
+    const kinds = ['close-pc', 'leave-resume', 'leave-reconnect'];
+    if (!kinds.includes(q.get('kind'))) return answer(res, 400, `kind must be one of ${kinds.join(', ')}`);
+    for (const session of sessions.values()) {
+      if (session.grants.room === q.get('room') && session.grants.identity === q.get('identity') && !session.closed) {
+        session.fault(q.get('kind'));
         return answer(res, 200, session.participant.sid);
       }
     }

@@ -295,6 +295,20 @@ export class SignalSession {
     if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
   }
 
+  // A fault on demand (http_server.js /debug/fault).
+  fault(kind) {
+    this.log.info(`fault: ${kind}`);
+    if (kind === 'close-pc') {
+      this.publisher?.close();
+      this.subscriber?.close();
+    } else if (kind === 'leave-resume') {
+      this.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.SIGNAL_CLOSE, action: LeaveRequest_Action.RESUME }) });
+      this.ws.terminate();
+    } else if (kind === 'leave-reconnect') {
+      this.leaveAndClose(DisconnectReason.SIGNAL_CLOSE, LeaveRequest_Action.RECONNECT);
+    }
+  }
+
   leaveAndClose(reason, action) {
     this.held = null; // a detached client cannot be told; just end
     this.send({ case: 'leave', value: new LeaveRequest({ reason, action }) });

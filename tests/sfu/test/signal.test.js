@@ -421,6 +421,38 @@ describe('resume', () => {
     assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
   });
 
+  test('/debug/fault leave-resume: leave{RESUME}, the WebSocket cut, the session kept for a resume', async () => {
+    const room = freshRoom();
+    const a = await join('alice', { room });
+    const closed = new Promise((resolve) => a.ws.once('close', resolve));
+    const res = await fetch(`${server.httpUrl}/debug/fault?room=${room}&identity=alice&kind=leave-resume`);
+    assert.equal(await res.text(), a.joinResponse.participant.sid);
+    const leave = await a.next('leave');
+    assert.equal(leave.action, LeaveRequest_Action.RESUME);
+    await closed;
+    const again = await resume('alice', room, a.joinResponse.participant.sid);
+    await again.next('reconnect');
+    again.close();
+  });
+
+  test('/debug/fault leave-reconnect: leave{RECONNECT} and the session gone', async () => {
+    const room = freshRoom();
+    const a = await join('alice', { room });
+    await fetch(`${server.httpUrl}/debug/fault?room=${room}&identity=alice&kind=leave-reconnect`);
+    const leave = await a.next('leave');
+    assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
+    const again = await resume('alice', room, a.joinResponse.participant.sid);
+    assert.equal((await again.next('leave')).action, LeaveRequest_Action.RECONNECT, 'nothing left to resume');
+  });
+
+  test('/debug/fault: an unknown kind is 400, an unknown participant 404', async () => {
+    const room = freshRoom();
+    const a = await join('alice', { room });
+    assert.equal((await fetch(`${server.httpUrl}/debug/fault?room=${room}&identity=alice&kind=explode`)).status, 400);
+    assert.equal((await fetch(`${server.httpUrl}/debug/fault?room=${room}&identity=nobody&kind=close-pc`)).status, 404);
+    a.close();
+  });
+
   test('resume of an unknown session: leave{RECONNECT} first', async () => {
     const again = await resume('alice', freshRoom(), 'PA_unknown');
     const leave = await again.next('leave');

@@ -1,0 +1,244 @@
+// The room connection across faults we make ourselves (docs/protocol.md,
+// "Reconnecting"), inside scripts/netns-run.sh, on either server (LKT_SERVER):
+// the real livekit-server killed and started again on its port, its UDP
+// blocked for a few seconds, and what only the test server can be told to do
+// (close a peer connection, leave with RESUME or RECONNECT). Alice publishes
+// numbered frames, bob reads them; every frame must arrive byte-exact and at
+// most once, and frames sent after the fault must arrive. Each test prints the
+// longest gap between two frames bob received (the outage as he saw it).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "payload.h"
+#include "room/room_connection.h"
+#include "test_server.h"
+
+namespace lk::room {
+namespace {
+
+using lk::test::TestServer;
+using namespace std::chrono_literals;
+
+// Frame n: its number in the first 4 bytes, then deterministic bytes; every
+// tenth spans three packets.
+std::vector<uint8_t> numbered_frame(uint32_t n) {
+  auto bytes = lk::test::pattern(n + 1, n % 10 == 0 ? 40000 : 300);
+  lk::test::stamp_burst_index(bytes, n);
+  return bytes;
+}
+
+struct FlowReport {
+  uint32_t sent = 0;
+  size_t received = 0, after_fault = 0, after_gap_flags = 0, resubscribed = 0;
+  uint64_t push_refused = 0;
+  int64_t longest_gap_ms = 0;
+};
+
+class FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = TestServer::start();
+    ASSERT_TRUE(started) << started.error().message;
+    server_.emplace(std::move(*started));
+  }
+  void TearDown() override {
+    if (HasFailure() && server_) std::cerr << "--- server log (tail) ---\n" << server_->log_tail() << std::endl;
+  }
+
+  std::shared_ptr<RoomConnection> join(const std::string& identity, unsigned reconnect_timeout_ms = 60000) {
+    ConnectOptions o;
+    o.url = server_->url();
+    o.api_key = TestServer::kApiKey;
+    o.api_secret = TestServer::kApiSecret;
+    o.room = room_;
+    o.identity = identity;
+    o.connect_timeout_ms = 10000;
+    o.reconnect_timeout_ms = reconnect_timeout_ms;
+    auto room = RoomConnection::connect(o);
+    EXPECT_TRUE(room) << identity << ": " << room.error().message;
+    return room ? *room : nullptr;
+  }
+
+  // Alice sends a frame every 5 ms (each number once: a push refused during
+  // the outage is a lost frame, never sent again); bob reads, opening his
+  // subscription again when alice comes back as a new participant. After
+  // 50 frames, fault(); then until 100 frames sent after it arrived.
+  FlowReport flow_across(const std::string& what, const std::function<void()>& fault) {
+    FlowReport report;
+    auto a = join("alice");
+    auto b = join("bob");
+    if (!a || !b) return report;
+    PublishOptions po;
+    po.name = "telemetry";
+    auto track = a->publish_data_track(po);
+    EXPECT_TRUE(track) << track.error().message;
+    if (!track) return report;
+    const std::string sid_before = (*track)->info().sid();
+
+    std::atomic<bool> stop{false};
+    std::atomic<uint32_t> next{0};
+    std::atomic<uint64_t> refused{0};
+    std::string sender_error;
+    std::thread sender([&] {
+      while (!stop) {
+        const uint32_t n = next;
+        auto pushed = (*track)->push(numbered_frame(n), n, 200);
+        next = n + 1;
+        if (!pushed) {
+          ++refused;
+          if (pushed.error().kind == lk::ErrorKind::Closed) {
+            sender_error = pushed.error().message;
+            return;
+          }
+        }
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+
+    auto sub = b->subscribe("alice", "telemetry");
+    std::set<uint32_t> seen;
+    std::optional<uint32_t> first_after;  // frames numbered from here on were pushed after the fault
+    int64_t last_arrival_us = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline && report.after_fault < 100 && !HasFailure()) {
+      auto frame = sub->read(500);
+      if (!frame && frame.error().kind == lk::ErrorKind::Timeout) continue;
+      if (!frame) {  // alice's full reconnect: a new participant, her track a new publication
+        EXPECT_TRUE(sub->end() == SubscriptionEnd::PublisherLeft || sub->end() == SubscriptionEnd::Unpublished)
+            << frame.error().message;
+        sub = b->subscribe("alice", "telemetry");
+        ++report.resubscribed;
+        continue;
+      }
+      const uint32_t n = lk::test::burst_index(frame->payload);
+      EXPECT_TRUE(frame->payload == numbered_frame(n)) << what << ": frame " << n << " corrupted";
+      EXPECT_TRUE(seen.insert(n).second) << what << ": frame " << n << " arrived twice";
+      EXPECT_EQ(frame->user_timestamp, std::optional<uint64_t>(n));
+      if (first_after) {
+        report.longest_gap_ms = std::max(report.longest_gap_ms, (frame->arrival_monotonic_us - last_arrival_us) / 1000);
+        report.after_fault += n >= *first_after;
+        report.after_gap_flags += frame->after_gap;
+      }
+      last_arrival_us = frame->arrival_monotonic_us;
+      if (!first_after && seen.size() >= 50) {
+        fault();
+        first_after = next.load();
+      }
+    }
+    stop = true;
+    sender.join();
+    report.sent = next;
+    report.received = seen.size();
+    report.push_refused = refused;
+    EXPECT_TRUE(first_after) << what << ": frames never flowed before the fault";
+    EXPECT_GE(report.after_fault, 100u) << what << ": frames sent after the fault did not arrive";
+    EXPECT_EQ(sender_error, "") << what << ": the track ended";
+    EXPECT_TRUE(a->status()) << a->status().error().message;
+    EXPECT_TRUE(b->status()) << b->status().error().message;
+    EXPECT_TRUE((*track)->is_published());
+    sid_changed_ = (*track)->info().sid() != sid_before;
+    std::cout << "[fault] " << TestServer::kind() << ", " << what << ": longest gap " << report.longest_gap_ms
+              << " ms; frames sent " << report.sent << ", received " << report.received << " (" << report.after_fault
+              << " sent after the fault), refused by push during the outage " << report.push_refused
+              << "; bob subscribed again " << report.resubscribed << "x" << std::endl;
+    RecordProperty("longest_gap_ms", std::to_string(report.longest_gap_ms));
+    return report;
+  }
+
+  // The test server's fault on these participants.
+  void fault(const std::string& kind, const std::vector<std::string>& who) {
+    for (const auto& identity : who) EXPECT_EQ(server_->fault(room_, identity, kind), 200u) << kind << " " << identity;
+  }
+
+  std::string room_ = "room-" + std::to_string(g_get_real_time());
+  std::optional<TestServer> server_;
+  bool sid_changed_ = false;
+};
+
+TEST_F(FaultTest, AServerKilledAndStartedAgainOnItsPortIsSurvived) {
+  auto report = flow_across("server killed and restarted", [&] {
+    server_->kill();
+    std::this_thread::sleep_for(1s);
+    auto restarted = server_->restart();
+    ASSERT_TRUE(restarted) << restarted.error().message;
+  });
+  EXPECT_TRUE(sid_changed_) << "a new server, yet the track kept its sid";
+  EXPECT_GE(report.after_gap_flags, 1u) << "bob's first frame after his reconnect is not marked after_gap";
+}
+
+// Both sides' UDP dropped in the namespace (signalling is TCP and stays).
+TEST_F(FaultTest, UdpBlockedForFourSecondsIsSurvived) {
+  flow_across("UDP blocked for 4 s", [&] {
+    ASSERT_EQ(std::system("iptables -I INPUT -p udp -j DROP && iptables -I OUTPUT -p udp -j DROP"), 0);
+    std::this_thread::sleep_for(4s);
+    ASSERT_EQ(std::system("iptables -D INPUT -p udp -j DROP && iptables -D OUTPUT -p udp -j DROP"), 0);
+  });
+}
+
+// Both at once: bob's subscription ends when alice leaves, so no after_gap
+// is asserted (the one bob opens again may start after his own reconnect).
+TEST_F(FaultTest, ClosedPeerConnectionsAreSurvived) {
+  flow_across("peer connections closed by the server", [&] { fault("close-pc", {"alice", "bob"}); });
+  EXPECT_TRUE(sid_changed_) << "alice reconnected, yet her track kept its sid";
+}
+
+// The subscriber's side: his subscription survives his reconnect.
+TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsSurvived) {
+  auto report = flow_across("leave{RESUME} to bob", [&] { fault("leave-resume", {"bob"}); });
+  EXPECT_EQ(report.resubscribed, 0u) << "bob's subscription ended instead of following his reconnect";
+  EXPECT_EQ(report.after_gap_flags, 1u) << "bob's first frame after his reconnect is not marked after_gap (once)";
+}
+
+// The publisher's side: her track is published again under its name.
+TEST_F(FaultTest, ALeaveWithReconnectToThePublisherIsSurvived) {
+  flow_across("leave{RECONNECT} to alice", [&] { fault("leave-reconnect", {"alice"}); });
+  EXPECT_TRUE(sid_changed_) << "alice reconnected, yet her track kept its sid";
+}
+
+TEST_F(FaultTest, NoReconnectWithinTheTimeoutEndsTheConnectionSayingWhy) {
+  auto a = join("alice", 3000);
+  ASSERT_TRUE(a);
+  PublishOptions po;
+  po.name = "telemetry";
+  auto track = a->publish_data_track(po);
+  ASSERT_TRUE(track);
+  std::vector<RoomEvent::Kind> events;
+  std::mutex mutex;
+  const uint64_t listener = a->add_listener([&](const RoomEvent& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e.kind);
+  });
+  server_->kill();  // and not started again
+  const auto started = std::chrono::steady_clock::now();
+  while (a->status() && std::chrono::steady_clock::now() - started < 30s) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(a->status()) << "still connected after the reconnect timeout";
+  EXPECT_NE(a->status().error().message.find("could not reconnect within 3000 ms"), std::string::npos)
+      << a->status().error().message;
+  EXPECT_FALSE((*track)->is_published());
+  auto pushed = (*track)->push(numbered_frame(1), 1, 100);
+  ASSERT_FALSE(pushed);
+  EXPECT_EQ(pushed.error().kind, lk::ErrorKind::Closed);
+  a->remove_listener(listener);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events.front(), RoomEvent::Kind::Reconnecting);
+  EXPECT_EQ(events.back(), RoomEvent::Kind::GaveUp);
+}
+
+}  // namespace
+}  // namespace lk::room
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (auto why = lk::test::TestServer::unavailable()) {
+    std::cout << "SKIP: " << *why << std::endl;
+    return 77;
+  }
+  return RUN_ALL_TESTS();
+}
