@@ -21,7 +21,7 @@
 // all its processes, RSS summed), sampled around each measurement.
 //
 //   scripts/netns-run.sh node bench/e2e/e2e.mjs [--quick] [--servers=livekit,sfu] [--plots=DIR]
-//                                               [--only=PATH-SUBSTRING]
+//                                               [--only=PATH-SUBSTRING] [--no-latency-drop]
 // --quick: small amounts, for CI (meson suite bench-quick): fails only when a row produced no
 // numbers. --plots=DIR writes e2e-latency-cdf.png and e2e-throughput.png there (gnuplot).
 // Binaries default to build/ (LKT_E2E_GST_PEER, LKT_E2E_ROOM_PEER, LKT_PLUGIN_DIR, LKT_RTC_BENCH, LK_OURS_PEER).
@@ -52,17 +52,22 @@ const option = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?
 const SERVERS = option('servers', 'livekit,sfu').split(',');
 const PLOTS = option('plots', null);
 const ONLY = option('only', ''); // paths whose name contains it (for a partial run)
+// livekit-server drops a subscriber's packets once 100 ms of its measured rate is queued (its
+// default, docs/protocol.md §12): a burst towards a slow receiver loses whole frames, sometimes
+// all of a few large ones. --quick, which checks that every row yields numbers, switches it off.
+const SERVER_FLAGS = QUICK || args.includes('--no-latency-drop') ? ['--no-latency-drop'] : [];
 const started = Date.now();
 const progress = (what) => console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
 
 const KB = 1000;
 const SIZES = [100, 16 * KB, 64 * KB, 1000 * KB];
 // Frames per size (a fixed amount of data: 10 MB of small frames, 64 MB of the others), the
-// small-frame latency runs (frames a second, seconds), and how long a receiver may stay idle.
+// small-frame latency runs (frames a second, seconds), how long a receiver may stay idle, and
+// how long the blocked sink is held.
 const PLAN = QUICK
-  ? { counts: { 100: 2000, 16000: 200, 64000: 50, 1000000: 4 }, rates: [[1000, 0.5], [10000, 0.2]], idleMs: 1000,
+  ? { counts: { 100: 2000, 16000: 200, 64000: 50, 1000000: 4 }, rates: [[1000, 0.5], [10000, 0.2]], idleMs: 500, stallS: 1,
     rtcMs: 500, direct: 100 }
-  : { counts: { 100: 100000, 16000: 4000, 64000: 1000, 1000000: 64 }, rates: [[1000, 5], [10000, 2]], idleMs: 3000,
+  : { counts: { 100: 100000, 16000: 4000, 64000: 1000, 1000000: 64 }, rates: [[1000, 5], [10000, 2]], idleMs: 3000, stallS: 60,
     rtcMs: 3000, direct: 2000 };
 
 const PATHS = [
@@ -555,25 +560,23 @@ async function main() {
         continue;
       }
       const rows = [];
-      for (const p of PATHS.filter((x) => x.name.includes(ONLY))) {
-        const server = await TestServer.start([], { kind });
-        progress(`${p.name} through ${kind}`);
-        try {
-          rows.push(await measurePath(p, server, browsers));
-        } catch (err) {
-          rows.push({ path: p.name, error: String(err.message ?? err) });
-        } finally {
-          await server.stop();
+      const server = await TestServer.start(SERVER_FLAGS, { kind }); // one per kind; each path has a room of its own
+      try {
+        for (const p of PATHS.filter((x) => x.name.includes(ONLY))) {
+          progress(`${p.name} through ${kind}`);
+          rows.push(await measurePath(p, server, browsers).catch((err) => ({ path: p.name, error: String(err.message ?? err) })));
         }
+      } finally {
+        await server.stop();
       }
       tables.push({ label: SERVER_LABELS[kind] ?? kind, rows });
     }
     let blocked = null;
     if (SERVERS.includes('livekit') && !serverUnavailable('livekit')) {
       progress('RSS of a blocked sink');
-      const server = await TestServer.start([], { kind: 'livekit' });
+      const server = await TestServer.start(SERVER_FLAGS, { kind: 'livekit' });
       try {
-        blocked = await blockedSinkRss(server, QUICK ? 2 : 60);
+        blocked = await blockedSinkRss(server, PLAN.stallS);
       } catch (err) {
         blocked = { error: String(err.message ?? err) };
       } finally {
@@ -587,7 +590,8 @@ async function main() {
     const direct = await chromiumDirect(browsers.send);
 
     const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-    console.log(`\n## End-to-end bench${QUICK ? ' (--quick: small amounts, not for comparison)' : ''}: `
+    console.log(`\n## End-to-end bench${QUICK ? ' (--quick: small amounts, not for comparison)' : ''}`
+      + `${SERVER_FLAGS.length ? ', livekit-server without its latency drop' : ''}: `
       + `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, load average ${load}`);
     for (const t of tables) printServerTables(t.label, t.rows);
     printCeilings(rtc, direct);
