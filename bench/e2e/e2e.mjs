@@ -83,6 +83,13 @@ const CEILING = 'lib/room → lib/room';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `promise`, or a rejection naming `what` after `ms`: a stuck end fails its row, not the run. */
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 // --- /proc accounting: a process and everything it started ---------------------------------
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -222,7 +229,7 @@ class PageEnd {
   }
 
   async close() {
-    await this.page.call('disconnect').catch(() => {});
+    await within(this.page.call('disconnect'), 10000, 'disconnect').catch(() => {});
     await this.page.page.close().catch(() => {});
   }
 }
@@ -261,20 +268,20 @@ async function measurePath(p, server, browsers) {
     for (const size of SIZES) {
       const count = PLAN.counts[size];
       const [c0, s0] = [clients(), serverCpu()];
-      const pushed = await tx.push(size, count, 0);
-      const got = await rx.collect(count, 120000, PLAN.idleMs);
+      const pushed = await within(tx.push(size, count, 0), 180000, `push of ${size} B`);
+      const got = await within(rx.collect(count, 120000, PLAN.idleMs), 180000, `receive of ${size} B`);
       const seconds = (got.lastAt - pushed.startedAt) / 1000;
       progress(`  ${size} B: ${got.received} of ${count}`);
       row.sizes[size] = {
-        count, received: got.received, bytes: got.bytes,
+        count, pushed: pushed.pushed ?? count, received: got.received, bytes: got.bytes,
         mbps: got.received ? got.bytes / 1e6 / seconds : 0, fps: got.received ? got.received / seconds : 0,
         clientCpu: clients() - c0, serverCpu: serverCpu() - s0,
       };
     }
     for (const [rate, seconds] of PLAN.rates) {
       const count = Math.round(rate * seconds);
-      await tx.push(100, count, rate);
-      const got = await rx.collect(count, 60000, PLAN.idleMs);
+      await within(tx.push(100, count, rate), 180000, `push at ${rate}/s`);
+      const got = await within(rx.collect(count, 60000, PLAN.idleMs), 180000, `receive at ${rate}/s`);
       progress(`  ${rate}/s: ${got.received} of ${count}`);
       row.rates[rate] = { count, received: got.received, latency: got.latency };
     }
@@ -334,7 +341,8 @@ async function blockedSinkRss(server, seconds) {
 
 // --- Ceilings without a server ---------------------------------------------------------------
 
-/** bench/rtc's table rows ("pair bytes sent received lost% MB/s msg/s CPU-s/GB ..."). */
+/** bench/rtc's table rows ("pair bytes sent received lost% MB/s msg/s CPU-s/GB ..."; a pair
+ * name may hold one space, as in its raw-UDP rows "udp sendto"). */
 function rtcBenchRows(only, sizes) {
   const run = spawnSync(RTC_BENCH, [`--only=${only}`, `--sizes=${sizes}`, `--duration-ms=${PLAN.rtcMs}`], {
     env: { ...process.env, LK_OURS_PEER: OURS_PEER }, encoding: 'utf8', timeout: 120000,
@@ -342,7 +350,7 @@ function rtcBenchRows(only, sizes) {
   if (run.error || run.status !== 0) return { why: `${RTC_BENCH}: ${run.error?.message ?? run.stderr.trim().split('\n').pop()}` };
   const rows = [];
   for (const line of run.stdout.split('\n')) {
-    const m = /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)/.exec(line);
+    const m = /^(\S+(?: \S+)?)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)/.exec(line);
     if (m) rows.push({ path: m[1], size: Number(m[2]), lostPct: Number(m[5]), mbps: Number(m[6]), fps: Number(m[7]), cpuPerGb: Number(m[8]) });
   }
   return { rows };
@@ -402,7 +410,8 @@ function printServerTables(label, rows) {
     }
     const cells = SIZES.map((s) => {
       const x = r.sizes[s];
-      return `${fmt(x.mbps)} (${fmt(x.fps, 0)}/s; ${lostText(x.count, x.received)})`;
+      const lost = x.pushed < x.count ? `${x.received} of only ${x.pushed} pushed` : lostText(x.count, x.received);
+      return `${fmt(x.mbps)} (${fmt(x.fps, 0)}/s; ${lost})`;
     });
     console.log(`| ${r.path} | ${cells.join(' | ')} |`);
   }

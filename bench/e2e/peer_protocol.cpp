@@ -135,12 +135,22 @@ void Arrivals::record(const uint8_t* data, size_t size) {
 
 // Waits for COUNT frames, TIMEOUT ms in all, or IDLE ms without a new frame.
 void Arrivals::collect(uint64_t count, int timeout_ms, int idle_ms) {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mutex_);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (received_ < count && std::chrono::steady_clock::now() < deadline) {
-    uint64_t before = received_;
-    changed_.wait_for(lock, std::chrono::milliseconds(idle_ms));
-    if (received_ == before) break;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Idle is measured from the last change seen, not from a wake-up: a wake-up can be
+  // the late notification of a frame already counted.
+  uint64_t seen = received_;
+  auto last_change = Clock::now();
+  while (received_ < count) {
+    const auto now = Clock::now();
+    if (received_ != seen) {
+      seen = received_;
+      last_change = now;
+    }
+    const auto until = std::min(deadline, last_change + std::chrono::milliseconds(idle_ms));
+    if (now >= until) break;
+    changed_.wait_until(lock, until);
   }
   std::vector<double> sorted = std::move(latencies_ms_);
   std::sort(sorted.begin(), sorted.end());

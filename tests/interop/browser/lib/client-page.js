@@ -257,27 +257,32 @@
     /**
      * Bench frames (layout at BENCH_HEADER): `count` frames of `size` bytes at `rate` a second
      * from now (0: as fast as the client's flow control lets it), each stamped when pushed.
+     * Gives up after `timeoutMs` (a flush that never completes was seen under load) and says
+     * how many it pushed.
      */
-    pushTimed(name, size, count, rate) {
+    pushTimed(name, size, count, rate, timeoutMs = 120000) {
       return settle(async () => {
         const track = localTracks.get(name);
         const startedAt = now();
-        for (let i = 0; i < count; i++) {
+        const deadline = startedAt + timeoutMs;
+        const flush = () => Promise.race([track.flush(), sleep(Math.max(0, deadline - now()))]);
+        let pushed = 0;
+        for (; pushed < count && now() < deadline; pushed++) {
           if (rate > 0) {
-            for (let wait = startedAt + (1000 * i) / rate - now(); wait > 0; wait = startedAt + (1000 * i) / rate - now()) {
-              await track.flush();
+            for (let wait = startedAt + (1000 * pushed) / rate - now(); wait > 0; wait = startedAt + (1000 * pushed) / rate - now()) {
+              await flush();
               await (wait > 2 ? sleep(1) : yieldNow());
             }
           }
           const payload = new Uint8Array(Math.max(size, BENCH_HEADER));
           const view = new DataView(payload.buffer);
-          view.setUint32(0, i);
+          view.setUint32(0, pushed);
           view.setFloat64(4, now());
           await track.tryPush({ payload });
-          if (i % 16 === 15) await track.flush(); // bound the client's in-memory send queue
+          if (pushed % 16 === 15) await flush(); // bound the client's in-memory send queue
         }
-        await track.flush();
-        return { startedAt, endedAt: now() };
+        await flush();
+        return { startedAt, endedAt: now(), pushed };
       });
     },
 
