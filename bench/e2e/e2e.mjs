@@ -66,7 +66,7 @@ const SIZES = [100, 16 * KB, 64 * KB, 1000 * KB];
 // small-frame latency runs (frames a second, seconds), how long a receiver may stay idle, and
 // how long the blocked sink is held.
 const PLAN = QUICK
-  ? { counts: { 100: 2000, 16000: 200, 64000: 50, 1000000: 4 }, rates: [[1000, 0.5], [10000, 0.2]], idleMs: 500, stallS: 1,
+  ? { counts: { 100: 2000, 16000: 200, 64000: 50, 1000000: 4 }, rates: [[1000, 0.5], [10000, 0.2]], idleMs: 300, stallS: 1,
     rtcMs: 500, direct: 100 }
   : { counts: { 100: 30000, 16000: 4000, 64000: 1000, 1000000: 64 }, rates: [[1000, 5], [10000, 2]], idleMs: 3000, stallS: 60,
     rtcMs: 3000, direct: 2000 };
@@ -257,7 +257,7 @@ async function waitLive(tx, rx, timeoutMs = 30000) {
 
 /** Forgets frames of an earlier measurement still arriving (until a quiet spell). */
 async function drain(rx) {
-  await within(rx.collect(1e9, 60000, Math.min(PLAN.idleMs, 300)), 90000, 'drain');
+  await within(rx.collect(1e9, 60000, QUICK ? 100 : 300), 90000, 'drain');
 }
 
 async function measurePath(p, server, browsers) {
