@@ -58,6 +58,17 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, i == 0 ? 0 : i - 1)];
 }
 
+// Calls `handle` with each stdin line's first word and the rest, until stdin ends.
+void for_each_command(const std::function<void(const std::string&, std::istringstream&)>& handle) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream words(line);
+    std::string command;
+    words >> command;
+    handle(command, words);
+  }
+}
+
 }  // namespace
 
 Endpoint parse_endpoint(int argc, char** argv) {
@@ -97,11 +108,7 @@ void fail(const std::string& message) {
 }
 
 void serve_sender(const PushFn& push) {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    std::istringstream words(line);
-    std::string command;
-    words >> command;
+  for_each_command([&push](const std::string& command, std::istringstream& words) {
     if (command == "probe") {
       push(reinterpret_cast<const uint8_t*>(kProbe), kProbeSize);
       answer("{\"ev\":\"probed\"}");
@@ -114,7 +121,7 @@ void serve_sender(const PushFn& push) {
     } else {
       answer("{\"ev\":\"error\",\"message\":\"unknown command\"}");
     }
-  }
+  });
 }
 
 void Arrivals::record(const uint8_t* data, size_t size) {
@@ -169,11 +176,7 @@ void Arrivals::collect(uint64_t count, int timeout_ms, int idle_ms) {
 }
 
 void Arrivals::serve() {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    std::istringstream words(line);
-    std::string command;
-    words >> command;
+  for_each_command([this](const std::string& command, std::istringstream& words) {
     if (command == "probes") {
       std::lock_guard lock(mutex_);
       answer("{\"ev\":\"probes\",\"count\":" + std::to_string(probes_) + "}");
@@ -185,7 +188,7 @@ void Arrivals::serve() {
     } else {
       answer("{\"ev\":\"error\",\"message\":\"unknown command\"}");
     }
-  }
+  });
 }
 
 }  // namespace lk::bench
