@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libglib2.0-dev libsoup-3.0-dev libnice-dev libusrsctp-dev libssl-dev
   libgtest-dev libbenchmark-dev libjson-glib-dev
   nodejs npm chromium iproute2 iptables valgrind python3 ca-certificates coturn
+  gnuplot-nox
 )
 
 missing=()

@@ -81,6 +81,28 @@
     return payload.length === PROBE.length && payload.every((b, i) => b === PROBE[i]);
   }
 
+  // Bench frames (bench/e2e): bytes 0-3 a big-endian sequence number, 4-11 the send time as a
+  // big-endian double, ms since the Unix epoch (bench/e2e/gst_peer.cpp writes the same layout).
+  const BENCH_HEADER = 12;
+  function sentAtOf(payload) {
+    if (payload.length < BENCH_HEADER) return null;
+    return new DataView(payload.buffer, payload.byteOffset, BENCH_HEADER).getFloat64(4);
+  }
+
+  // A yield without setTimeout's 4 ms clamp, for pacing thousands of frames a second.
+  function yieldNow() {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = resolve;
+      channel.port2.postMessage(0);
+    });
+  }
+
+  function percentile(sorted, p) {
+    if (!sorted.length) return null;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  }
+
   function remoteTrack(identity, name) {
     return room.remoteParticipants.get(identity)?.dataTracks.get(name);
   }
@@ -93,6 +115,10 @@
         if (done) break;
         if (isProbe(value.payload)) {
           receiver.probes += 1;
+          continue;
+        }
+        if (receiver.timed) {
+          receiver.frames.push({ size: value.payload.length, at: now(), sentAt: sentAtOf(value.payload) });
           continue;
         }
         receiver.frames.push({
@@ -249,6 +275,68 @@
     },
 
     /**
+     * Bench frames (layout at BENCH_HEADER): `count` frames of `size` bytes at `rate` a second
+     * from now (0: as fast as the client's flow control lets it), each stamped when pushed.
+     * Gives up after `timeoutMs` (a flush that never completes was seen under load) and says
+     * how many it pushed.
+     */
+    pushTimed(name, size, count, rate, timeoutMs = 120000) {
+      return settle(async () => {
+        const track = localTracks.get(name);
+        const startedAt = now();
+        const deadline = startedAt + timeoutMs;
+        const flush = () => Promise.race([track.flush(), sleep(Math.max(0, deadline - now()))]);
+        let pushed = 0;
+        for (; pushed < count && now() < deadline; pushed++) {
+          if (rate > 0) {
+            for (let wait = startedAt + (1000 * pushed) / rate - now(); wait > 0; wait = startedAt + (1000 * pushed) / rate - now()) {
+              await flush();
+              await (wait > 2 ? sleep(1) : yieldNow());
+            }
+          }
+          const payload = new Uint8Array(Math.max(size, BENCH_HEADER));
+          const view = new DataView(payload.buffer);
+          view.setUint32(0, pushed);
+          view.setFloat64(4, now());
+          await track.tryPush({ payload });
+          if (pushed % 16 === 15) await flush(); // bound the client's in-memory send queue
+        }
+        await flush();
+        return { startedAt, endedAt: now(), pushed };
+      });
+    },
+
+    /**
+     * Waits as receivedFrames does for bench frames (subscribe with `timed`), then returns their
+     * count, bytes, last arrival and one-way latency quantiles (ms), and forgets them.
+     */
+    collectTimed(name, count, timeoutMs, idleMs) {
+      return settle(async () => {
+        const receiver = receivers.get(name);
+        const deadline = now() + timeoutMs;
+        let lastCount = receiver.frames.length;
+        let lastChange = now();
+        while (receiver.frames.length < count && !receiver.end && now() < deadline && now() - lastChange < idleMs) {
+          await sleep(20);
+          if (receiver.frames.length !== lastCount) {
+            lastCount = receiver.frames.length;
+            lastChange = now();
+          }
+        }
+        const frames = receiver.frames;
+        receiver.frames = [];
+        const latencies = frames.filter((f) => f.sentAt !== null).map((f) => f.at - f.sentAt).sort((x, y) => x - y);
+        return {
+          received: frames.length,
+          bytes: frames.reduce((n, f) => n + f.size, 0),
+          lastAt: frames.length ? frames[frames.length - 1].at : null,
+          // The quantiles 0, 1, ..., 99, 99.9 and 100 % (as bench/e2e/peer_protocol.h answers).
+          latency: [...Array(100).keys(), 99.9, 100].map((p) => percentile(latencies, p)),
+        };
+      });
+    },
+
+    /**
      * Calibration for the throughput table: `count` messages of `size` bytes between two peer
      * connections inside this page (no server, no data-track layer), on an unordered channel
      * without retransmissions, paced by the same buffer watermarks the client uses (256/8 KiB).
@@ -301,10 +389,13 @@
       });
     },
 
-    /** Subscribes and starts reading; frames are collected for receivedFrames(). */
-    subscribe(identity, name, { bufferSize = 64, hashFrames = true } = {}) {
+    /**
+     * Subscribes and starts reading; frames are collected for receivedFrames(), or with `timed`
+     * (bench frames) for collectTimed().
+     */
+    subscribe(identity, name, { bufferSize = 64, hashFrames = true, timed = false } = {}) {
       return settle(async () => {
-        const receiver = { frames: [], probes: 0, end: null };
+        const receiver = { frames: [], probes: 0, end: null, timed };
         receivers.set(name, receiver);
         const stream = remoteTrack(identity, name).subscribe({ bufferSize });
         readFrames(stream, receiver, hashFrames);

@@ -1,0 +1,97 @@
+// One end of the end-to-end bench (bench/e2e/e2e.mjs) on our elements, as an
+// application embeds them: `send` runs appsrc ! livekitdatasink, `recv` runs
+// livekitdatasrc ! appsink. Connection settings come from the elements'
+// environment variables (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET); the
+// commands and the frame layout are in peer_protocol.h.
+//   gst_peer send|recv --room R --identity I --track T [--participant P (recv)]
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "peer_protocol.h"
+
+namespace {
+
+using namespace lk::bench;
+
+std::atomic<bool> g_eos{false};
+
+// Exits on the first pipeline error: the driver reports the row as failed.
+gboolean on_bus_message(GstBus*, GstMessage* message, gpointer) {
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_EOS) g_eos = true;
+  if (GST_MESSAGE_TYPE(message) != GST_MESSAGE_ERROR) return TRUE;
+  GError* error = nullptr;
+  gst_message_parse_error(message, &error, nullptr);
+  fail(error->message);
+}
+
+GstElement* start(const std::string& description) {
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
+  if (!pipeline) fail(error->message);
+  gst_bus_add_watch(GST_ELEMENT_BUS(pipeline), on_bus_message, nullptr);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  return pipeline;
+}
+
+std::string connection(const Endpoint& e) {
+  return " room=" + e.room + " identity=" + e.identity + " track-name=" + e.track;
+}
+
+int sender(const Endpoint& e) {
+  // A small appsrc queue that blocks: the sink's back-pressure reaches the pushes.
+  GstElement* pipeline = start("appsrc name=src is-live=true block=true max-bytes=65536 format=bytes "
+                               "caps=application/octet-stream ! livekitdatasink" + connection(e));
+  auto* src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
+  serve_sender([src](const uint8_t* bytes, size_t size) {
+    gst_app_src_push_buffer(src, gst_buffer_new_memdup(bytes, size));
+  });
+  gst_app_src_end_of_stream(src);
+  gst_object_unref(src);
+  for (int i = 0; i < 1000 && !g_eos; i++) g_usleep(10000);  // the sink sends what it holds first
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  return 0;
+}
+
+GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (!sample) return GST_FLOW_EOS;
+  GstMapInfo map{};
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    static_cast<Arrivals*>(data)->record(map.data, map.size);
+    gst_buffer_unmap(buffer, &map);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+int receiver(const Endpoint& e) {
+  Arrivals arrivals;
+  GstElement* pipeline = start("livekitdatasrc participant=" + e.participant + connection(e) +
+                               " ! appsink name=sink sync=false max-buffers=0");
+  auto* sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
+  GstAppSinkCallbacks callbacks{};
+  callbacks.new_sample = on_sample;
+  gst_app_sink_set_callbacks(sink, &callbacks, &arrivals, nullptr);
+  arrivals.serve();
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  Endpoint e = parse_endpoint(argc, argv);
+  // The bus watch needs a running main loop; the commands run on the main thread.
+  std::thread([] { g_main_loop_run(g_main_loop_new(nullptr, FALSE)); }).detach();
+  return e.role == "send" ? sender(e) : receiver(e);
+}
