@@ -24,6 +24,7 @@ enum {
   PROP_WAIT_TIMEOUT,
   PROP_MAX_PARTIAL_FRAMES,
   PROP_QUEUE_SIZE,
+  PROP_QUEUE_MAX_BYTES,
   PROP_CAPS,
   PROP_TIMESTAMP_MODE,
   PROP_ON_UNPUBLISHED,
@@ -77,7 +78,8 @@ struct Src {
   std::string participant, track_name;
   int wait_timeout_ms = -1;
   guint max_partial_frames = 1;
-  guint queue_size = 64;
+  guint queue_size = 1024;
+  guint queue_max_bytes = 64 << 20;
   GstCaps* caps = nullptr;
   TimestampMode timestamp_mode = TimestampMode::Arrival;
   OnUnpublished on_unpublished = OnUnpublished::Eos;
@@ -143,6 +145,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
     case PROP_WAIT_TIMEOUT: s.wait_timeout_ms = g_value_get_int(value); break;
     case PROP_MAX_PARTIAL_FRAMES: s.max_partial_frames = g_value_get_uint(value); break;
     case PROP_QUEUE_SIZE: s.queue_size = g_value_get_uint(value); break;
+    case PROP_QUEUE_MAX_BYTES: s.queue_max_bytes = g_value_get_uint(value); break;
     case PROP_CAPS: {
       const GstCaps* caps = gst_value_get_caps(value);
       gst_caps_replace(&s.caps, caps && !gst_caps_is_any(caps) ? const_cast<GstCaps*>(caps) : nullptr);
@@ -190,6 +193,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_WAIT_TIMEOUT: g_value_set_int(value, s.wait_timeout_ms); break;
     case PROP_MAX_PARTIAL_FRAMES: g_value_set_uint(value, s.max_partial_frames); break;
     case PROP_QUEUE_SIZE: g_value_set_uint(value, s.queue_size); break;
+    case PROP_QUEUE_MAX_BYTES: g_value_set_uint(value, s.queue_max_bytes); break;
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
     case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
@@ -240,7 +244,13 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
       gobject_class, PROP_QUEUE_SIZE,
       g_param_spec_uint("queue-size", "Queue size",
                         "Whole frames waiting to be pushed; on overflow the oldest is dropped (counted in stats)", 1,
-                        G_MAXINT, 64, rw));
+                        G_MAXINT, 1024, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_QUEUE_MAX_BYTES,
+      g_param_spec_uint("queue-max-bytes", "Queue max bytes",
+                        "Payload bytes of the frames waiting to be pushed (0 = no limit); on overflow the oldest are "
+                        "dropped (counted in stats), the newest frame is always kept",
+                        0, G_MAXUINT, 64 << 20, rw));
   g_object_class_install_property(
       gobject_class, PROP_CAPS,
       g_param_spec_boxed("caps", "Caps",
@@ -335,6 +345,7 @@ static void lkdsrc_subscribe(GstLiveKitDataSrc* self) {
   options.wait_for_track_ms = s.wait_timeout_ms;
   options.max_partial_frames = s.max_partial_frames;
   options.queue_frames = s.queue_size;
+  options.queue_bytes = s.queue_max_bytes;
   options.e2ee = s.key_ring;
   GST_OBJECT_UNLOCK(self);
   auto subscription = s.room->subscribe(participant, track_name, options);

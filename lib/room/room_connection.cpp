@@ -191,7 +191,15 @@ struct DataTrackSubscription::State {
   bool cancelled = false;
   SubscriptionEnd end = SubscriptionEnd::None;
   std::deque<ReceivedFrame> queue;
+  size_t queued_bytes = 0;  // payload bytes in queue
   SubscriptionStats stats;
+
+  ReceivedFrame pop_front() {
+    ReceivedFrame frame = std::move(queue.front());
+    queue.pop_front();
+    queued_bytes -= frame.payload.size();
+    return frame;
+  }
   bool gap = false;  // our connection came back: the next frame is after a gap
 
   void finish(SubscriptionEnd why) {
@@ -955,10 +963,14 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     out.arrival_realtime_us = g_get_real_time();
     ++s->stats.frames_received;
     s->stats.bytes_received += out.payload.size();
-    if (s->queue.size() >= std::max<size_t>(1, s->options.queue_frames)) {
-      s->queue.pop_front();
+    // Make room by dropping the oldest; the newest frame always gets in.
+    const size_t max_bytes = s->options.queue_bytes ? s->options.queue_bytes : SIZE_MAX;
+    while (!s->queue.empty() && (s->queue.size() >= std::max<size_t>(1, s->options.queue_frames) ||
+                                 s->queued_bytes + out.payload.size() > max_bytes)) {
+      s->pop_front();
       ++s->stats.dropped_queue_overflow;
     }
+    s->queued_bytes += out.payload.size();
     s->queue.push_back(std::move(out));
     s->changed.notify_all();
   }
@@ -1462,11 +1474,7 @@ lk::Result<ReceivedFrame> DataTrackSubscription::read(int timeout_ms) {
     return make_error(ErrorKind::Timeout, "no frame within " + std::to_string(timeout_ms) + " ms");
   }
   if (s.cancelled) return make_error(ErrorKind::Cancelled, "read cancelled");
-  if (!s.queue.empty()) {
-    ReceivedFrame frame = std::move(s.queue.front());
-    s.queue.pop_front();
-    return frame;
-  }
+  if (!s.queue.empty()) return s.pop_front();
   const std::string what = "data track '" + s.name + "' of '" + s.identity + "': " + to_string(s.end);
   return make_error(s.end == SubscriptionEnd::NeverPublished ? ErrorKind::NotFound : ErrorKind::Closed, what);
 }

@@ -181,7 +181,11 @@ struct SubscribeOptions {
   int wait_for_track_ms = -1;           // for a track not published yet; -1 = for ever
   unsigned subscribe_timeout_ms = 10000; // for the server's grant once the track exists
   size_t max_partial_frames = 1;        // frames reassembled at once
-  size_t queue_frames = 64;             // whole frames waiting for read(); overflow drops the oldest
+  // Whole frames waiting for read(), bounded by count and by payload bytes
+  // (0 = no byte bound); overflow drops the oldest. The count is large so a
+  // burst of small frames fits; the bytes keep big frames from piling up.
+  size_t queue_frames = 1024;
+  size_t queue_bytes = 64 << 20;
   // Keys for an end-to-end encrypted track; must be set exactly when the
   // track is encrypted (else the subscription ends: KeyMissing / NotEncrypted).
   std::shared_ptr<e2ee::KeyRing> e2ee;

@@ -251,15 +251,17 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
   }
 
   gint wait = 0, src_mode = -1, on_unpublished = -1;
-  guint partial = 0, queue = 0;
+  guint partial = 0, queue = 0, queue_bytes = 0;
   GstCaps* caps = nullptr;
-  g_object_get(src, "wait-timeout", &wait, "max-partial-frames", &partial, "queue-size", &queue, "caps", &caps,
+  g_object_get(src, "wait-timeout", &wait, "max-partial-frames", &partial, "queue-size", &queue, "queue-max-bytes",
+               &queue_bytes, "caps", &caps,
                "timestamp-mode", &src_mode, "on-unpublished", &on_unpublished, nullptr);
   EXPECT_EQ(wait, -1);
   EXPECT_EQ(src_mode, 0);        // arrival
   EXPECT_EQ(on_unpublished, 0);  // eos
   EXPECT_EQ(partial, 1u);
-  EXPECT_EQ(queue, 64u);
+  EXPECT_EQ(queue, 1024u);
+  EXPECT_EQ(queue_bytes, 64u << 20);
   EXPECT_EQ(caps, nullptr);
   EXPECT_TRUE(gst_base_src_is_live(GST_BASE_SRC(src)));
   EXPECT_FALSE(gst_base_src_get_do_timestamp(GST_BASE_SRC(src)));

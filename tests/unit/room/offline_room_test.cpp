@@ -16,10 +16,10 @@ class OfflineRoomTest : public ::testing::Test {
  protected:
   // Joined as bob while alice publishes "telemetry" (TR_1); bob subscribes
   // and the server grants it as handle 7.
-  std::shared_ptr<DataTrackSubscription> subscribed() {
+  std::shared_ptr<DataTrackSubscription> subscribed(const SubscribeOptions& options = {}) {
     room_.receive(join_response("bob", {participant("alice", 1, {{"TR_1", "telemetry"}})}));
     EXPECT_TRUE(room_.joined());
-    auto sub = room_.subscribe("alice", "telemetry");
+    auto sub = room_.subscribe("alice", "telemetry", options);
     EXPECT_EQ(subscribed_sids(room_.take_sent()), std::vector<std::string>{"TR_1"});
     room_.receive(subscriber_handles({{7, "TR_1"}}));
     EXPECT_TRUE(sub->wait_active(0));
@@ -40,6 +40,33 @@ TEST_F(OfflineRoomTest, AGrantedHandleDeliversFramesByteExact) {
   auto frame = sub->read(0);
   ASSERT_TRUE(frame) << frame.error().message;
   EXPECT_EQ(frame->payload, payload);
+}
+
+TEST_F(OfflineRoomTest, AFullQueueDropsTheOldestByCountOrBytesAndKeepsTheNewest) {
+  SubscribeOptions by_bytes;
+  by_bytes.queue_bytes = 25000;  // two 10,000-byte frames fit, a third does not
+  auto sub = subscribed(by_bytes);
+  for (uint8_t i = 1; i <= 5; ++i) send_frame(7, pattern(i, 10000));
+  send_frame(7, pattern(6, 30000));  // larger than the bound: still kept, alone
+  auto frame = sub->read(0);
+  ASSERT_TRUE(frame) << frame.error().message;
+  EXPECT_EQ(frame->payload, pattern(6, 30000));
+  EXPECT_FALSE(sub->read(0));
+  EXPECT_EQ(sub->stats().dropped_queue_overflow, 5u);
+  for (uint8_t i = 7; i <= 9; ++i) send_frame(7, pattern(i, 10000));
+  EXPECT_EQ(sub->read(0)->payload, pattern(8, 10000));
+  EXPECT_EQ(sub->read(0)->payload, pattern(9, 10000));
+}
+
+TEST_F(OfflineRoomTest, ABurstOfSmallFramesFitsTheDefaultQueue) {
+  auto sub = subscribed();
+  for (int i = 0; i < 1000; ++i) send_frame(7, pattern(uint8_t(i), 100));
+  EXPECT_EQ(sub->stats().dropped_queue_overflow, 0u);
+  for (int i = 0; i < 1000; ++i) {
+    auto frame = sub->read(0);
+    ASSERT_TRUE(frame) << i;
+    EXPECT_EQ(frame->payload, pattern(uint8_t(i), 100));
+  }
 }
 
 TEST_F(OfflineRoomTest, AForgedHandleIsCountedAndDeliversNothing) {
