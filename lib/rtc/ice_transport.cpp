@@ -370,6 +370,8 @@ void IceTransport::keep_secret(const std::string& secret) {
 }
 
 IceTransport::~IceTransport() {
+  receive_batch_end_.reset();
+  receive_batch_.reset();
   set_udp_path(nullptr);
   g_debug("%p datagrams sent through libnice %llu, below it %llu (%llu batched), received %llu, send failures %u",
           (void*)this, (unsigned long long)sent_.load(), (unsigned long long)retired_.sent,
@@ -630,6 +632,16 @@ void IceTransport::on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpoi
   auto* self = static_cast<IceTransport*>(data);
   self->last_receive_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
   self->received_.fetch_add(1, std::memory_order_relaxed);
+  if (!self->receive_batch_) {
+    self->receive_batch_.emplace();
+    self->receive_batch_end_ = lk::ScopedSource::idle(
+        self->context_,
+        [self] {
+          self->receive_batch_.reset();
+          return false;
+        },
+        G_PRIORITY_HIGH);
+  }
   if (self->on_receive) self->on_receive({reinterpret_cast<const uint8_t*>(buf), len});
 }
 

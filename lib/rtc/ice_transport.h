@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -149,6 +150,11 @@ class IceTransport {
   mutable std::mutex path_mutex_;
   std::shared_ptr<UdpPath> path_;  // under path_mutex_
   DirectSends retired_;            // of paths replaced, under path_mutex_
+  // Open from the first datagram libnice hands us until the context is next
+  // idle: what we send meanwhile (SACKs, data that SACKs let out) leaves in
+  // batches.
+  std::optional<SendBatch> receive_batch_;
+  lk::ScopedSource receive_batch_end_;
   lk::ScopedSource watchdog_;
   lk::ScopedSource refused_report_;   // turns: servers, reported through on_server_error
   std::vector<std::string> secrets_;  // registered with the log bridge

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #ifndef UDP_SEGMENT
@@ -15,25 +16,34 @@
 
 namespace lk::rtc {
 
-// The datagrams queued on one thread while a SendBatch is open there.
+// The datagrams queued on one thread while a SendBatch made there is open.
+// Locked, so that a batch may end on another thread (an IceTransport
+// destroyed off its context's thread); shared, so that it outlives its thread.
 class SendQueue {
  public:
-  static SendQueue& mine() {
-    thread_local SendQueue queue;
+  static const std::shared_ptr<SendQueue>& mine() {
+    thread_local std::shared_ptr<SendQueue> queue = std::make_shared<SendQueue>();
     return queue;
   }
 
-  void open() { ++depth_; }
+  void open() {
+    std::lock_guard lock(mutex_);
+    ++depth_;
+  }
   void close() {
+    std::lock_guard lock(mutex_);
     if (--depth_ == 0) flush();
   }
-  bool is_open() const { return depth_ > 0; }
 
-  void add(UdpPath& path, std::span<const uint8_t> datagram) {
+  // False, holding nothing, when no batch is open.
+  bool add(UdpPath& path, std::span<const uint8_t> datagram) {
+    std::lock_guard lock(mutex_);
+    if (depth_ == 0) return false;
     if (path_.get() != &path || ends_.size() == kMaxDatagrams || bytes_.size() + datagram.size() > kMaxBytes) flush();
     if (!path_) path_ = path.shared_from_this();
     bytes_.insert(bytes_.end(), datagram.begin(), datagram.end());
     ends_.push_back(bytes_.size());
+    return true;
   }
 
  private:
@@ -128,6 +138,7 @@ class SendQueue {
     }
   }
 
+  std::mutex mutex_;  // guards all below
   int depth_ = 0;
   std::shared_ptr<UdpPath> path_;  // of everything queued, while something is
   std::vector<uint8_t> bytes_;     // the datagrams back to back
@@ -144,10 +155,7 @@ UdpPath::UdpPath(GSocket* socket, const sockaddr_storage& remote, socklen_t remo
 UdpPath::~UdpPath() { g_object_unref(socket_); }
 
 bool UdpPath::send(std::span<const uint8_t> datagram) {
-  SendQueue& queue = SendQueue::mine();
-  if (!queue.is_open()) return send_now(datagram);
-  queue.add(*this, datagram);
-  return true;
+  return SendQueue::mine()->add(*this, datagram) || send_now(datagram);
 }
 
 bool UdpPath::send_now(std::span<const uint8_t> datagram) {
@@ -168,7 +176,7 @@ void UdpPath::count_sent(size_t datagrams, bool batched) {
   if (batched) batched_.fetch_add(datagrams, std::memory_order_relaxed);
 }
 
-SendBatch::SendBatch() { SendQueue::mine().open(); }
-SendBatch::~SendBatch() { SendQueue::mine().close(); }
+SendBatch::SendBatch() : queue_(SendQueue::mine()) { queue_->open(); }
+SendBatch::~SendBatch() { queue_->close(); }
 
 }  // namespace lk::rtc

@@ -11,7 +11,7 @@
 // meanwhile are copied into a queue and handed to the kernel together when
 // the outermost SendBatch ends (sendmmsg, and equal-size runs as UDP GSO
 // segments where the kernel has it). Outside a SendBatch a datagram goes at
-// once.
+// once. A batch may end on another thread than the one that made it.
 #pragma once
 
 #include <sys/socket.h>
@@ -54,12 +54,17 @@ class UdpPath : public std::enable_shared_from_this<UdpPath> {
   std::atomic<bool> gso_{true};  // until the kernel refuses UDP_SEGMENT here
 };
 
+class SendQueue;
+
 class SendBatch {
  public:
   SendBatch();
-  ~SendBatch();  // the outermost one sends what was queued
+  ~SendBatch();  // the outermost one of its thread sends what was queued
   SendBatch(const SendBatch&) = delete;
   SendBatch& operator=(const SendBatch&) = delete;
+
+ private:
+  std::shared_ptr<SendQueue> queue_;  // of the thread that made it
 };
 
 }  // namespace lk::rtc
