@@ -93,9 +93,9 @@ int64_t blast(int fd, const sockaddr_in& to, UdpSendMode mode, double deadline) 
 
 const char* to_string(UdpSendMode mode) {
   switch (mode) {
-    case UdpSendMode::OnePerCall: return "udp sendto";
-    case UdpSendMode::Mmsg: return "udp sendmmsg";
-    case UdpSendMode::Gso: return "udp gso";
+    case UdpSendMode::OnePerCall: return "udp-sendto";
+    case UdpSendMode::Mmsg: return "udp-sendmmsg";
+    case UdpSendMode::Gso: return "udp-gso";
   }
   return "?";
 }

@@ -494,14 +494,16 @@ bool IceTransport::send(std::span<const uint8_t> datagram) {
 
 void IceTransport::revoke_consent() { nice_agent_consent_lost(agent_, stream_, kComponent); }
 
+static void add_counts(IceTransport::DirectSends& to, const UdpPath& path) {
+  to.sent += path.sent();
+  to.batched += path.batched();
+  to.failed += path.failed();
+}
+
 IceTransport::DirectSends IceTransport::direct_sends() const {
   std::lock_guard lock(path_mutex_);
   DirectSends total = retired_;
-  if (path_) {
-    total.sent += path_->sent();
-    total.batched += path_->batched();
-    total.failed += path_->failed();
-  }
+  if (path_) add_counts(total, *path_);
   return total;
 }
 
@@ -512,11 +514,7 @@ std::shared_ptr<UdpPath> IceTransport::udp_path() const {
 
 void IceTransport::set_udp_path(std::shared_ptr<UdpPath> path) {
   std::lock_guard lock(path_mutex_);
-  if (path_) {
-    retired_.sent += path_->sent();
-    retired_.batched += path_->batched();
-    retired_.failed += path_->failed();
-  }
+  if (path_) add_counts(retired_, *path_);
   if (path_ && !path) g_debug("sending through libnice from now on");
   path_ = std::move(path);
 }
