@@ -169,6 +169,12 @@ Row udp_row(lk::bench::UdpSendMode mode, unsigned duration_ms) {
   return row;
 }
 
+// MB/s if the busier side had a core of its own and nothing else to wait for.
+double cpu_bound_mb_per_s(const Row& r) {
+  double busier = std::max(r.tx_cpu_s_per_gb, r.rx_cpu_s_per_gb);
+  return busier > 0 ? 1000.0 / busier : 0;
+}
+
 // The peer programs of this build, unless the environment names others.
 void default_peer_paths() {
   g_setenv("LK_OURS_PEER", LK_BENCH_OURS_PEER, FALSE);
@@ -275,6 +281,11 @@ int main(int argc, char** argv) {
     if (ours && udp && udp->mb_per_s > 0)
       std::printf("%zu B: ours->ours / udp-sendto (one 1,200 B datagram a call) = %.2fx throughput\n", size,
                   ours->mb_per_s / udp->mb_per_s);
+    // What one busy core a side would carry: steadier than MB/s on a loaded machine.
+    if (ours && udp && cpu_bound_mb_per_s(*ours) > 0 && cpu_bound_mb_per_s(*udp) > 0)
+      std::printf("%zu B: at one core a side ours->ours would carry %.0f MB/s, udp-sendto %.0f MB/s (%.2fx)\n", size,
+                  cpu_bound_mb_per_s(*ours), cpu_bound_mb_per_s(*udp),
+                  cpu_bound_mb_per_s(*ours) / cpu_bound_mb_per_s(*udp));
     // Every other pairing against ours->ours of the same run (the machine is
     // shared and noisy: compare rows of one run, not across runs).
     if (ours && ours->mb_per_s > 0) {
