@@ -1,11 +1,13 @@
 // UdpPath and SendBatch (rtc/udp_batch.h) over loopback UDP: what a batch
-// holds leaves when the outermost batch ends, in order, each datagram with
-// its own boundaries and bytes, whatever runs of sizes GSO groups.
+// holds leaves when the outermost batch ends, in order (also against other
+// threads), each datagram with its own boundaries and bytes, whatever runs of
+// sizes GSO groups.
 #include <gio/gio.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "rtc/udp_batch.h"
@@ -97,6 +99,37 @@ TEST(UdpBatch, ABatchDeliversEveryDatagramInOrderWithItsBoundariesAndBytes) {
   EXPECT_EQ(lo.path->sent(), sizes.size());
   EXPECT_EQ(lo.path->batched(), sizes.size());
   EXPECT_EQ(lo.path->failed(), 0u);
+}
+
+// DTLS drops a record that comes 64 behind the newest: what one thread holds
+// in a batch must not be overtaken by what another thread sends after it.
+TEST(UdpBatch, WhatOneThreadHoldsLeavesBeforeWhatAnotherThreadSendsAfterIt) {
+  Loopback lo;
+  {
+    SendBatch batch;
+    for (uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(lo.path->send(datagram(1200, i)));
+    std::thread other([&] { EXPECT_TRUE(lo.path->send(datagram(1200, 3))); });  // no batch there: goes now
+    other.join();
+    EXPECT_EQ(lo.next(), datagram(1200, 0)) << "another thread's datagram overtook the held ones";
+    EXPECT_EQ(lo.next(), datagram(1200, 1));
+    EXPECT_EQ(lo.next(), datagram(1200, 2));
+    EXPECT_EQ(lo.next(), datagram(1200, 3));
+    ASSERT_TRUE(lo.path->send(datagram(1200, 4)));
+  }
+  EXPECT_EQ(lo.next(), datagram(1200, 4));
+  EXPECT_TRUE(lo.next(false).empty());
+}
+
+// An IceTransport may be destroyed off its context's thread, ending the batch
+// it holds open there.
+TEST(UdpBatch, ABatchEndedOnAnotherThreadSendsWhatItsThreadQueued) {
+  Loopback lo;
+  auto batch = std::make_unique<SendBatch>();
+  ASSERT_TRUE(lo.path->send(datagram(300, 9)));
+  std::thread([&] { batch.reset(); }).join();
+  EXPECT_EQ(lo.next(), datagram(300, 9));
+  ASSERT_TRUE(lo.path->send(datagram(300, 10)));  // this thread has no batch open any more
+  EXPECT_EQ(lo.next(false), datagram(300, 10));
 }
 
 TEST(UdpBatch, ABatchStillQueuedKeepsItsPathAliveAfterItsOwnerLetsGo) {
