@@ -2,6 +2,7 @@
 
 #include "rtc/data_channel_state.h"
 #include "rtc/dcep.h"
+#include "rtc/udp_batch.h"
 
 #undef G_LOG_DOMAIN
 #define G_LOG_DOMAIN "livekit-rtc-dc"
@@ -265,6 +266,7 @@ bool DataChannelRegistry::flush_locked(const std::shared_ptr<DataChannel>& chann
 void DataChannelRegistry::handle_writable() {
   Callbacks later;
   {
+    SendBatch batch;  // the queued messages leave in as few system calls as possible
     std::lock_guard lock(mutex_);
     std::vector<std::shared_ptr<DataChannel>> channels;
     for (auto& [id, c] : by_stream_)

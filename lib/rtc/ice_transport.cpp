@@ -370,8 +370,12 @@ void IceTransport::keep_secret(const std::string& secret) {
 }
 
 IceTransport::~IceTransport() {
-  g_debug("%p datagrams sent %llu, received %llu, send failures %u", (void*)this, (unsigned long long)sent_.load(),
-          (unsigned long long)received_.load(), send_failures_.load());
+  receive_batch_end_.reset();
+  receive_batch_.reset();
+  set_udp_path(nullptr);
+  g_debug("%p datagrams sent through libnice %llu, below it %llu (%llu batched), received %llu, send failures %u",
+          (void*)this, (unsigned long long)sent_.load(), (unsigned long long)retired_.sent,
+          (unsigned long long)retired_.batched, (unsigned long long)received_.load(), send_failures_.load());
   watchdog_.reset();
   lookup_deadline_.reset();
   refused_report_.reset();
@@ -473,6 +477,11 @@ void IceTransport::restart() {
 
 bool IceTransport::send(std::span<const uint8_t> datagram) {
   if (!agent_) return false;
+  if (auto path = udp_path()) {
+    if (path->send(datagram)) return true;
+    send_failures_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   gint n = nice_agent_send(agent_, stream_, kComponent, datagram.size(), reinterpret_cast<const gchar*>(datagram.data()));
   if (n == static_cast<gint>(datagram.size())) {
     sent_.fetch_add(1, std::memory_order_relaxed);
@@ -481,6 +490,49 @@ bool IceTransport::send(std::span<const uint8_t> datagram) {
   if (send_failures_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)
     g_debug("datagram of %zu bytes not sent (%d); %u so far", datagram.size(), n, send_failures_.load());
   return false;
+}
+
+void IceTransport::revoke_consent() { nice_agent_consent_lost(agent_, stream_, kComponent); }
+
+static void add_counts(IceTransport::DirectSends& to, const UdpPath& path) {
+  to.sent += path.sent();
+  to.batched += path.batched();
+  to.failed += path.failed();
+}
+
+IceTransport::DirectSends IceTransport::direct_sends() const {
+  std::lock_guard lock(path_mutex_);
+  DirectSends total = retired_;
+  if (path_) add_counts(total, *path_);
+  return total;
+}
+
+std::shared_ptr<UdpPath> IceTransport::udp_path() const {
+  std::lock_guard lock(path_mutex_);
+  return path_;
+}
+
+void IceTransport::set_udp_path(std::shared_ptr<UdpPath> path) {
+  std::lock_guard lock(path_mutex_);
+  if (path_) add_counts(retired_, *path_);
+  if (path_ && !path) g_debug("sending through libnice from now on");
+  path_ = std::move(path);
+}
+
+void IceTransport::update_udp_path() {
+  NiceCandidate *local = nullptr, *remote = nullptr;  // the agent's own
+  if (!ice_connected_ || state_ == State::Failed || state_ == State::Closed ||
+      !nice_agent_get_selected_pair(agent_, stream_, kComponent, &local, &remote) ||
+      local->transport != NICE_CANDIDATE_TRANSPORT_UDP || local->type == NICE_CANDIDATE_TYPE_RELAYED)
+    return set_udp_path(nullptr);
+  GSocket* socket = nice_agent_get_selected_socket(agent_, stream_, kComponent);
+  if (!socket) return set_udp_path(nullptr);
+  sockaddr_storage address{};
+  nice_address_copy_to_sockaddr(&remote->addr, reinterpret_cast<sockaddr*>(&address));
+  socklen_t length = address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  set_udp_path(std::make_shared<UdpPath>(socket, address, length));
+  g_object_unref(socket);
+  g_debug("sending below libnice on the selected pair's socket");
 }
 
 void IceTransport::set_state(State state) {
@@ -553,9 +605,11 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
         self->last_receive_us_ = g_get_monotonic_time();
       }
       if (self->state_ != State::Disconnected) self->set_state(State::Connected);
+      self->update_udp_path();
       break;
-    case NICE_COMPONENT_STATE_FAILED:
+    case NICE_COMPONENT_STATE_FAILED:  // also when the peer revoked consent (RFC 7675)
       self->set_state(State::Failed);
+      self->set_udp_path(nullptr);
       break;
     case NICE_COMPONENT_STATE_DISCONNECTED:
       if (self->ice_connected_) self->set_state(State::Disconnected);
@@ -569,12 +623,23 @@ void IceTransport::on_selected_pair(NiceAgent*, guint, guint, void*, void*, gpoi
   auto* self = static_cast<IceTransport*>(data);
   self->tune_selected_socket();  // the pair (and socket) may change after the first one
   self->log_selected_pair();
+  self->update_udp_path();
 }
 
 void IceTransport::on_recv(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer data) {
   auto* self = static_cast<IceTransport*>(data);
   self->last_receive_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
   self->received_.fetch_add(1, std::memory_order_relaxed);
+  if (!self->receive_batch_) {
+    self->receive_batch_.emplace();
+    self->receive_batch_end_ = lk::ScopedSource::idle(
+        self->context_,
+        [self] {
+          self->receive_batch_.reset();
+          return false;
+        },
+        G_PRIORITY_HIGH);
+  }
   if (self->on_receive) self->on_receive({reinterpret_cast<const uint8_t*>(buf), len});
 }
 

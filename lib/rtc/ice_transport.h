@@ -12,11 +12,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "rtc/udp_batch.h"
 #include "util/result.h"
 #include "util/scoped_source.h"
 
@@ -78,8 +81,18 @@ class IceTransport {
   void restart();
   State state() const { return state_; }
 
-  // Thread-safe. False when the datagram could not be sent.
+  // Thread-safe. False when the datagram could not be sent. On a direct UDP
+  // pair with consent it goes below libnice, batched inside a SendBatch
+  // (rtc/udp_batch.h); else through nice_agent_send.
   bool send(std::span<const uint8_t> datagram);
+  // RFC 7675 section 5.4: the peer's next consent check gets 403 and it must
+  // stop sending to us.
+  void revoke_consent();
+  struct DirectSends {
+    uint64_t sent = 0, batched = 0, failed = 0;  // datagrams
+  };
+  // Thread-safe: what went below libnice (all pairs so far).
+  DirectSends direct_sends() const;
 
   std::function<void(const std::string& candidate)> on_candidate;  // "" = gathering done
   std::function<void(State)> on_state;
@@ -102,6 +115,11 @@ class IceTransport {
   lk::Result<void> start_gathering();
   void set_state(State state);
   void tune_selected_socket();
+  // A UdpPath for the selected pair if it is a direct UDP one and ICE is
+  // connected (consent held); else none, and send() goes through libnice.
+  void update_udp_path();
+  void set_udp_path(std::shared_ptr<UdpPath> path);
+  std::shared_ptr<UdpPath> udp_path() const;
   void log_selected_pair();
   void on_watchdog();
   // Keeps `secret` out of libnice's log lines while we live.
@@ -129,6 +147,14 @@ class IceTransport {
   std::atomic<int64_t> last_receive_us_{0};
   std::atomic<unsigned> send_failures_{0};
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
+  mutable std::mutex path_mutex_;
+  std::shared_ptr<UdpPath> path_;  // under path_mutex_
+  DirectSends retired_;            // of paths replaced, under path_mutex_
+  // Open from the first datagram libnice hands us until the context is next
+  // idle: what we send meanwhile (SACKs, data that SACKs let out) leaves in
+  // batches.
+  std::optional<SendBatch> receive_batch_;
+  lk::ScopedSource receive_batch_end_;
   lk::ScopedSource watchdog_;
   lk::ScopedSource refused_report_;   // turns: servers, reported through on_server_error
   std::vector<std::string> secrets_;  // registered with the log bridge

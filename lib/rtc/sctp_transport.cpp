@@ -2,6 +2,7 @@
 #include "rtc/sctp_transport.h"
 
 #include "rtc/sctp_crc32c.h"
+#include "rtc/udp_batch.h"
 
 #include <usrsctp.h>
 
@@ -254,6 +255,7 @@ SctpTransport::~SctpTransport() {
 
 void SctpTransport::receive(std::span<const uint8_t> packet) {
   {
+    SendBatch batch;  // what a SACK lets out goes in as few system calls as possible
     std::lock_guard lock(usrsctp_mutex_);
     usrsctp_conninput(this, packet.data(), packet.size(), 0);
   }
@@ -286,6 +288,7 @@ SctpTransport::SendStatus SctpTransport::send(const SendParams& p, std::span<con
   }
   ssize_t n;
   {
+    SendBatch batch;  // the packets of this message leave together
     std::lock_guard lock(usrsctp_mutex_);
     n = usrsctp_sendv(sock_, data.data(), data.size(), nullptr, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
   }
