@@ -62,7 +62,7 @@ async function roundtrip(scenario, modeName) {
   assert.equal(seen.publisherIdentity, 'alice');
   assert.equal(seen.usesE2ee, false);
   const announced = (await b.call('roomEvents')).filter((e) => e.type === 'published' && e.name === name);
-  assert.deepEqual(announced, [{ type: 'published', sid: published.sid, name, publisher: 'alice' }],
+  assert.deepEqual(announced, [{ type: 'published', sid: published.sid, name, publisher: 'alice', usesE2ee: false }],
     'B got exactly one RoomEvent.DataTrackPublished for this track');
 
   const { lossNotes } = await deliverFrames(a, b, name, framesFor);
