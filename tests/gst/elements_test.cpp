@@ -1064,7 +1064,8 @@ TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
 
   for (Pipeline* p : {&tx, &rx}) {
     auto texts = warnings(*p);
-    EXPECT_TRUE(any_contains(texts, "reconnecting (attempt 1)")) << "no bus warning for the first attempt";
+    // The WebSocket ends first: a resume, refused by the new server, then a full reconnect.
+    EXPECT_TRUE(any_contains(texts, "reconnecting (attempt")) << "no bus warning for a reconnect attempt";
     EXPECT_FALSE(p->wait_error(0ms));
   }
   const std::string sid_after = string_property(tx["sink"], "participant-sid");
@@ -1072,9 +1073,9 @@ TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
   EXPECT_EQ(sid_after.rfind("PA_", 0), 0u) << sid_after;
 }
 
-// Only the src's side reconnects (the test server's leave{RESUME} to bob) while
-// alice sends nothing: her frame numbers go on without a gap, so only the
-// reconnect can mark the next buffer DISCONT.
+// Only the src's side reconnects (the test server's leave{RECONNECT} to bob)
+// while alice sends nothing: her frame numbers go on without a gap, so only
+// the reconnect can mark the next buffer DISCONT.
 TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
   if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
   Pipeline rx(receiver("bob", "alice", "telemetry"));
@@ -1084,7 +1085,7 @@ TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
   GstElement* out = rx["out"];
   warm_up(tx["in"], out);
   ASSERT_FALSE(HasFailure());
-  ASSERT_EQ(server_->fault(room_, "bob", "leave-resume"), 200u);
+  ASSERT_EQ(server_->fault(room_, "bob", "leave-reconnect"), 200u);
   GstBus* bus = gst_element_get_bus(rx.element());
   GstMessage* back = nullptr;
   for (const auto deadline = Clock::now() + 20s; !back && Clock::now() < deadline;) {
@@ -1104,6 +1105,45 @@ TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
   ASSERT_TRUE(sample);
   EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT))
       << "the first buffer after the src's reconnect is not DISCONT";
+  gst_sample_unref(sample);
+}
+
+// The test server's leave{RESUME} to bob: his src resumes the session (a
+// WARNING saying so, no full reconnect) and the next buffer is no DISCONT.
+TEST_F(ServerTest, TheSrcResumesAfterALeaveWithResume) {
+  if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstElement* out = rx["out"];
+  warm_up(tx["in"], out);
+  ASSERT_FALSE(HasFailure());
+  const std::string sid_before = string_property(rx["src"], "participant-sid");
+  ASSERT_EQ(server_->fault(room_, "bob", "leave-resume"), 200u);
+  std::vector<std::string> texts;
+  GstBus* bus = gst_element_get_bus(rx.element());
+  bool resumed = false;
+  for (const auto deadline = Clock::now() + 20s; !resumed && Clock::now() < deadline;) {
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GstMessageType(GST_MESSAGE_INFO | GST_MESSAGE_WARNING));
+    if (!m) continue;
+    GError* said = nullptr;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_INFO) gst_message_parse_info(m, &said, nullptr);
+    else gst_message_parse_warning(m, &said, nullptr);
+    texts.push_back(said->message);
+    resumed = GST_MESSAGE_TYPE(m) == GST_MESSAGE_INFO && texts.back().find("resumed") != std::string::npos;
+    g_error_free(said);
+    gst_message_unref(m);
+  }
+  gst_object_unref(bus);
+  ASSERT_TRUE(resumed) << "no bus INFO saying the src resumed";
+  EXPECT_TRUE(any_contains(texts, "resuming the session")) << "no bus WARNING saying the src resumes";
+  EXPECT_FALSE(any_contains(texts, "reconnecting")) << "a full reconnect instead of a resume";
+  EXPECT_EQ(string_property(rx["src"], "participant-sid"), sid_before);
+  GstSample* sample = deliver(tx["in"], out, pattern(100, 5));
+  ASSERT_TRUE(sample);
+  EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT))
+      << "a buffer after a resume is DISCONT: nothing was lost";
   gst_sample_unref(sample);
 }
 
