@@ -90,9 +90,9 @@ class FaultTest : public ::testing::Test {
     std::map<std::string, uint64_t> listeners;
     for (const auto& [identity, room] : rooms) {
       participant_before[identity] = room->participant_sid();
-      listeners[identity] = room->add_listener([this, identity](const RoomEvent& e) {
+      listeners[identity] = room->add_listener([this, who = identity](const RoomEvent& e) {
         std::lock_guard lock(events_mutex_);
-        events_[identity].push_back(e.kind);
+        events_[who].push_back(e.kind);
       });
     }
 
