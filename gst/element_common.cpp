@@ -310,6 +310,7 @@ static void post_room_event(GstElement* element, ConnectionSettings& settings, l
   using Kind = lk::room::RoomEvent::Kind;
   const char* text = event.message.c_str();
   switch (event.kind) {
+    case Kind::Resuming:
     case Kind::Reconnecting:
     case Kind::TrackLost:
       GST_ELEMENT_WARNING(element, RESOURCE, FAILED, ("%s", text), (nullptr));

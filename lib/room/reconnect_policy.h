@@ -1,6 +1,7 @@
 // When the room connection tries to come back after a fault, and when it gives
 // up (docs/protocol.md, "Reconnecting"). Every fault but the server's
-// leave{DISCONNECT} leads to a full reconnect (new join, new peer connection,
+// leave{DISCONNECT} leads to a resume (the room connection's choice, counted
+// as an attempt here) or a full reconnect (new join, new peer connection,
 // every local track republished, every subscription requested again), retried
 // with growing delays until `timeout_ms` have passed since the outage began.
 // Pure: no threads, no clock of its own (times are passed in, in ms).

@@ -252,6 +252,12 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   lk::ScopedSource retry_timer;
   lk::ScopedSource closed_grace;  // a peer connection closed by the server: waiting for its leave
   std::optional<lk::Error> outage_cause;  // the fault that began the outage
+  // Resuming ("Resuming" in docs/protocol.md): only the signalling is opened
+  // again; callbacks of a replaced signalling client carry an older epoch.
+  bool resuming = false;
+  uint64_t signal_epoch = 0;
+  lk::ScopedSource resume_deadline;
+  std::string local_offer_sdp, remote_answer_sdp;  // of the publisher PC, for sync_state
   std::vector<std::shared_ptr<LocalDataTrack::State>> to_republish;       // once joined again
   std::vector<std::shared_ptr<LocalDataTrack::State>> waiting_republish;  // on their republish_timer
   std::map<uint64_t, RoomListener> listeners;
@@ -334,15 +340,8 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       in_use = protocol == signal::SignalProtocol::V1 ? Signalling::V1 : Signalling::V0;
     }
     g_info("joining %s (%s)", request->redacted_url.c_str(), to_string(in_use));
-    retire(signalling);  // a v1 attempt's client, from inside its own callback
-    signalling = std::make_unique<signal::SignalClient>(context);
+    new_signalling();
     const uint64_t gen = generation;
-    signalling->on_message = [this, gen](const livekit::SignalResponse& r) {
-      if (!stale(gen)) on_signal(r);
-    };
-    signalling->on_lost = [this, gen](const lk::Error& e) {
-      if (!stale(gen)) connection_ended(e, Fault::SignalLost);
-    };
     stage = "opening the signalling connection";
     signalling->connect(request->websocket_url, http_options(*request),
                         [this, gen, request = *request](lk::Result<void> opened) {
@@ -356,6 +355,20 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
                           if (signalling->http_status() >= 400) return validate(request, opened.error());
                           fail_connect(opened.error());
                         });
+  }
+
+  // A new signalling client (the previous one retired: this may run inside
+  // its callback) whose callbacks end with it or with the transport.
+  void new_signalling() {
+    retire(signalling);
+    signalling = std::make_unique<signal::SignalClient>(context);
+    const uint64_t gen = generation, epoch = ++signal_epoch;
+    signalling->on_message = [this, gen, epoch](const livekit::SignalResponse& r) {
+      if (!stale(gen) && epoch == signal_epoch) on_signal(r);
+    };
+    signalling->on_lost = [this, gen, epoch](const lk::Error& e) {
+      if (!stale(gen) && epoch == signal_epoch) connection_ended(e, Fault::SignalLost);
+    };
   }
 
   // The upgrade was refused: ask the validate endpoint why, as livekit-client
@@ -442,6 +455,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     };
     auto offer = publisher->create_offer();
     if (!offer) return fail_connect(offer.error());
+    local_offer_sdp = *offer;
     livekit::SignalRequest request;
     auto* sd = request.mutable_offer();
     sd->set_type("offer");
@@ -547,6 +561,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     using M = livekit::SignalResponse;
     switch (r.message_case()) {
       case M::kJoin: return on_join(r.join());
+      case M::kReconnect: return on_resumed();
       case M::kLeave: return on_leave(r.leave());
       case M::kAnswer: return on_answer(r.answer());
       case M::kOffer: return on_offer(r.offer());
@@ -577,6 +592,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     if (!publisher) return;
     auto set = publisher->set_remote_description("answer", answer.sdp());
     if (!set) return connection_ended(set.error(), Fault::TransportLost);
+    remote_answer_sdp = answer.sdp();
     publisher_answered = true;
     for (auto& c : early_publisher_candidates) add_candidate(*publisher, c);
     early_publisher_candidates.clear();
@@ -635,7 +651,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       return failed.get_future();
     };
     if (auto e = ended()) return refuse(*e);
-    if (reconnecting || !data_track_channel) {
+    if (reconnecting || resuming || !data_track_channel) {
       return refuse(make_error(ErrorKind::Network, "the room connection is reconnecting: publish again once it is back"));
     }
     if (next_pub_handle > 65535) {
@@ -1010,6 +1026,13 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void connection_ended(const lk::Error& error, Fault fault) {
     if (connect_pending && !reconnecting) return fail_connect(error);
     if (ended()) return;
+    if (resuming) {  // the resume failed (or the transport did meanwhile): a full reconnect
+      resuming = false;
+      resume_deadline.reset();
+      if (fault == Fault::SignalLost || fault == Fault::LeaveResume) fault = Fault::AttemptFailed;
+    } else if (can_resume(fault)) {
+      return start_resume(error, fault);
+    }
     connect_pending = false;
     const auto step = policy.on_fault(fault, now_ms());
     if (!outage_cause) outage_cause = error;
@@ -1026,6 +1049,89 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       start_connect();  // a full reconnect: a new join
       return false;
     });
+  }
+
+  // ---- resuming -------------------------------------------------------------
+  // As livekit-client and livekit-server do (docs/protocol.md, "Resuming"):
+  // the WebSocket opened again with reconnect=true and our participant sid;
+  // the server answers `reconnect` and keeps the session, we tell it what we
+  // hold (sync_state). There is no ICE restart here, so only a v1 session
+  // whose peer connection is still up is resumed: in v0 the server restarts
+  // ICE on the subscriber PC.
+
+  bool can_resume(Fault fault) const {
+    if (fault != Fault::SignalLost && fault != Fault::LeaveResume) return false;
+    return !offline && !reconnecting && in_use == Signalling::V1 && publisher &&
+           publisher->state() == rtc::PeerState::Connected && data_track_channel && data_track_channel->is_open() &&
+           join.client_configuration().resume_connection() != livekit::ClientConfigSetting::DISABLED;
+  }
+
+  void start_resume(const lk::Error& error, Fault fault) {
+    const auto step = policy.on_fault(fault, now_ms());
+    if (!outage_cause) outage_cause = error;
+    if (step.give_up) return give_up(error, fault);
+    const std::string what = std::string(to_string(fault)) + " (" + error.message + ")";
+    g_message("room connection interrupted: %s; resuming the session", what.c_str());
+    notify({RoomEvent::Kind::Resuming, what + ": resuming the session (attempt " + std::to_string(step.attempt) + ")",
+            step.attempt});
+    resuming = true;
+    signal::JoinOptions join_options;
+    join_options.reconnect = true;
+    join_options.participant_sid = join.participant().sid();
+    join_options.reconnect_reason = livekit::RR_SIGNAL_DISCONNECTED;
+    auto request = signal::make_signal_request(server, token, protocol, join_options);
+    if (!request) return connection_ended(request.error(), Fault::AttemptFailed);
+    new_signalling();
+    // Within the reconnect timeout too: a silent server must not hold it up.
+    const unsigned wait_ms = std::min(options.connect_timeout_ms, policy.timeout_ms());
+    resume_deadline = lk::ScopedSource::timeout(context, wait_ms, [this, wait_ms] {
+      connection_ended(make_error(ErrorKind::Timeout, "the server did not answer the resume within " +
+                                                          std::to_string(wait_ms) + " ms"),
+                       Fault::AttemptFailed);
+      return false;
+    });
+    signalling->connect(request->websocket_url, http_options(*request),
+                        [this, gen = generation, epoch = signal_epoch](lk::Result<void> opened) {
+                          if (stale(gen) || epoch != signal_epoch || !resuming || opened) return;
+                          connection_ended(opened.error(), Fault::AttemptFailed);
+                        });
+  }
+
+  // The server's `reconnect`: the session is ours again.
+  void on_resumed() {
+    if (!resuming) return g_debug("a reconnect response outside a resume ignored");
+    resuming = false;
+    resume_deadline.reset();
+    if (join.ping_interval() > 0 && join.ping_timeout() > 0) {
+      signalling->start_keepalive(unsigned(join.ping_interval()) * 1000, unsigned(join.ping_timeout()) * 1000);
+    }
+    send(sync_state());
+    outage_cause.reset();
+    const int64_t outage_ms = policy.on_connected(now_ms());
+    const std::string what = "resumed the session after " + std::to_string(outage_ms) + " ms (participant " +
+                             join.participant().sid() + ")";
+    g_message("%s", what.c_str());
+    RoomEvent event{RoomEvent::Kind::Reconnected, what};
+    event.outage_ms = outage_ms;
+    notify(event);
+  }
+
+  // What we hold, for the server to check: the one peer connection's offer
+  // and answer, no media subscriptions, and every published data track (one
+  // the server does not know makes it ask for a full reconnect).
+  livekit::SignalRequest sync_state() const {
+    livekit::SignalRequest request;
+    auto* sync = request.mutable_sync_state();
+    sync->mutable_offer()->set_type("offer");
+    sync->mutable_offer()->set_sdp(local_offer_sdp);
+    sync->mutable_answer()->set_type("answer");
+    sync->mutable_answer()->set_sdp(remote_answer_sdp);
+    sync->mutable_subscription()->set_subscribe(true);
+    for (const auto& [handle, track] : published) {
+      std::lock_guard lock(track->mutex);
+      *sync->add_publish_data_tracks()->mutable_info() = track->info;
+    }
+    return request;
   }
 
   void give_up(const lk::Error& error, Fault fault) {
@@ -1075,6 +1181,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     ++generation;
     connect_deadline.reset();
     closed_grace.reset();
+    resume_deadline.reset();
     detach_tracks();
     for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
       pending.timeout.reset();
@@ -1123,6 +1230,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     const lk::Error gone = failure ? *failure : make_error(ErrorKind::Closed, "the room connection closed");
     retry_timer.reset();
     closed_grace.reset();
+    resume_deadline.reset();
     for (auto& [handle, pending] : std::map(std::move(pending_publishes))) {
       pending.timeout.reset();
       pending.done.set_value(gone);

@@ -493,6 +493,10 @@ class ServerTest : public ElementTest {
            extra + " ! appsink name=out sync=false " + sink_extra;
   }
 
+  // Alice's sink to bob's src, then the test server's fault `kind` to bob (below).
+  GstSample* across_fault_to_the_src(const std::string& kind, const std::string& back, std::vector<std::string>& texts,
+                                     std::string& sid_before, std::string& sid_after);
+
   std::string room_ = "room-" + std::to_string(g_get_real_time());
   std::optional<TestServer> server_;
 };
@@ -1066,7 +1070,8 @@ TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
 
   for (Pipeline* p : {&tx, &rx}) {
     auto texts = warnings(*p);
-    EXPECT_TRUE(any_contains(texts, "reconnecting (attempt 1)")) << "no bus warning for the first attempt";
+    // The WebSocket ends first: a resume, refused by the new server, then a full reconnect.
+    EXPECT_TRUE(any_contains(texts, "reconnecting (attempt")) << "no bus warning for a reconnect attempt";
     EXPECT_FALSE(p->wait_error(0ms));
   }
   const std::string sid_after = string_property(tx["sink"], "participant-sid");
@@ -1074,38 +1079,82 @@ TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
   EXPECT_EQ(sid_after.rfind("PA_", 0), 0u) << sid_after;
 }
 
-// Only the src's side reconnects (the test server's leave{RESUME} to bob) while
-// alice sends nothing: her frame numbers go on without a gap, so only the
-// reconnect can mark the next buffer DISCONT.
-TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
-  if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
-  Pipeline rx(receiver("bob", "alice", "telemetry"));
-  Pipeline tx(sender("alice", "telemetry"));
-  ASSERT_NE(rx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  ASSERT_NE(tx.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  GstElement* out = rx["out"];
-  warm_up(tx["in"], out);
-  ASSERT_FALSE(HasFailure());
-  ASSERT_EQ(server_->fault(room_, "bob", "leave-resume"), 200u);
-  GstBus* bus = gst_element_get_bus(rx.element());
-  GstMessage* back = nullptr;
-  for (const auto deadline = Clock::now() + 20s; !back && Clock::now() < deadline;) {
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_INFO);
+// The texts of the WARNINGs and INFOs on the pipeline's bus, up to the first
+// INFO that contains `info_part` (within `timeout`); empty when none came.
+std::vector<std::string> bus_texts_until(Pipeline& p, const std::string& info_part, std::chrono::seconds timeout) {
+  std::vector<std::string> texts;
+  GstBus* bus = gst_element_get_bus(p.element());
+  bool found = false;
+  for (const auto deadline = Clock::now() + timeout; !found && Clock::now() < deadline;) {
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GstMessageType(GST_MESSAGE_INFO | GST_MESSAGE_WARNING));
     if (!m) continue;
-    GError* info = nullptr;
-    gst_message_parse_info(m, &info, nullptr);
-    if (std::string(info->message).find("reconnected") != std::string::npos) back = gst_message_ref(m);
-    g_error_free(info);
+    GError* said = nullptr;
+    const bool info = GST_MESSAGE_TYPE(m) == GST_MESSAGE_INFO;
+    if (info) gst_message_parse_info(m, &said, nullptr);
+    else gst_message_parse_warning(m, &said, nullptr);
+    texts.emplace_back(said->message);
+    found = info && texts.back().find(info_part) != std::string::npos;
+    g_error_free(said);
     gst_message_unref(m);
   }
   gst_object_unref(bus);
-  ASSERT_TRUE(back) << "no bus INFO saying the src reconnected";
-  gst_message_unref(back);
-  std::this_thread::sleep_for(1s);  // the subscription granted again (the test server answers at once)
-  GstSample* sample = deliver(tx["in"], out, pattern(100, 5));
+  return found ? texts : std::vector<std::string>{};
+}
+
+// Alice's sink to bob's src, warmed up; then the test server's fault to bob
+// only, while alice sends nothing (her frame numbers go on without a gap).
+// The bus texts of bob's pipeline up to its INFO containing `back`; then the
+// next buffer bob gets, or null.
+GstSample* ServerTest::across_fault_to_the_src(const std::string& kind, const std::string& back,
+                                               std::vector<std::string>& texts, std::string& sid_before,
+                                               std::string& sid_after) {
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  if (rx.set_state(GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE || tx.set_state(GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    ADD_FAILURE() << "the pipelines did not start";
+    return nullptr;
+  }
+  GstElement* out = rx["out"];
+  warm_up(tx["in"], out);
+  sid_before = string_property(rx["src"], "participant-sid");
+  EXPECT_EQ(server_->fault(room_, "bob", kind), 200u);
+  texts = bus_texts_until(rx, back, 20s);
+  sid_after = string_property(rx["src"], "participant-sid");
+  if (texts.empty()) {
+    ADD_FAILURE() << "no bus INFO saying '" << back << "'";
+    return nullptr;
+  }
+  std::this_thread::sleep_for(1s);  // after a reconnect: the subscription granted again (the test server answers at once)
+  return deliver(tx["in"], out, pattern(100, 5));
+}
+
+// Only the src's side reconnects (the test server's leave{RECONNECT} to bob):
+// only the reconnect can mark the next buffer DISCONT.
+TEST_F(ServerTest, TheFirstBufferAfterTheSrcsReconnectIsDiscont) {
+  if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
+  std::vector<std::string> texts;
+  std::string sid_before, sid_after;
+  GstSample* sample = across_fault_to_the_src("leave-reconnect", "reconnected", texts, sid_before, sid_after);
   ASSERT_TRUE(sample);
   EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT))
       << "the first buffer after the src's reconnect is not DISCONT";
+  gst_sample_unref(sample);
+}
+
+// The test server's leave{RESUME} to bob: his src resumes the session (a
+// WARNING saying so, no full reconnect, the same participant) and the next
+// buffer is no DISCONT: nothing was lost.
+TEST_F(ServerTest, TheSrcResumesAfterALeaveWithResume) {
+  if (TestServer::kind() != "sfu") GTEST_SKIP() << "needs the test server's fault hook";
+  std::vector<std::string> texts;
+  std::string sid_before, sid_after;
+  GstSample* sample = across_fault_to_the_src("leave-resume", "resumed", texts, sid_before, sid_after);
+  ASSERT_TRUE(sample);
+  EXPECT_TRUE(any_contains(texts, "resuming the session")) << "no bus WARNING saying the src resumes";
+  EXPECT_FALSE(any_contains(texts, "reconnecting")) << "a full reconnect instead of a resume";
+  EXPECT_EQ(sid_after, sid_before);
+  EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(sample), GST_BUFFER_FLAG_DISCONT))
+      << "a buffer after a resume is DISCONT";
   gst_sample_unref(sample);
 }
 

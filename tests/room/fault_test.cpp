@@ -1,8 +1,10 @@
 // The room connection across faults we make ourselves (docs/protocol.md,
 // "Reconnecting"), inside scripts/netns-run.sh, on either server (LKT_SERVER):
 // the real livekit-server killed and started again on its port, its UDP
-// blocked for a few seconds, and what only the test server can be told to do
-// (close a peer connection, leave with RESUME or RECONNECT). Alice publishes
+// blocked for a few seconds, a participant's signalling cut (the test server's
+// hook, or a proxy in front of the real one: both resume), and what only the
+// test server can be told to do (close a peer connection, leave with RESUME or
+// RECONNECT). Alice publishes
 // numbered frames, bob reads them; every frame must arrive byte-exact and at
 // most once, and frames sent after the fault must arrive. Each test prints the
 // longest gap between two frames bob received (the outage as he saw it).
@@ -13,6 +15,8 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -54,7 +58,7 @@ class FaultTest : public ::testing::Test {
 
   std::shared_ptr<RoomConnection> join(const std::string& identity, unsigned reconnect_timeout_ms = 60000) {
     ConnectOptions o;
-    o.url = server_->url();
+    o.url = url_of_.count(identity) ? url_of_[identity] : server_->url();
     o.api_key = TestServer::kApiKey;
     o.api_secret = TestServer::kApiSecret;
     o.room = room_;
@@ -80,7 +84,17 @@ class FaultTest : public ::testing::Test {
     auto track = a->publish_data_track(po);
     EXPECT_TRUE(track) << track.error().message;
     if (!track) return report;
-    const std::string sid_before = (*track)->info().sid();
+    const livekit::DataTrackInfo before = (*track)->info();
+    const std::map<std::string, std::shared_ptr<RoomConnection>> rooms{{"alice", a}, {"bob", b}};
+    std::map<std::string, std::string> participant_before;
+    std::map<std::string, uint64_t> listeners;
+    for (const auto& [identity, room] : rooms) {
+      participant_before[identity] = room->participant_sid();
+      listeners[identity] = room->add_listener([this, who = identity](const RoomEvent& e) {
+        std::lock_guard lock(events_mutex_);
+        events_[who].push_back(e.kind);
+      });
+    }
 
     std::atomic<bool> stop{false};
     std::atomic<uint32_t> next{0};
@@ -143,7 +157,12 @@ class FaultTest : public ::testing::Test {
     EXPECT_TRUE(a->status()) << a->status().error().message;
     EXPECT_TRUE(b->status()) << b->status().error().message;
     EXPECT_TRUE((*track)->is_published());
-    sid_changed_ = (*track)->info().sid() != sid_before;
+    sid_changed_ = (*track)->info().sid() != before.sid();
+    handle_kept_ = (*track)->info().pub_handle() == before.pub_handle();
+    for (const auto& [identity, room] : rooms) {
+      room->remove_listener(listeners[identity]);
+      participant_kept_[identity] = room->participant_sid() == participant_before[identity];
+    }
     std::cout << "[fault] " << TestServer::kind() << ", " << what << ": longest gap " << report.longest_gap_ms
               << " ms; frames sent " << report.sent << ", received " << report.received << " (" << report.after_fault
               << " sent after the fault), refused by push during the outage " << report.push_refused
@@ -157,9 +176,27 @@ class FaultTest : public ::testing::Test {
     for (const auto& identity : who) EXPECT_EQ(server_->fault(room_, identity, kind), 200u) << kind << " " << identity;
   }
 
+  // A resumed session: the participant, its track and bob's subscription
+  // kept, no frame refused or lost to a gap, and no full reconnect.
+  void expect_resumed(const std::string& identity, const FlowReport& report) {
+    EXPECT_TRUE(participant_kept_[identity]) << identity << " came back as another participant";
+    EXPECT_FALSE(sid_changed_) << "alice's track was published again instead of kept";
+    EXPECT_TRUE(handle_kept_) << "alice's track changed its handle";
+    EXPECT_EQ(report.resubscribed, 0u) << "bob's subscription ended";
+    EXPECT_EQ(report.after_gap_flags, 0u) << "bob saw a gap: a transport was dropped";
+    EXPECT_EQ(report.push_refused, 0u) << "alice's pushes were refused: her channel went away";
+    std::lock_guard lock(events_mutex_);
+    EXPECT_EQ(events_[identity], (std::vector<RoomEvent::Kind>{RoomEvent::Kind::Resuming, RoomEvent::Kind::Reconnected}))
+        << identity << ": not one resume (a full reconnect is Reconnecting)";
+  }
+
   std::string room_ = "room-" + std::to_string(g_get_real_time());
   std::optional<TestServer> server_;
-  bool sid_changed_ = false;
+  std::map<std::string, std::string> url_of_;  // identity -> server URL, when not server_'s
+  bool sid_changed_ = false, handle_kept_ = false;
+  std::map<std::string, bool> participant_kept_;
+  std::mutex events_mutex_;
+  std::map<std::string, std::vector<RoomEvent::Kind>> events_;
 };
 
 TEST_F(FaultTest, AServerKilledAndStartedAgainOnItsPortIsSurvived) {
@@ -189,11 +226,30 @@ TEST_F(FaultTest, ClosedPeerConnectionsAreSurvived) {
   EXPECT_TRUE(sid_changed_) << "alice reconnected, yet her track kept its sid";
 }
 
-// The subscriber's side: his subscription survives his reconnect.
-TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsSurvived) {
+// The subscriber's side: leave{RESUME} (and his WebSocket cut) is resumed,
+// his subscription and its frames go on.
+TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsResumed) {
   auto report = flow_across("leave{RESUME} to bob", [&] { fault("leave-resume", {"bob"}); });
-  EXPECT_EQ(report.resubscribed, 0u) << "bob's subscription ended instead of following his reconnect";
-  EXPECT_EQ(report.after_gap_flags, 1u) << "bob's first frame after his reconnect is not marked after_gap (once)";
+  expect_resumed("bob", report);
+}
+
+// The publisher's signalling cut as a network blip would (no leave), her peer
+// connection up: the test server's hook, or a proxy in front of the real
+// server that alice alone joins through.
+TEST_F(FaultTest, ASignallingCutUnderThePublisherIsResumed) {
+  std::optional<TestServer> front;
+  if (TestServer::kind() == "livekit") {
+    auto started = TestServer::start_cut_front(*server_);
+    ASSERT_TRUE(started) << started.error().message;
+    front.emplace(std::move(*started));
+    url_of_["alice"] = front->url();
+  }
+  auto report = flow_across("signalling cut under alice", [&] {
+    const unsigned status = front ? front->get("/debug/cut-signal")
+                                  : server_->get("/debug/drop-signal?room=" + room_ + "&identity=alice");
+    EXPECT_EQ(status, 200u);
+  });
+  expect_resumed("alice", report);
 }
 
 // The publisher's side: her track is published again under its name.
@@ -226,8 +282,11 @@ TEST_F(FaultTest, NoReconnectWithinTheTimeoutEndsTheConnectionSayingWhy) {
   ASSERT_FALSE(pushed);
   EXPECT_EQ(pushed.error().kind, lk::ErrorKind::Closed);
   a->remove_listener(listener);
-  ASSERT_GE(events.size(), 2u);
-  EXPECT_EQ(events.front(), RoomEvent::Kind::Reconnecting);
+  // The WebSocket ends at once and the peer connection later: a resume
+  // first, refused, then full reconnects until the timeout.
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front(), RoomEvent::Kind::Resuming);
+  EXPECT_EQ(events[1], RoomEvent::Kind::Reconnecting);
   EXPECT_EQ(events.back(), RoomEvent::Kind::GaveUp);
 }
 

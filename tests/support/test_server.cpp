@@ -78,6 +78,10 @@ lk::Result<void> TestServer::restart() {
 }
 
 unsigned TestServer::fault(const std::string& room, const std::string& identity, const std::string& kind) const {
+  return get("/debug/fault?room=" + room + "&identity=" + identity + "&kind=" + kind);
+}
+
+unsigned TestServer::get(const std::string& path_and_query) const {
   // url_ is ws://HOST:PORT: the same socket answers plain HTTP.
   const std::string host_port = url_.substr(url_.find("//") + 2);
   GSocketClient* client = g_socket_client_new();
@@ -85,8 +89,7 @@ unsigned TestServer::fault(const std::string& room, const std::string& identity,
   GSocketConnection* connection = g_socket_client_connect_to_host(client, host_port.c_str(), 80, nullptr, nullptr);
   g_object_unref(client);
   if (!connection) return 0;
-  const std::string request = "GET /debug/fault?room=" + room + "&identity=" + identity + "&kind=" + kind +
-                              " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+  const std::string request = "GET " + path_and_query + " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
   GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(connection));
   GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(connection));
   char reply[64] = {};
@@ -104,6 +107,11 @@ lk::Result<TestServer> TestServer::start_tls_front(const TestServer& upstream, c
                                                   const std::string& key_file) {
   const char* node = g_getenv("LK_NODE");
   return launch({node ? node : "node", source_root() + "/tests/room/tls-front.mjs", upstream.url(), cert_file, key_file});
+}
+
+lk::Result<TestServer> TestServer::start_cut_front(const TestServer& upstream) {
+  const char* node = g_getenv("LK_NODE");
+  return launch({node ? node : "node", source_root() + "/tests/room/cut-front.mjs", upstream.url()});
 }
 
 lk::Result<TestServer> TestServer::start_v0_only_front(const TestServer& upstream) {

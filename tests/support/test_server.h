@@ -42,9 +42,14 @@ class TestServer {
   void kill();
   // Starts it again (after kill()) with the same flags on the same signalling port.
   lk::Result<void> restart();
+  // A proxy whose WebSockets can be cut (tests/room/cut-front.mjs), in front
+  // of either kind: get("/debug/cut-signal") on it cuts them.
+  static lk::Result<TestServer> start_cut_front(const TestServer& upstream);
   // The test server's fault hook (tests/sfu/README.md): GET /debug/fault?room=&identity=&kind=.
   // The HTTP status (0 when the server did not answer).
   unsigned fault(const std::string& room, const std::string& identity, const std::string& kind) const;
+  // GET path_and_query on the signalling port: the HTTP status (0 when none came back).
+  unsigned get(const std::string& path_and_query) const;
   std::string log_tail(size_t lines = 40) const;
   void stop();
 
