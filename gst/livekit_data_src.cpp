@@ -165,6 +165,7 @@ static void add_stats(lk::room::SubscriptionStats& sum, const lk::room::Subscrip
   sum.bytes_received += more.bytes_received;
   sum.dropped_queue_overflow += more.dropped_queue_overflow;
   sum.dropped_reassembly += more.dropped_reassembly;
+  sum.frames_missing += more.frames_missing;
   sum.dropped_decryption += more.dropped_decryption;
 }
 
@@ -177,7 +178,8 @@ static GstStructure* lkdsrc_stats(GstLiveKitDataSrc* self) {
   return gst_structure_new("livekitdatasrc-stats", "frames-received", G_TYPE_UINT64, st.frames_received,
                            "bytes-received", G_TYPE_UINT64, st.bytes_received, "dropped-queue-overflow", G_TYPE_UINT64,
                            st.dropped_queue_overflow, "dropped-reassembly", G_TYPE_UINT64, st.dropped_reassembly,
-                           "dropped-decryption", G_TYPE_UINT64, st.dropped_decryption, nullptr);
+                           "frames-missing", G_TYPE_UINT64, st.frames_missing, "dropped-decryption", G_TYPE_UINT64,
+                           st.dropped_decryption, nullptr);
 }
 
 static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {

@@ -21,9 +21,10 @@
 // all its processes, RSS summed), sampled around each measurement.
 //
 //   scripts/netns-run.sh node bench/e2e/e2e.mjs [--quick] [--servers=livekit,sfu] [--plots=DIR]
-//                                               [--only=PATH-SUBSTRING] [--no-latency-drop]
+//                                               [--only=PATH-SUBSTRING] [--no-latency-drop] [--loss]
 // --quick: small amounts, for CI (meson suite bench-quick): fails only when a row produced no
 // numbers. --plots=DIR writes e2e-latency-cdf.png and e2e-throughput.png there (gnuplot).
+// --loss measures only delivery under random UDP loss instead (LOSS below).
 // Binaries default to build/ (LKT_E2E_GST_PEER, LKT_E2E_ROOM_PEER, LKT_PLUGIN_DIR, LKT_RTC_BENCH, LK_OURS_PEER).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -78,6 +79,16 @@ const PATHS = [
   { name: 'sink → client', tx: 'gst', rx: 'page' },
   { name: 'lib/room → lib/room', tx: 'room', rx: 'room' },
 ];
+// --loss (issue 12): through livekit-server, for each loss rate (iptables in the namespace
+// dropping that share of every UDP datagram each process receives, so both hops: the same rule
+// as tests/room/resilience_test.cpp), each path sends the same frames at a fixed rate, one size
+// after the other; the receiver checks every frame's bytes (peer_protocol.h's layout). Prints
+// frames and bytes delivered, MB/s delivered and corrupted frames (must be 0) per loss rate and path.
+const LOSS = args.includes('--loss');
+const LOSS_RATES = [0, 1, 5, 20];
+const LOSS_SIZES = [100, 2 * KB, 16 * KB]; // one packet, one packet, two packets
+const LOSS_PLAN = QUICK ? { fps: 100, seconds: 1, idleMs: 500 } : { fps: 200, seconds: 5, idleMs: 2000 };
+
 const OURS = 'sink → src';
 const OFFICIAL = 'client → client';
 const CEILING = 'lib/room → lib/room';
@@ -215,7 +226,7 @@ class PageEnd {
       ok(await end.page.call('publish', 'bench'), `${identity} publish`);
     } else {
       ok(await end.page.call('awaitRemoteTrack', publisher, 'bench', 20000), `${identity} sees the track`);
-      ok(await end.page.call('subscribe', publisher, 'bench', { bufferSize: 1024, hashFrames: false, timed: true }),
+      ok(await end.page.call('subscribe', publisher, 'bench', { bufferSize: 1024, hashFrames: false, timed: true, check: LOSS }),
         `${identity} subscribe`);
     }
     return end;
@@ -307,9 +318,9 @@ async function measurePath(p, server, browsers) {
 // stalls, while ICE consent checks, SCTP acknowledgements and heartbeats still pass.
 const STALL_RULE = ['OUTPUT', '-p', 'udp', '-m', 'length', '--length', '400:65535', '-j', 'DROP'];
 
-function iptables(action) {
-  const run = spawnSync('iptables', [action, ...STALL_RULE], { encoding: 'utf8' });
-  if (run.error || run.status !== 0) throw new Error(`iptables ${action}: ${run.error?.message ?? run.stderr}`);
+function iptables(action, rule = STALL_RULE, tool = 'iptables') {
+  const run = spawnSync(tool, [action, ...rule], { encoding: 'utf8' });
+  if (run.error || run.status !== 0) throw new Error(`${tool} ${action}: ${run.error?.message ?? run.stderr}`);
 }
 
 /**
@@ -344,6 +355,105 @@ async function blockedSinkRss(server, seconds) {
   } finally {
     await rx.close();
     await tx.close();
+  }
+}
+
+// --- Delivery under random loss (--loss) -----------------------------------------------------
+
+function udpLoss(action, percent) {
+  const rule = ['INPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(percent / 100), '-j', 'DROP'];
+  for (const tool of ['iptables', 'ip6tables']) iptables(action, rule, tool);
+}
+
+/** One path under `percent` % loss: the LOSS_SIZES frames at LOSS_PLAN.fps, the loss on only while they travel. */
+async function measureLoss(p, server, browsers, percent) {
+  const room = `bench-${++rooms}`;
+  const tx = await startEnd(p.tx, 'send', server, room, browsers);
+  let rx;
+  try {
+    rx = await startEnd(p.rx, 'recv', server, room, browsers);
+    await waitLive(tx, rx);
+    const row = { path: p.name, percent, sizes: {} };
+    if (percent) udpLoss('-A', percent);
+    try {
+      for (const size of LOSS_SIZES) {
+        await drain(rx);
+        const count = LOSS_PLAN.fps * LOSS_PLAN.seconds;
+        const pushed = await within(tx.push(size, count, LOSS_PLAN.fps), 180000, `push of ${size} B`);
+        const got = await within(rx.collect(count, 60000, LOSS_PLAN.idleMs), 90000, `receive of ${size} B`);
+        progress(`  ${percent}% loss, ${size} B: ${got.received} of ${pushed.pushed ?? count}`);
+        row.sizes[size] = { pushed: pushed.pushed ?? count, received: got.received, bytes: got.bytes,
+          corrupted: got.corrupted, seconds: got.received ? (got.lastAt - pushed.startedAt) / 1000 : 0 };
+      }
+    } finally {
+      if (percent) udpLoss('-D', percent);
+    }
+    return row;
+  } finally {
+    await rx?.close();
+    await tx.close();
+  }
+}
+
+function printLoss(rows) {
+  console.log(`\n## Delivery under random UDP loss through ${SERVER_LABELS.livekit}${QUICK ? ' (--quick)' : ''}: `
+    + `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  console.log(`${LOSS_PLAN.fps} frames/s for ${LOSS_PLAN.seconds} s of each size (${LOSS_SIZES.map(sizeLabel).join(', ')}), `
+    + 'one size after the other; loss dropped at random from every UDP datagram at each hop.\n');
+  console.log(`| loss | path | frames delivered | bytes delivered | MB/s delivered | corrupted | frames delivered by size (${LOSS_SIZES.map(sizeLabel).join(' / ')}) |`);
+  console.log('|---:|---|---:|---:|---:|---:|---|');
+  for (const r of rows) {
+    if (r.error) {
+      console.log(`| ${r.percent}% | ${r.path} | FAILED: ${r.error.split('\n')[0]} | | | | |`);
+      continue;
+    }
+    const all = Object.entries(r.sizes).map(([size, x]) => ({ ...x, size: Number(size) }));
+    const sum = (f) => all.reduce((n, x) => n + f(x), 0);
+    const pct = (a, b) => (b ? `${fmt((100 * a) / b)}%` : '–');
+    const seconds = sum((x) => x.seconds);
+    console.log(`| ${r.percent}% | ${r.path} | ${pct(sum((x) => x.received), sum((x) => x.pushed))} `
+      + `| ${pct(sum((x) => x.bytes), sum((x) => x.pushed * x.size))} | ${fmt(seconds ? sum((x) => x.bytes) / 1e6 / seconds : 0, 3)} `
+      + `| ${sum((x) => x.corrupted)} | ${all.map((x) => pct(x.received, x.pushed)).join(' / ')} |`);
+  }
+  const delivered = (r) => (r && !r.error ? Object.values(r.sizes).reduce((n, x) => n + x.received, 0) : 0);
+  console.log('');
+  for (const percent of LOSS_RATES) {
+    const at = (name) => rows.find((r) => r.percent === percent && r.path === name);
+    console.log(`${percent}% loss: frames delivered, ${OURS} vs the official client: ${ratio(delivered(at(OURS)), delivered(at(OFFICIAL)))}`);
+  }
+}
+
+/** --loss: every loss rate and path, a fresh server each; fails on a corrupted frame or no frame at 0%. */
+async function lossMain() {
+  const why = serverUnavailable('livekit');
+  if (why) {
+    console.log(`--loss needs livekit-server: ${why}`);
+    process.exit(1);
+  }
+  const browsers = { send: await launchBrowser(), recv: await launchBrowser() };
+  const rows = [];
+  try {
+    for (const percent of LOSS_RATES) {
+      for (const p of PATHS.filter((x) => [OURS, OFFICIAL, CEILING].includes(x.name) && x.name.includes(ONLY))) {
+        progress(`${p.name}, ${percent}% loss`);
+        const server = await TestServer.start(SERVER_FLAGS, { kind: 'livekit' });
+        try {
+          rows.push(await measureLoss(p, server, browsers, percent).catch((err) => ({ path: p.name, percent, error: String(err.message ?? err) })));
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+  } finally {
+    await browsers.send.close();
+    await browsers.recv.close();
+  }
+  printLoss(rows);
+  const failed = rows.filter((r) => (!r.error && Object.values(r.sizes).some((x) => x.corrupted > 0))
+    || (r.percent === 0 && (r.error || Object.values(r.sizes).some((x) => x.received === 0))));
+  if (failed.length) {
+    console.log(`\nFAIL: ${failed.map((r) => `${r.path} at ${r.percent}%: ${r.error ?? 'corrupted frames or none delivered'}`).join('; ')}`);
+    process.exit(1);
   }
 }
 
@@ -644,4 +754,13 @@ async function main() {
   }
 }
 
-await main();
+if (LOSS) {
+  const watchdog = setTimeout(() => {
+    console.error('e2e.mjs --loss: no result within the time limit');
+    process.exit(1);
+  }, 1800000);
+  await lossMain();
+  clearTimeout(watchdog);
+} else {
+  await main();
+}

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -26,6 +27,10 @@ void write_header(uint8_t* p, uint32_t seq, double sent_ms) {
   for (int i = 0; i < 8; i++) p[4 + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
 }
 
+uint32_t read_seq(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+
 double read_sent_ms(const uint8_t* p) {
   uint64_t bits = 0;
   for (int i = 0; i < 8; i++) bits = (bits << 8) | p[4 + i];
@@ -38,12 +43,15 @@ double read_sent_ms(const uint8_t* p) {
 // stamped when the frame is handed over, so a late frame counts from then).
 void push_frames(const PushFn& push, size_t size, uint32_t count, double rate) {
   std::vector<uint8_t> frame(std::max(size, kHeaderSize));
+  Fill fill;
   const double started = realtime_ms();
   for (uint32_t i = 0; i < count; i++) {
     if (rate > 0) {
       double wait = started + 1e3 * i / rate - realtime_ms();
       if (wait > 0) g_usleep(static_cast<gulong>(wait * 1e3));
     }
+    const uint8_t* expected = fill.bytes_for(i, frame.size());
+    std::memcpy(frame.data() + kHeaderSize, expected + kHeaderSize, frame.size() - kHeaderSize);
     write_header(frame.data(), i, realtime_ms());
     push(frame.data(), frame.size());
   }
@@ -124,6 +132,15 @@ void serve_sender(const PushFn& push) {
   });
 }
 
+const uint8_t* Fill::bytes_for(uint32_t seq, size_t size) {
+  if (size != size_) {
+    size_ = size;
+    bytes_.resize(size + kModulus);
+    for (size_t i = 0; i < bytes_.size(); i++) bytes_[i] = static_cast<uint8_t>((3 * (size % kModulus) + i) % kModulus);
+  }
+  return bytes_.data() + seq % kModulus;
+}
+
 void Arrivals::record(const uint8_t* data, size_t size) {
   const double now = realtime_ms();
   {
@@ -133,6 +150,10 @@ void Arrivals::record(const uint8_t* data, size_t size) {
     } else {
       received_++;
       bytes_ += size;
+      if (size < kHeaderSize ||
+          std::memcmp(data + kHeaderSize, fill_.bytes_for(read_seq(data), size) + kHeaderSize, size - kHeaderSize) != 0) {
+        corrupted_++;
+      }
       last_at_ = now;
       if (size >= kHeaderSize) latencies_ms_.push_back(now - read_sent_ms(data));
     }
@@ -168,10 +189,12 @@ void Arrivals::collect(uint64_t count, int timeout_ms, int idle_ms) {
     quantiles += (q ? "," : "") + (std::isnan(value) ? std::string("null") : std::to_string(value));
   }
   char line[256];
-  std::snprintf(line, sizeof line, "{\"ev\":\"collected\",\"received\":%llu,\"bytes\":%llu,\"lastAt\":%.3f,",
-                static_cast<unsigned long long>(received_), static_cast<unsigned long long>(bytes_), last_at_);
+  std::snprintf(line, sizeof line,
+                "{\"ev\":\"collected\",\"received\":%llu,\"bytes\":%llu,\"corrupted\":%llu,\"lastAt\":%.3f,",
+                static_cast<unsigned long long>(received_), static_cast<unsigned long long>(bytes_),
+                static_cast<unsigned long long>(corrupted_), last_at_);
   answer(std::string(line) + "\"latency\":[" + quantiles + "]}");
-  received_ = bytes_ = 0;
+  received_ = bytes_ = corrupted_ = 0;
   latencies_ms_.clear();
 }
 

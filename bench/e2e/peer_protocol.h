@@ -5,7 +5,7 @@
 //             push SIZE COUNT RATE       -> {"ev":"pushed","startedAt":ms,"endedAt":ms}
 //                                           (RATE frames/s, 0: as fast as the sender takes them)
 //   receiver: probes                     -> {"ev":"probes","count":N}
-//             collect COUNT TIMEOUT IDLE -> {"ev":"collected","received":N,"bytes":B,"lastAt":ms,
+//             collect COUNT TIMEOUT IDLE -> {"ev":"collected","received":N,"bytes":B,"corrupted":C,"lastAt":ms,
 //                                            "latency":[the 0, 1, ..., 99, 99.9, 100 % quantiles, ms]},
 //                                            then forgets them
 // A failure prints {"ev":"error","message":...} and exits 1; stdin EOF ends a peer.
@@ -13,7 +13,9 @@
 // Frame layout (also pushTimed in tests/interop/browser/lib/client-page.js):
 // bytes 0-3 a big-endian sequence number, bytes 4-11 the send time as a
 // big-endian IEEE double in ms since the Unix epoch (CLOCK_REALTIME: every
-// process runs on one machine, so one clock). The probe frame is the 9 bytes
+// process runs on one machine, so one clock), then byte k (k >= 12) is
+// (sequence + 3 * (size % 251) + k) % 251: a receiver counts a frame that
+// differs as corrupted. The probe frame is the 9 bytes
 // "lkt-probe" (as tests/interop/browser's pages use).
 #pragma once
 
@@ -43,6 +45,19 @@ using PushFn = std::function<void(const uint8_t* bytes, size_t size)>;
 // The sender's commands until stdin ends; `push` hands one frame over (blocking under back-pressure).
 void serve_sender(const PushFn& push);
 
+// The bytes of a frame after its header (the layout above): byte k of frame
+// `seq` is bytes_for(seq, size)[k]. Made once per size, so filling and
+// checking a frame are a memcpy and a memcmp.
+class Fill {
+ public:
+  const uint8_t* bytes_for(uint32_t seq, size_t size);
+
+ private:
+  static constexpr size_t kModulus = 251;  // prime: a frame cut short by whole packets does not match
+  size_t size_ = SIZE_MAX;
+  std::vector<uint8_t> bytes_;
+};
+
 // What has arrived since the last collect (recorded by the receiving thread).
 class Arrivals {
  public:
@@ -55,9 +70,10 @@ class Arrivals {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  uint64_t probes_ = 0, received_ = 0, bytes_ = 0;
+  uint64_t probes_ = 0, received_ = 0, bytes_ = 0, corrupted_ = 0;
   double last_at_ = 0;
   std::vector<double> latencies_ms_;
+  Fill fill_;
 };
 
 }  // namespace lk::bench

@@ -43,6 +43,7 @@ std::optional<Frame> Depacketizer::push(std::span<const uint8_t> packet_bytes) {
 }
 
 std::optional<Frame> Depacketizer::push(const PacketView& packet) {
+  gaps_.see(packet.header.frame_number);
   switch (packet.header.marker) {
     case Marker::Single: return deliver_single(packet);
     case Marker::Start: open_partial(packet); return std::nullopt;

@@ -1,7 +1,8 @@
 // Reassembles one subscribed track's packets into frames (docs/protocol.md §7),
 // behaving like the official depacketizer: no reordering across frames, no
 // timeouts; a frame with any packet missing is dropped, never delivered
-// partly. Every drop is counted by reason.
+// partly. Every drop is counted by reason, and frames that never showed up
+// by the gaps in frame numbers.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "datatrack/frame_gaps.h"
 #include "datatrack/packet.h"
 
 namespace lk::datatrack {
@@ -49,6 +51,8 @@ class Depacketizer {
   std::optional<Frame> push(std::span<const uint8_t> packet_bytes);
 
   const DropCounts& drops() const { return drops_; }
+  // Frames none of whose packets arrived (counted in no drop reason).
+  uint64_t missing_frames() const { return gaps_.missing(); }
   size_t open_frames() const { return partials_.size(); }
   void reset() { partials_.clear(); }  // forget open frames, keep counts
 
@@ -80,6 +84,7 @@ class Depacketizer {
   std::vector<Partial> partials_;  // oldest first
   size_t size_hint_ = 0;           // last multi-packet frame's size: reserve that much up front
   DropCounts drops_;
+  FrameGaps gaps_;
 };
 
 }  // namespace lk::datatrack

@@ -968,6 +968,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     std::lock_guard lock(s->mutex);
     s->stats.reassembly_drops = s->depacketizer->drops();
     s->stats.dropped_reassembly = s->stats.reassembly_drops.total();
+    s->stats.frames_missing = s->depacketizer->missing_frames();
     if (!frame) return;
     if (s->options.e2ee && !decrypt_frame(*s, *frame)) return;
     ReceivedFrame out;

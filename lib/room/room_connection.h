@@ -201,6 +201,7 @@ struct SubscriptionStats {
   uint64_t dropped_queue_overflow = 0;
   uint64_t dropped_reassembly = 0;  // the depacketizer's drops, all reasons
   datatrack::DropCounts reassembly_drops;  // the same, by reason (Interrupted, Incomplete, ...)
+  uint64_t frames_missing = 0;  // frame numbers skipped: frames that lost every packet (or were empty)
   uint64_t dropped_decryption = 0;  // encrypted frames that failed authentication or had no usable key
   uint64_t queued_frames = 0;
 };

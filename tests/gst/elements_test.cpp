@@ -265,7 +265,8 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
   EXPECT_EQ(caps, nullptr);
   EXPECT_TRUE(gst_base_src_is_live(GST_BASE_SRC(src)));
   EXPECT_FALSE(gst_base_src_get_do_timestamp(GST_BASE_SRC(src)));
-  for (const char* f : {"frames-received", "bytes-received", "dropped-queue-overflow", "dropped-reassembly"}) {
+  for (const char* f :
+       {"frames-received", "bytes-received", "dropped-queue-overflow", "dropped-reassembly", "frames-missing"}) {
     EXPECT_EQ(stat(src, f), 0u) << f;
   }
   gst_object_unref(sink);
@@ -802,6 +803,7 @@ TEST_F(ServerTest, AGapInFrameNumbersMarksTheNextBufferDiscont) {
     std::this_thread::sleep_for(20ms);
   }
   ASSERT_GE(stat(src, "dropped-queue-overflow"), 3u);
+  EXPECT_EQ(stat(src, "frames-missing"), 0u) << "frames dropped from the queue arrived: none is missing";
   std::this_thread::sleep_for(300ms);  // the last frame in
   // What is left: the buffer in appsink, the one the src holds, the frame
   // queued after the dropped ones, which must say DISCONT.

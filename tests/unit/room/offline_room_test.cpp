@@ -3,6 +3,7 @@
 // forged handles and leave.
 #include <gtest/gtest.h>
 
+#include "datatrack/packetizer.h"
 #include "payload.h"
 #include "room/offline_room.h"
 #include "room_messages.h"
@@ -67,6 +68,26 @@ TEST_F(OfflineRoomTest, ABurstOfSmallFramesFitsTheDefaultQueue) {
     ASSERT_TRUE(frame) << i;
     EXPECT_EQ(frame->payload, pattern(uint8_t(i), 100));
   }
+}
+
+// Frames 2 and 3 lose every packet, frame 4 its Start: two missing (a gap in
+// frame numbers), one dropped in reassembly, the rest delivered.
+TEST_F(OfflineRoomTest, FramesThatLostEveryPacketAreCountedMissing) {
+  auto sub = subscribed();
+  datatrack::Packetizer packetizer(7, 0, [] { return uint64_t(0); });
+  for (uint32_t f = 0; f < 8; ++f) {
+    std::vector<std::vector<uint8_t>> packets;
+    auto done = packetizer.packetize(pattern(f, f % 2 ? 100 : 20000), {},
+                                     [&](std::span<const uint8_t> p) { packets.emplace_back(p.begin(), p.end()); });
+    ASSERT_TRUE(done.ok());
+    if (f == 2 || f == 3) continue;
+    if (f == 4) packets.erase(packets.begin());  // two packets: the Final alone is a drop
+    for (const auto& p : packets) room_.receive_packet(p);
+  }
+  const auto stats = sub->stats();
+  EXPECT_EQ(stats.frames_received, 5u);
+  EXPECT_EQ(stats.frames_missing, 2u);
+  EXPECT_EQ(stats.dropped_reassembly, 1u);
 }
 
 TEST_F(OfflineRoomTest, AForgedHandleIsCountedAndDeliversNothing) {

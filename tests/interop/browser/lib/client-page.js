@@ -89,6 +89,26 @@
     return new DataView(payload.buffer, payload.byteOffset, BENCH_HEADER).getFloat64(4);
   }
 
+  // After the header, byte k is (seq + 3 * (size % 251) + k) % 251 (bench/e2e/peer_protocol.h): a
+  // frame's bytes are a window of one array per size, made once (the last size used is kept).
+  const FILL_MODULUS = 251;
+  let fill = { size: -1, bytes: null };
+  function fillOf(seq, size) {
+    if (fill.size !== size) {
+      const bytes = new Uint8Array(size + FILL_MODULUS);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (3 * (size % FILL_MODULUS) + i) % FILL_MODULUS;
+      fill = { size, bytes };
+    }
+    const from = seq % FILL_MODULUS;
+    return fill.bytes.subarray(from + BENCH_HEADER, from + size);
+  }
+  function intact(payload) {
+    if (payload.length < BENCH_HEADER) return false;
+    const expected = fillOf(new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0), payload.length);
+    for (let i = 0; i < expected.length; i++) if (payload[BENCH_HEADER + i] !== expected[i]) return false;
+    return true;
+  }
+
   // A yield without setTimeout's 4 ms clamp, for pacing thousands of frames a second.
   function yieldNow() {
     return new Promise((resolve) => {
@@ -118,7 +138,8 @@
           continue;
         }
         if (receiver.timed) {
-          receiver.frames.push({ size: value.payload.length, at: now(), sentAt: sentAtOf(value.payload) });
+          const corrupt = receiver.check && !intact(value.payload);
+          receiver.frames.push({ size: value.payload.length, at: now(), sentAt: sentAtOf(value.payload), corrupt });
           continue;
         }
         receiver.frames.push({
@@ -296,6 +317,7 @@
           }
           const payload = new Uint8Array(Math.max(size, BENCH_HEADER));
           const view = new DataView(payload.buffer);
+          payload.set(fillOf(pushed, payload.length), BENCH_HEADER);
           view.setUint32(0, pushed);
           view.setFloat64(4, now());
           await track.tryPush({ payload });
@@ -329,6 +351,7 @@
         return {
           received: frames.length,
           bytes: frames.reduce((n, f) => n + f.size, 0),
+          corrupted: frames.filter((f) => f.corrupt).length, // counted only when subscribed with `check`
           lastAt: frames.length ? frames[frames.length - 1].at : null,
           // The quantiles 0, 1, ..., 99, 99.9 and 100 % (as bench/e2e/peer_protocol.h answers).
           latency: [...Array(100).keys(), 99.9, 100].map((p) => percentile(latencies, p)),
@@ -391,11 +414,12 @@
 
     /**
      * Subscribes and starts reading; frames are collected for receivedFrames(), or with `timed`
-     * (bench frames) for collectTimed().
+     * (bench frames) for collectTimed(), which with `check` also counts frames whose bytes are not
+     * the bench layout's (corrupted or partial).
      */
-    subscribe(identity, name, { bufferSize = 64, hashFrames = true, timed = false } = {}) {
+    subscribe(identity, name, { bufferSize = 64, hashFrames = true, timed = false, check = false } = {}) {
       return settle(async () => {
-        const receiver = { frames: [], probes: 0, end: null, timed };
+        const receiver = { frames: [], probes: 0, end: null, timed, check };
         receivers.set(name, receiver);
         const stream = remoteTrack(identity, name).subscribe({ bufferSize });
         readFrames(stream, receiver, hashFrames);
