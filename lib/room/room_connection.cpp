@@ -178,6 +178,16 @@ struct DataTrackSubscription::State {
   std::string identity, name;
   SubscribeOptions options;
 
+  static std::shared_ptr<State> make(std::weak_ptr<RoomConnection::Impl> room, const std::string& identity,
+                                     const std::string& name, const SubscribeOptions& options) {
+    auto state = std::make_shared<State>();
+    state->room = std::move(room);
+    state->identity = identity;
+    state->name = name;
+    state->options = options;
+    return state;
+  }
+
   // Room thread only.
   std::optional<datatrack::Depacketizer> depacketizer;
   lk::ScopedSource timer;
@@ -1393,11 +1403,7 @@ lk::Result<std::shared_ptr<LocalDataTrack>> RoomConnection::publish_data_track(c
 
 std::shared_ptr<DataTrackSubscription> RoomConnection::subscribe(const std::string& identity, const std::string& name,
                                                                  const SubscribeOptions& options) {
-  auto state = std::make_shared<DataTrackSubscription::State>();
-  state->room = impl_;
-  state->identity = identity;
-  state->name = name;
-  state->options = options;
+  auto state = DataTrackSubscription::State::make(impl_, identity, name, options);
   lk::post(impl_->context, [impl = std::weak_ptr(impl_), state] {
     if (auto room = impl.lock()) room->add_subscription(state);
   });
@@ -1659,11 +1665,7 @@ void OfflineRoom::receive_packet(std::span<const uint8_t> bytes) {
 
 std::shared_ptr<DataTrackSubscription> OfflineRoom::subscribe(const std::string& identity, const std::string& name,
                                                               const SubscribeOptions& options) {
-  auto state = std::make_shared<DataTrackSubscription::State>();
-  state->room = impl_;
-  state->identity = identity;
-  state->name = name;
-  state->options = options;
+  auto state = DataTrackSubscription::State::make(impl_, identity, name, options);
   impl_->add_subscription(state);
   return std::shared_ptr<DataTrackSubscription>(new DataTrackSubscription(state));
 }

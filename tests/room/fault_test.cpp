@@ -292,12 +292,3 @@ TEST_F(FaultTest, NoReconnectWithinTheTimeoutEndsTheConnectionSayingWhy) {
 
 }  // namespace
 }  // namespace lk::room
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (auto why = lk::test::TestServer::unavailable()) {
-    std::cout << "SKIP: " << *why << std::endl;
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
