@@ -1002,7 +1002,11 @@ TEST_F(ServerTest, DropOldEvictsTheOldestInsteadOfBlocking) {
 }
 
 TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
-  Pipeline p("livekitdatasrc name=src participant=nobody track-name=t " + as("bob") + " ! fakesink");
+  // livekit-server says goodbye (leave DISCONNECT) as it stops, but its peer
+  // connection may close first, which starts a reconnect: either way a READ
+  // error, at the latest once reconnect-timeout has passed.
+  Pipeline p("livekitdatasrc name=src participant=nobody track-name=t reconnect-timeout=3000 " + as("bob") +
+             " ! fakesink");
   ASSERT_NE(p.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   std::this_thread::sleep_for(300ms);
   server_->stop();
