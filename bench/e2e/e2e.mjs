@@ -4,8 +4,10 @@
 //   sink -> src            livekitdatasink -> livekitdatasrc (bench/e2e/gst_peer)
 //   client -> client       livekit-client 2.23.0 in Chromium -> livekit-client in Chromium
 //   client -> src, sink -> client
-//   lib/room -> lib/room   our RoomConnection without GStreamer (bench/e2e/room_peer): the
-//                          forwarding ceiling for the elements through that server
+//   lib/room -> lib/room   our RoomConnection without GStreamer (bench/e2e/room_peer): what
+//                          the elements cost on top of our own client
+//   pion -> pion           a participant on pion/webrtc v4, livekit-server's own stack
+//                          (bench/e2e/pion_lk, Go): the server's forwarding ceiling
 // it measures throughput (MB/s, frames/s, frames lost) for 100 B, 16 kB, 64 kB and 1 MB frames
 // (a fixed amount of data each), one-way latency (p50/p99/p99.9) and frames lost for 100-B
 // frames at 1,000 and 10,000 a second, the clients' CPU seconds per GB and per 100,000 small
@@ -21,29 +23,27 @@
 // all its processes, RSS summed), sampled around each measurement.
 //
 //   scripts/netns-run.sh node bench/e2e/e2e.mjs [--quick] [--servers=livekit,sfu] [--plots=DIR]
-//                                               [--only=PATH-SUBSTRING] [--no-latency-drop] [--loss]
+//                                               [--only=PATH-SUBSTRING,...] [--no-latency-drop] [--loss]
 // --quick: small amounts, for CI (meson suite bench-quick): fails only when a row produced no
 // numbers. --plots=DIR writes e2e-latency-cdf.png and e2e-throughput.png there (gnuplot).
 // --loss measures only delivery under random UDP loss instead (LOSS below).
-// Binaries default to build/ (LKT_E2E_GST_PEER, LKT_E2E_ROOM_PEER, LKT_PLUGIN_DIR, LKT_RTC_BENCH, LK_OURS_PEER).
-import { spawn, spawnSync } from 'node:child_process';
+// Binaries default to build/ (LKT_E2E_GST_PEER, LKT_E2E_ROOM_PEER, LKT_E2E_PION_PEER, LKT_PLUGIN_DIR,
+// LKT_RTC_BENCH, LK_OURS_PEER). LKT_E2E_PION_UNAVAILABLE (meson found no Go to build pion_lk) gives the
+// reason the pion row is not measured; such a row does not fail --quick.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Browser } from '../../tests/interop/browser/lib/browser.mjs';
 import { ok } from '../../tests/interop/browser/lib/run.mjs';
-import { API_KEY, API_SECRET, TestServer, serverUnavailable } from '../../tests/interop/browser/lib/test-server.mjs';
+import { TestServer, serverUnavailable } from '../../tests/interop/browser/lib/test-server.mjs';
+import { PeerProcess, sleep, waitLive } from './peer_process.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const build = (p) => path.join(root, 'build', p);
-const PEERS = {
-  gst: process.env.LKT_E2E_GST_PEER ?? build('bench/e2e/gst_peer'),
-  room: process.env.LKT_E2E_ROOM_PEER ?? build('bench/e2e/room_peer'),
-};
-const PLUGIN_DIR = process.env.LKT_PLUGIN_DIR ?? build('gst');
+const PION_UNAVAILABLE = process.env.LKT_E2E_PION_UNAVAILABLE;
 const RTC_BENCH = process.env.LKT_RTC_BENCH ?? build('bench/rtc/rtc_bench');
 const OURS_PEER = process.env.LK_OURS_PEER ?? build('bench/rtc/ours_peer');
 
@@ -52,7 +52,9 @@ const QUICK = args.includes('--quick');
 const option = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const SERVERS = option('servers', 'livekit,sfu').split(',');
 const PLOTS = option('plots', null);
-const ONLY = option('only', ''); // paths whose name contains it (for a partial run)
+// Paths whose name contains one of these comma-separated substrings (for a partial run).
+const ONLY = option('only', '').split(',');
+const chosen = (p) => ONLY.some((part) => p.name.includes(part));
 // livekit-server drops a subscriber's packets once 100 ms of its measured rate is queued (its
 // default, docs/protocol.md §9 and §12): a burst towards a slow receiver loses whole frames, sometimes
 // all of a few large ones. --quick, which checks that every row yields numbers, switches it off.
@@ -78,6 +80,7 @@ const PATHS = [
   { name: 'client → src', tx: 'page', rx: 'gst' },
   { name: 'sink → client', tx: 'gst', rx: 'page' },
   { name: 'lib/room → lib/room', tx: 'room', rx: 'room' },
+  { name: 'pion → pion', tx: 'pion', rx: 'pion' },
 ];
 // --loss (issue 12): through livekit-server, for each loss rate (iptables in the namespace
 // dropping that share of every UDP datagram each process receives, so both hops: the same rule
@@ -91,9 +94,9 @@ const LOSS_PLAN = QUICK ? { fps: 100, seconds: 1, idleMs: 500 } : { fps: 200, se
 
 const OURS = 'sink → src';
 const OFFICIAL = 'client → client';
-const CEILING = 'lib/room → lib/room';
+const OUR_CLIENT = 'lib/room → lib/room';
+const CEILING = 'pion → pion'; // the server's forwarding ceiling: its own WebRTC stack on both ends
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `promise`, or a rejection naming `what` after `ms`: a stuck end fails its row, not the run. */
 function within(promise, ms, what) {
@@ -168,53 +171,6 @@ async function launchBrowser() {
 
 // --- The two ends: our process (gst_peer, room_peer) or a page with the official client -------------------
 
-/** bench/e2e's gst_peer or room_peer (peer_protocol.h): one command line in, one JSON line out. */
-class OursEnd {
-  constructor(role, via, server, room, identity, publisher) {
-    this.label = `${via} ${role}`;
-    this.stderr = '';
-    const argv = [role, '--room', room, '--identity', identity, '--track', 'bench'];
-    if (role === 'recv') argv.push('--participant', publisher);
-    this.child = spawn(PEERS[via], argv, {
-      env: { ...process.env, GST_PLUGIN_PATH: PLUGIN_DIR, LIVEKIT_URL: server.url, LIVEKIT_API_KEY: API_KEY,
-        LIVEKIT_API_SECRET: API_SECRET },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stderr.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4000); });
-    this.waiters = [];
-    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const answer = JSON.parse(line);
-      const waiter = this.waiters.shift();
-      if (answer.ev === 'error') waiter?.reject(new Error(`${this.label}: ${answer.message}`));
-      else waiter?.resolve(answer);
-    });
-    this.exit = new Promise((resolve) => this.child.on('exit', (code) => {
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.label} exited (${code}): ${this.stderr}`));
-      resolve(code);
-    }));
-  }
-
-  request(line) {
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.child.stdin.write(`${line}\n`);
-    });
-  }
-
-  pids() { return [this.child.pid]; }
-  probe() { return this.request('probe'); }
-  push(size, count, rate) { return this.request(`push ${size} ${count} ${rate}`); }
-  async probes() { return (await this.request('probes')).count; }
-  collect(count, timeoutMs, idleMs) { return this.request(`collect ${count} ${timeoutMs} ${idleMs}`); }
-
-  async close() {
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15000);
-    await this.exit;
-    clearTimeout(timer);
-  }
-}
-
 /** livekit-client 2.23.0 in a page of `browser` (tests/interop/browser/lib/client-page.js). */
 class PageEnd {
   static async start(browser, role, server, room, identity, publisher) {
@@ -253,17 +209,7 @@ let rooms = 0;
 async function startEnd(kind, role, server, room, browsers) {
   const identity = role === 'send' ? 'tx' : 'rx';
   if (kind === 'page') return PageEnd.start(browsers[role], role, server, room, identity, 'tx');
-  return new OursEnd(role, kind, server, room, identity, 'tx');
-}
-
-/** Probes until the receiver's subscription delivers (frames pushed before that are not counted). */
-async function waitLive(tx, rx, timeoutMs = 30000) {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    await tx.probe();
-    await sleep(100);
-    if (await rx.probes() > 0) return;
-  }
-  throw new Error(`the receiver got no probe frame within ${timeoutMs} ms`);
+  return new PeerProcess(role, kind, server, room, identity, 'tx');
 }
 
 /** Forgets frames of an earlier measurement still arriving (until a quiet spell). */
@@ -330,8 +276,8 @@ function iptables(action, rule = STALL_RULE, tool = 'iptables') {
  */
 async function blockedSinkRss(server, seconds) {
   const room = `bench-${++rooms}`;
-  const tx = new OursEnd('send', 'gst', server, room, 'tx');
-  const rx = new OursEnd('recv', 'gst', server, room, 'rx', 'tx');
+  const tx = new PeerProcess('send', 'gst', server, room, 'tx');
+  const rx = new PeerProcess('recv', 'gst', server, room, 'rx', 'tx');
   try {
     await waitLive(tx, rx);
     await tx.push(16 * KB, 200, 0); // warmed up: buffers and pools at their working size
@@ -434,7 +380,7 @@ async function lossMain() {
   const rows = [];
   try {
     for (const percent of LOSS_RATES) {
-      for (const p of PATHS.filter((x) => [OURS, OFFICIAL, CEILING].includes(x.name) && x.name.includes(ONLY))) {
+      for (const p of PATHS.filter((x) => [OURS, OFFICIAL, OUR_CLIENT].includes(x.name) && chosen(x))) {
         progress(`${p.name}, ${percent}% loss`);
         const server = await TestServer.start(SERVER_FLAGS, { kind: 'livekit' });
         try {
@@ -559,7 +505,13 @@ function printServerTables(label, rows) {
   if (!ours) return;
   const perSize = (other) => SIZES.map((s) => `${sizeLabel(s)} ${ratio(ours.sizes[s].mbps, other?.sizes[s].mbps)}`).join(', ');
   console.log(`\nsink → src throughput vs the official client: ${perSize(official)}`);
-  console.log(`sink → src throughput vs lib/room → lib/room (the forwarding ceiling): ${perSize(ceiling)}`);
+  console.log(`sink → src throughput vs pion → pion (the forwarding ceiling): ${perSize(ceiling)}`);
+  console.log(`sink → src throughput vs lib/room → lib/room (our client without GStreamer): ${perSize(find(OUR_CLIENT))}`);
+  const client = find(OUR_CLIENT);
+  if (client) {
+    console.log(`lib/room → lib/room throughput vs pion → pion: ${SIZES.map((s) =>
+      `${sizeLabel(s)} ${ratio(client.sizes[s].mbps, ceiling?.sizes[s].mbps)}`).join(', ')}`);
+  }
   if (official) {
     const p99 = (r, rate) => r.rates[rate].latency[P99];
     console.log(`sink → src latency p99 vs the official client: ${PLAN.rates.map(([rate]) =>
@@ -591,8 +543,10 @@ function printTargets(label, rows, rtc) {
   const oursBest = best(ours);
   check('throughput ≥ 2x the official client', official ? oursBest >= 2 * best(official) : null,
     `${fmt(oursBest)} vs ${fmt(best(official))} MB/s (best frame size each): ${ratio(oursBest, best(official))}`);
-  check('throughput ≥ 0.8x the forwarding ceiling', ceiling ? oursBest >= 0.8 * best(ceiling) : null,
+  check('throughput ≥ 0.8x the forwarding ceiling (pion → pion)', ceiling ? oursBest >= 0.8 * best(ceiling) : null,
     `${fmt(oursBest)} vs ${fmt(best(ceiling))} MB/s: ${ratio(oursBest, best(ceiling))}`);
+  const client = find(OUR_CLIENT);
+  if (client) lines.push(`| (for scale) vs lib/room → lib/room | | ${ratio(oursBest, best(client))} of ${fmt(best(client))} MB/s |`);
   const transport = (rtc.rows ?? []).find((r) => r.path === 'ours->ours' && r.size === 16000);
   if (transport) lines.push(`| (for scale) vs our transport alone, 16 kB | | ${ratio(oursBest, transport.mbps)} of ${fmt(transport.mbps)} MB/s |`);
   const p99 = (r) => r?.rates[1000]?.latency[P99];
@@ -691,10 +645,14 @@ async function main() {
       // next; --quick saves the start-ups and uses one (each path has a room of its own).
       let server = null;
       try {
-        for (const p of PATHS.filter((x) => x.name.includes(ONLY))) {
+        for (const p of PATHS.filter(chosen)) {
           if (server && !QUICK) server = await server.stop().then(() => null);
           server ??= await TestServer.start(SERVER_FLAGS, { kind });
           progress(`${p.name} through ${kind}`);
+          if (p.tx === 'pion' && PION_UNAVAILABLE) {
+            rows.push({ path: p.name, error: `not measured: ${PION_UNAVAILABLE}`, unavailable: true });
+            continue;
+          }
           rows.push(await measurePath(p, server, browsers).catch((err) => ({ path: p.name, error: String(err.message ?? err) })));
         }
       } finally {
@@ -733,6 +691,7 @@ async function main() {
     // --quick's check (and the full run's): every row produced numbers.
     for (const t of tables) {
       for (const r of t.rows) {
+        if (r.unavailable) continue;
         if (r.error) failed.push(`${t.label}, ${r.path}: ${r.error}`);
         else if (!SIZES.every((s) => r.sizes[s].received > 0) || !PLAN.rates.every(([rate]) => r.rates[rate].received > 0)) {
           failed.push(`${t.label}, ${r.path}: a measurement received no frame`);
