@@ -25,12 +25,18 @@ const (
 
 func realtimeMs() float64 { return float64(time.Now().UnixNano()) / 1e6 }
 
-var stdout = bufio.NewWriter(os.Stdout)
+// stdout is shared: fail may be called from pion's and the signalling's goroutines.
+var stdout = struct {
+	sync.Mutex
+	w *bufio.Writer
+}{w: bufio.NewWriter(os.Stdout)}
 
 func answer(v any) {
 	line, _ := json.Marshal(v)
-	stdout.Write(append(line, '\n'))
-	stdout.Flush()
+	stdout.Lock()
+	defer stdout.Unlock()
+	stdout.w.Write(append(line, '\n'))
+	stdout.w.Flush()
 }
 
 func fail(format string, args ...any) {
