@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -192,8 +193,14 @@ func (r *room) connectPeer(join *livekit.JoinResponse) error {
 		}
 	}
 	open := make(chan struct{})
-	r.dataTrack.OnOpen(func() { close(open) })
-	r.dataTrack.OnMessage(func(m webrtc.DataChannelMessage) { r.onPacket(m.Data) })
+	r.dataTrack.OnOpen(func() {
+		close(open)
+		raw, err := r.dataTrack.Detach()
+		if err != nil {
+			fail("%s: %v", dataTrackLabel, err)
+		}
+		go r.readPackets(raw)
+	})
 	r.dataTrack.SetBufferedAmountLowThreshold(lowWater)
 	r.dataTrack.OnBufferedAmountLow(func() {
 		select {
@@ -248,6 +255,7 @@ func newAPI() (*webrtc.API, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn}))
 	se.SetSCTPMaxReceiveBufferSize(bufferBytes)
+	se.DetachDataChannels() // as livekit-server does: reads into our buffer, no copy per message
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), nil
 }
 
@@ -311,9 +319,9 @@ func (r *room) onSignal(response *livekit.SignalResponse) {
 	switch m := response.Message.(type) {
 	case *livekit.SignalResponse_Join:
 		r.updateParticipants(m.Join.OtherParticipants)
-		r.joined <- m.Join
+		offer(r.joined, m.Join)
 	case *livekit.SignalResponse_Answer:
-		r.answered <- m.Answer
+		offer(r.answered, m.Answer)
 	case *livekit.SignalResponse_Trickle:
 		var c webrtc.ICECandidateInit
 		if err := json.Unmarshal([]byte(m.Trickle.CandidateInit), &c); err != nil {
@@ -330,10 +338,10 @@ func (r *room) onSignal(response *livekit.SignalResponse) {
 	case *livekit.SignalResponse_Update:
 		r.updateParticipants(m.Update.Participants)
 	case *livekit.SignalResponse_PublishDataTrackResponse:
-		r.published <- publishResult{info: m.PublishDataTrackResponse.Info}
+		offer(r.published, publishResult{info: m.PublishDataTrackResponse.Info})
 	case *livekit.SignalResponse_RequestResponse:
 		if m.RequestResponse.GetPublishDataTrack() != nil {
-			r.published <- publishResult{err: fmt.Errorf("refused: %s %s", m.RequestResponse.Reason, m.RequestResponse.Message)}
+			offer(r.published, publishResult{err: fmt.Errorf("refused: %s %s", m.RequestResponse.Reason, m.RequestResponse.Message)})
 		}
 	case *livekit.SignalResponse_DataTrackSubscriberHandles:
 		r.mu.Lock()
@@ -344,6 +352,15 @@ func (r *room) onSignal(response *livekit.SignalResponse) {
 		if !r.closing.Load() {
 			fail("the server sent leave (%s, %s)", m.Leave.Reason, m.Leave.Action)
 		}
+	}
+}
+
+// offer hands v to whoever waits for the first one; a repeated answer (the
+// server sends none) must not block the signalling.
+func offer[T any](to chan T, v T) {
+	select {
+	case to <- v:
+	default:
 	}
 }
 
@@ -437,7 +454,18 @@ func (r *room) subscribe(publisher, name string, onFrame func([]byte)) error {
 	})
 }
 
-// onPacket runs on pion's reading goroutine, one message at a time.
+// readPackets reads `_data_track` until it closes, one message at a time.
+func (r *room) readPackets(raw io.Reader) {
+	buf := make([]byte, 65535) // the largest message livekit-server reads, too
+	for {
+		n, err := raw.Read(buf)
+		if err != nil {
+			return
+		}
+		r.onPacket(buf[:n])
+	}
+}
+
 func (r *room) onPacket(data []byte) {
 	h, payload, err := parsePacket(data)
 	if err != nil || uint32(h.handle) != r.subHandle.Load() {
@@ -452,9 +480,9 @@ func (r *room) onPacket(data []byte) {
 }
 
 func (r *room) close() {
+	r.closing.Store(true) // from here a failed write or a closed socket is no error
 	r.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{
 		Reason: livekit.DisconnectReason_CLIENT_INITIATED, Action: livekit.LeaveRequest_DISCONNECT}}})
-	r.closing.Store(true)
 	r.pc.Close()
 	r.ws.Close()
 }
