@@ -52,9 +52,11 @@ const QUICK = args.includes('--quick');
 const option = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const SERVERS = option('servers', 'livekit,sfu').split(',');
 const PLOTS = option('plots', null);
-// Paths whose name contains one of these comma-separated substrings (for a partial run).
-const ONLY = option('only', '').split(',');
-const chosen = (p) => ONLY.some((part) => p.name.includes(part));
+// Paths whose name contains one of these comma-separated substrings (for a partial run), spaces
+// ignored and '->' standing for '→': `--only=sink->src,lib/room,pion` is easy to type.
+const squeeze = (text) => text.replaceAll(' ', '').replaceAll('->', '→');
+const ONLY = option('only', '').split(',').map(squeeze);
+const chosen = (p) => ONLY.some((part) => squeeze(p.name).includes(part));
 // livekit-server drops a subscriber's packets once 100 ms of its measured rate is queued (its
 // default, docs/protocol.md §9 and §12): a burst towards a slow receiver loses whole frames, sometimes
 // all of a few large ones. --quick, which checks that every row yields numbers, switches it off.
