@@ -53,7 +53,7 @@ const option = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?
 const SERVERS = option('servers', 'livekit,sfu').split(',');
 const PLOTS = option('plots', null);
 // Paths whose name contains one of these comma-separated substrings (for a partial run), spaces
-// ignored and '->' standing for '→': `--only=sink->src,lib/room,pion` is easy to type.
+// ignored and '->' standing for '→': `--only='sink->src,lib/room,pion'` (quoted for the shell).
 const squeeze = (text) => text.replaceAll(' ', '').replaceAll('->', '→');
 const ONLY = option('only', '').split(',').map(squeeze);
 const chosen = (p) => ONLY.some((part) => squeeze(p.name).includes(part));
@@ -171,7 +171,7 @@ async function launchBrowser() {
   return browser;
 }
 
-// --- The two ends: our process (gst_peer, room_peer) or a page with the official client -------------------
+// --- The two ends: a peer process (peer_process.mjs: gst_peer, room_peer, pion_lk) or a page with the official client ---
 
 /** livekit-client 2.23.0 in a page of `browser` (tests/interop/browser/lib/client-page.js). */
 class PageEnd {

@@ -1,6 +1,7 @@
-// The command protocol and frame layout shared by bench/e2e's two peers
-// (gst_peer.cpp: our elements; room_peer.cpp: lib/room alone), driven by
-// bench/e2e/e2e.mjs: one command per stdin line, one JSON answer per stdout line.
+// The command protocol and frame layout shared by bench/e2e's peers
+// (gst_peer.cpp: our elements; room_peer.cpp: lib/room alone; pion_lk/, in Go:
+// the server's own stack), driven by bench/e2e/e2e.mjs: one command per stdin
+// line, one JSON answer per stdout line.
 //   sender:   probe                      -> {"ev":"probed"}
 //             push SIZE COUNT RATE       -> {"ev":"pushed","startedAt":ms,"endedAt":ms}
 //                                           (RATE frames/s, 0: as fast as the sender takes them)
