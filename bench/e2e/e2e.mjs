@@ -471,7 +471,7 @@ function printServerTables(label, rows) {
   console.log(`|---|${SIZES.map(() => '---:').join('|')}|`);
   for (const r of rows) {
     if (r.error) {
-      console.log(`| ${r.path} | FAILED: ${r.error.split('\n')[0]} |`);
+      console.log(`| ${r.path} | ${r.unavailable ? '' : 'FAILED: '}${r.error.split('\n')[0]} |`);
       continue;
     }
     const cells = SIZES.map((s) => {
