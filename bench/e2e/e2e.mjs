@@ -99,7 +99,6 @@ const OFFICIAL = 'client → client';
 const OUR_CLIENT = 'lib/room → lib/room';
 const CEILING = 'pion → pion'; // the server's forwarding ceiling: its own WebRTC stack on both ends
 
-
 /** `promise`, or a rejection naming `what` after `ms`: a stuck end fails its row, not the run. */
 function within(promise, ms, what) {
   let timer;
