@@ -22,7 +22,6 @@ using livekit::DataTrackFrameEncoding;
 using livekit::DataTrackSchemaEncoding;
 
 GType signalling_get_type() {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {int(lk::room::Signalling::Auto), "/rtc/v1, else /rtc (as livekit-client)", "auto"},
       {int(lk::room::Signalling::V1), "/rtc/v1 only (one peer connection)", "v1"},
@@ -30,11 +29,7 @@ GType signalling_get_type() {
       {0, nullptr, nullptr},
   };
   static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    type = g_enum_register_static("GstLiveKitDataSignalling", values);
-    g_once_init_leave(&once, 1);
-  }
-  return type;
+  return register_enum_once(&once, "GstLiveKitDataSignalling", values);
 }
 
 void ensure_debug_category() {
@@ -103,6 +98,34 @@ std::string caps_string_field(const GstCaps* caps, const char* field) {
 }
 
 }  // namespace
+
+// ---- GObject plumbing -----------------------------------------------------------
+
+std::string string_from(const GValue* value) {
+  const char* text = g_value_get_string(value);
+  return text ? text : "";
+}
+
+void set_string(GValue* value, const std::string& text) { g_value_set_string(value, text.empty() ? nullptr : text.c_str()); }
+
+GType register_enum_once(gsize* once, const char* name, const GEnumValue* values) {
+  if (g_once_init_enter(once)) g_once_init_leave(once, g_enum_register_static(name, values));
+  return GType(*once);
+}
+
+void init_uri_handler(gpointer iface, GstURIType (*get_type)(GType), gchar* (*get_uri)(GstURIHandler*),
+                      gboolean (*set_uri)(GstURIHandler*, const gchar*, GError**)) {
+  auto* handler = static_cast<GstURIHandlerInterface*>(iface);
+  handler->get_type = get_type;
+  handler->get_protocols = [](GType) { return static_cast<const gchar* const*>(kUriProtocols); };
+  handler->get_uri = get_uri;
+  handler->set_uri = set_uri;
+}
+
+GstCaps* unix_reference_caps() {
+  static GstCaps* caps = gst_caps_new_empty_simple("timestamp/x-unix");
+  return caps;
+}
 
 // ---- end-to-end encryption -----------------------------------------------------------
 
@@ -232,7 +255,7 @@ bool set_connection_property(GstElement* element, ConnectionSettings& s, guint p
                              const GParamSpec* pspec) {
   if (prop_id == 0 || prop_id >= kConnectionPropertyEnd || prop_id == PROP_PARTICIPANT_SID) return false;
   if (!can_change(element, pspec)) return true;
-  auto text = [value] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  auto text = [value] { return string_from(value); };
   GST_OBJECT_LOCK(element);
   switch (prop_id) {
     case PROP_URL: s.url = text(); break;
@@ -253,7 +276,7 @@ bool set_connection_property(GstElement* element, ConnectionSettings& s, guint p
 
 bool get_connection_property(GstElement* element, const ConnectionSettings& s, guint prop_id, GValue* value) {
   if (prop_id == 0 || prop_id >= kConnectionPropertyEnd) return false;
-  auto text = [value](const std::string& v) { g_value_set_string(value, v.empty() ? nullptr : v.c_str()); };
+  auto text = [value](const std::string& v) { set_string(value, v); };
   GST_OBJECT_LOCK(element);
   switch (prop_id) {
     case PROP_URL: text(s.url); break;
@@ -348,11 +371,8 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
   GST_INFO_OBJECT(element, "joining: %s", where.c_str());
   auto room = lk::room::acquire_room(*options);
   if (!room) {
-    const lk::Error& e = room.error();
-    gint code = open_error;
-    if (e.kind == lk::ErrorKind::NotAuthorized) code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
-    if (e.kind == lk::ErrorKind::InvalidArgument) code = GST_RESOURCE_ERROR_SETTINGS;
-    LKGST_ERROR(element, GST_RESOURCE_ERROR, code, e.message, where);
+    LKGST_ERROR(element, GST_RESOURCE_ERROR, resource_error_code(room.error(), open_error), room.error().message,
+                where);
     return nullptr;
   }
   GST_INFO_OBJECT(element, "joined as %s (%s)", (*room)->participant_sid().c_str(),
@@ -373,6 +393,41 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
     shared->remove_listener(listener);
     shared.reset();
   });
+}
+
+bool open_room(GstElement* element, ConnectionSettings& settings, const E2eeSettings& e2ee,
+               GstResourceError open_error, std::shared_ptr<lk::room::RoomConnection>& room,
+               std::shared_ptr<lk::e2ee::KeyRing>& key_ring) {
+  GST_OBJECT_LOCK(element);
+  const E2eeSettings copy = e2ee;
+  GST_OBJECT_UNLOCK(element);
+  auto ring = key_ring_for(copy);
+  if (!ring) {
+    LKGST_ERROR(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, ring.error().message, "");
+    return false;
+  }
+  key_ring = *ring;
+  room = join_room(element, settings, open_error);
+  return room != nullptr;
+}
+
+void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room) {
+  room.reset();
+  GST_OBJECT_LOCK(element);
+  settings.participant_sid.clear();
+  GST_OBJECT_UNLOCK(element);
+}
+
+gint resource_error_code(const lk::Error& error, gint otherwise) {
+  if (error.kind == lk::ErrorKind::NotAuthorized) return GST_RESOURCE_ERROR_NOT_AUTHORIZED;
+  if (error.kind == lk::ErrorKind::InvalidArgument) return GST_RESOURCE_ERROR_SETTINGS;
+  return otherwise;
+}
+
+void post_data_path_error(GstElement* element, lk::room::RoomConnection& room, GstResourceError code,
+                          const lk::Error& error) {
+  auto status = room.status();
+  LKGST_ERROR(element, GST_RESOURCE_ERROR, code, status ? error.message : status.error().message, error.message);
 }
 
 // ---- URIs ------------------------------------------------------------------------

@@ -74,11 +74,34 @@ lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& s
 std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
                                                     GstResourceError open_error);
 
+// The resource error code for a refusal from lib/room: NOT_AUTHORIZED,
+// SETTINGS for an invalid argument, else `otherwise`.
+gint resource_error_code(const lk::Error& error, gint otherwise);
+// A data-path failure on a room connection: the connection's own error when it
+// has ended (it says why: a server gone, a reconnect given up), else `error`.
+void post_data_path_error(GstElement* element, lk::room::RoomConnection& room, GstResourceError code,
+                          const lk::Error& error);
+
 // An element error with a domain and code chosen at run time.
 void post_error(GstElement* element, GQuark domain, gint code, const std::string& text, const std::string& debug,
                 const char* file, const char* function, int line);
 #define LKGST_ERROR(element, domain, code, text, debug) \
   ::lkgst::post_error(GST_ELEMENT_CAST(element), domain, code, text, debug, __FILE__, GST_FUNCTION, __LINE__)
+
+// ---- GObject plumbing -----------------------------------------------------------
+
+// A string property's value; "" for NULL.
+std::string string_from(const GValue* value);
+// Sets a string property's value; NULL for "".
+void set_string(GValue* value, const std::string& text);
+// Registers the enum type once (thread-safe) and returns it; `once` is the
+// caller's static.
+GType register_enum_once(gsize* once, const char* name, const GEnumValue* values);
+// Both elements' GstURIHandler: the livekit/livekits protocols and these functions.
+void init_uri_handler(gpointer iface, GstURIType (*get_type)(GType), gchar* (*get_uri)(GstURIHandler*),
+                      gboolean (*set_uri)(GstURIHandler*, const gchar*, GError**));
+// The caps of the timestamp/x-unix reference meta (UNIX epoch time).
+GstCaps* unix_reference_caps();
 
 // ---- end-to-end encryption -----------------------------------------------------------
 
@@ -96,6 +119,16 @@ void install_e2ee_properties(GObjectClass* klass, guint passphrase_id, guint key
 // or the file's bytes), null when neither is set. The error says which
 // property to fix: both set, an unreadable or empty file.
 lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& settings);
+
+// An element's start, once its own properties are checked: the key ring its
+// e2ee settings give (read under the object lock), then the room joined as
+// join_room() does. On failure posts the error and returns false.
+bool open_room(GstElement* element, ConnectionSettings& settings, const E2eeSettings& e2ee,
+               GstResourceError open_error, std::shared_ptr<lk::room::RoomConnection>& room,
+               std::shared_ptr<lk::e2ee::KeyRing>& key_ring);
+// An element's stop: lets go of the room (the last holder leaves it) and
+// clears participant-sid.
+void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room);
 
 // ---- URIs ------------------------------------------------------------------------
 

@@ -34,7 +34,6 @@ enum {
 };
 
 GType timestamp_mode_get_type() {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {int(TimestampMode::UnixMs),
        "UNIX epoch milliseconds: a timestamp/x-unix reference meta, else running time mapped to real time", "unix-ms"},
@@ -43,15 +42,10 @@ GType timestamp_mode_get_type() {
       {0, nullptr, nullptr},
   };
   static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    type = g_enum_register_static("GstLiveKitDataSinkTimestampMode", values);
-    g_once_init_leave(&once, 1);
-  }
-  return type;
+  return lkgst::register_enum_once(&once, "GstLiveKitDataSinkTimestampMode", values);
 }
 
 GType back_pressure_get_type() {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {int(BackPressure::Block), "Wait until the data channel drains (woken by flush and state changes)", "block"},
       {int(BackPressure::DropNew), "Drop the new buffer at once (counted in stats)", "drop-new"},
@@ -60,11 +54,7 @@ GType back_pressure_get_type() {
       {0, nullptr, nullptr},
   };
   static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    type = g_enum_register_static("GstLiveKitDataSinkBackPressure", values);
-    g_once_init_leave(&once, 1);
-  }
-  return type;
+  return lkgst::register_enum_once(&once, "GstLiveKitDataSinkBackPressure", values);
 }
 
 // The C++ state of one element, behind the GObject.
@@ -86,11 +76,6 @@ struct Sink {
   std::string published_as;  // encoding and schema it was published with, serialized
   lk::room::LocalTrackStats last_stats;  // of the last track, once it is gone
 };
-
-GstCaps* unix_reference_caps() {
-  static GstCaps* caps = gst_caps_new_empty_simple("timestamp/x-unix");
-  return caps;
-}
 
 }  // namespace
 
@@ -125,7 +110,7 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
     return;
   }
   if (!lkgst::can_change(GST_ELEMENT(self), pspec)) return;
-  auto text = [value] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  auto text = [value] { return lkgst::string_from(value); };
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_TRACK_NAME: s.track_name = text(); break;
@@ -158,7 +143,7 @@ static void lkds_get_property(GObject* object, guint prop_id, GValue* value, GPa
   Sink& s = *self->sink;
   if (lkgst::get_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
   if (prop_id == PROP_STATS) return g_value_take_boxed(value, lkds_stats(self));
-  auto text = [value](const std::string& v) { g_value_set_string(value, v.empty() ? nullptr : v.c_str()); };
+  auto text = [value](const std::string& v) { lkgst::set_string(value, v); };
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_TRACK_NAME: text(s.track_name); break;
@@ -259,7 +244,6 @@ static void gst_livekit_data_sink_init(GstLiveKitDataSink* self) {
 // ---- URI handler: livekit://HOST[:PORT]/ROOM/TRACK?identity=I (sets properties) ----
 
 static GstURIType lkds_uri_get_type(GType) { return GST_URI_SINK; }
-static const gchar* const* lkds_uri_get_protocols(GType) { return lkgst::kUriProtocols; }
 
 static gchar* lkds_uri_get_uri(GstURIHandler* handler) {
   auto* self = GST_LIVEKIT_DATA_SINK(handler);
@@ -276,11 +260,7 @@ static gboolean lkds_uri_set_uri(GstURIHandler* handler, const gchar* uri, GErro
 }
 
 static void lkds_uri_handler_init(gpointer iface, gpointer) {
-  auto* handler = static_cast<GstURIHandlerInterface*>(iface);
-  handler->get_type = lkds_uri_get_type;
-  handler->get_protocols = lkds_uri_get_protocols;
-  handler->get_uri = lkds_uri_get_uri;
-  handler->set_uri = lkds_uri_set_uri;
+  lkgst::init_uri_handler(iface, lkds_uri_get_type, lkds_uri_get_uri, lkds_uri_set_uri);
 }
 
 // ---- state changes -----------------------------------------------------------------
@@ -291,20 +271,12 @@ static gboolean lkds_start(GstBaseSink* base) {
   GST_OBJECT_LOCK(self);
   const bool named = !s.track_name.empty();
   s.published_as.clear();
-  const lkgst::E2eeSettings e2ee = s.e2ee;
   GST_OBJECT_UNLOCK(self);
   if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("no track name: set the 'track-name' property"), (nullptr));
     return FALSE;
   }
-  auto key_ring = lkgst::key_ring_for(e2ee);
-  if (!key_ring) {
-    LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, key_ring.error().message, "");
-    return FALSE;
-  }
-  s.key_ring = *key_ring;
-  s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_WRITE);
-  return s.room != nullptr;
+  return lkgst::open_room(GST_ELEMENT(self), s.connection, s.e2ee, GST_RESOURCE_ERROR_OPEN_WRITE, s.room, s.key_ring);
 }
 
 // Waits (bounded) until what was pushed left the data channel, then unpublishes.
@@ -338,10 +310,7 @@ static void lkds_unpublish(GstLiveKitDataSink* self, int drain_ms) {
 static gboolean lkds_stop(GstBaseSink* base) {
   auto* self = GST_LIVEKIT_DATA_SINK(base);
   lkds_unpublish(self, 0);
-  self->sink->room.reset();  // the last holder leaves the room
-  GST_OBJECT_LOCK(self);
-  self->sink->connection.participant_sid.clear();
-  GST_OBJECT_UNLOCK(self);
+  lkgst::close_room(GST_ELEMENT(self), self->sink->connection, self->sink->room);
   return TRUE;
 }
 
@@ -372,10 +341,8 @@ static bool lkds_publish(GstLiveKitDataSink* self, GstCaps* caps) {
   auto track = s.room->publish_data_track(po);
   if (!track) {
     const lk::Error& e = track.error();
-    gint code = GST_RESOURCE_ERROR_OPEN_WRITE;
-    if (e.kind == lk::ErrorKind::NotAuthorized) code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
-    if (e.kind == lk::ErrorKind::InvalidArgument) code = GST_RESOURCE_ERROR_SETTINGS;
-    LKGST_ERROR(self, GST_RESOURCE_ERROR, code, e.message, "publishing with " + as);
+    LKGST_ERROR(self, GST_RESOURCE_ERROR, lkgst::resource_error_code(e, GST_RESOURCE_ERROR_OPEN_WRITE), e.message,
+                "publishing with " + as);
     return false;
   }
   GST_INFO_OBJECT(self, "published '%s' as %s (%s)", po.name.c_str(), (*track)->info().sid().c_str(), as.c_str());
@@ -431,7 +398,7 @@ static std::optional<uint64_t> lkds_user_timestamp(GstLiveKitDataSink* self, Gst
   if (mode == TimestampMode::None) return std::nullopt;
   if (mode == TimestampMode::Pts) return GST_CLOCK_TIME_IS_VALID(pts) ? std::optional<uint64_t>(pts) : std::nullopt;
 
-  if (auto* meta = gst_buffer_get_reference_timestamp_meta(buffer, unix_reference_caps())) {
+  if (auto* meta = gst_buffer_get_reference_timestamp_meta(buffer, lkgst::unix_reference_caps())) {
     return meta->timestamp / GST_MSECOND;
   }
   // Running time -> clock time -> real time (the pipeline clock need not be the wall clock).
@@ -486,11 +453,8 @@ static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer) {
     case lk::ErrorKind::InvalidArgument:  // over 128 packets; the message names size and limit
       LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE, e.message, "");
       return GST_FLOW_ERROR;
-    default: {
-      auto status = self->sink->room->status();
-      LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE, status ? e.message : status.error().message,
-                  e.message);
+    default:
+      lkgst::post_data_path_error(GST_ELEMENT(self), *self->sink->room, GST_RESOURCE_ERROR_WRITE, e);
       return GST_FLOW_ERROR;
-    }
   }
 }

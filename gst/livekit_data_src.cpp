@@ -38,7 +38,6 @@ enum class TimestampMode { Arrival, Sender };
 enum class OnUnpublished { Eos, Wait };
 
 GType on_unpublished_get_type() {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {int(OnUnpublished::Eos), "End the stream (EOS)", "eos"},
       {int(OnUnpublished::Wait),
@@ -46,15 +45,10 @@ GType on_unpublished_get_type() {
       {0, nullptr, nullptr},
   };
   static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    type = g_enum_register_static("GstLiveKitDataSrcOnUnpublished", values);
-    g_once_init_leave(&once, 1);
-  }
-  return type;
+  return lkgst::register_enum_once(&once, "GstLiveKitDataSrcOnUnpublished", values);
 }
 
 GType timestamp_mode_get_type() {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {int(TimestampMode::Arrival), "The running time when the frame arrived", "arrival"},
       {int(TimestampMode::Sender),
@@ -64,11 +58,7 @@ GType timestamp_mode_get_type() {
       {0, nullptr, nullptr},
   };
   static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    type = g_enum_register_static("GstLiveKitDataSrcTimestampMode", values);
-    g_once_init_leave(&once, 1);
-  }
-  return type;
+  return lkgst::register_enum_once(&once, "GstLiveKitDataSrcTimestampMode", values);
 }
 
 // The C++ state of one element, behind the GObject.
@@ -98,11 +88,6 @@ struct Src {
   std::optional<GstClockTimeDiff> realtime_offset;
   lk::room::SubscriptionStats ended_stats;  // subscriptions since start that are gone, summed
 };
-
-GstCaps* unix_reference_caps() {
-  static GstCaps* caps = gst_caps_new_empty_simple("timestamp/x-unix");
-  return caps;
-}
 
 }  // namespace
 
@@ -137,7 +122,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
     return;
   }
   if (!lkgst::can_change(GST_ELEMENT(self), pspec)) return;
-  auto text = [value] { return std::string(g_value_get_string(value) ? g_value_get_string(value) : ""); };
+  auto text = [value] { return lkgst::string_from(value); };
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_PARTICIPANT: s.participant = text(); break;
@@ -187,7 +172,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
   Src& s = *self->src;
   if (lkgst::get_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
   if (prop_id == PROP_STATS) return g_value_take_boxed(value, lkdsrc_stats(self));
-  auto text = [value](const std::string& v) { g_value_set_string(value, v.empty() ? nullptr : v.c_str()); };
+  auto text = [value](const std::string& v) { lkgst::set_string(value, v); };
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_PARTICIPANT: text(s.participant); break;
@@ -308,7 +293,6 @@ static void gst_livekit_data_src_init(GstLiveKitDataSrc* self) {
 // ---- URI handler: livekit://HOST[:PORT]/ROOM/TRACK?participant=P&identity=I (sets properties) ----
 
 static GstURIType lkdsrc_uri_get_type(GType) { return GST_URI_SRC; }
-static const gchar* const* lkdsrc_uri_get_protocols(GType) { return lkgst::kUriProtocols; }
 
 static gchar* lkdsrc_uri_get_uri(GstURIHandler* handler) {
   auto* self = GST_LIVEKIT_DATA_SRC(handler);
@@ -327,11 +311,7 @@ static gboolean lkdsrc_uri_set_uri(GstURIHandler* handler, const gchar* uri, GEr
 }
 
 static void lkdsrc_uri_handler_init(gpointer iface, gpointer) {
-  auto* handler = static_cast<GstURIHandlerInterface*>(iface);
-  handler->get_type = lkdsrc_uri_get_type;
-  handler->get_protocols = lkdsrc_uri_get_protocols;
-  handler->get_uri = lkdsrc_uri_get_uri;
-  handler->set_uri = lkdsrc_uri_set_uri;
+  lkgst::init_uri_handler(iface, lkdsrc_uri_get_type, lkdsrc_uri_get_uri, lkdsrc_uri_set_uri);
 }
 
 // ---- state changes -----------------------------------------------------------------
@@ -368,7 +348,6 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   s.ended_stats = {};
   s.discont = false;
   s.realtime_offset.reset();
-  const lkgst::E2eeSettings e2ee = s.e2ee;
   GST_OBJECT_UNLOCK(self);
   if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -377,14 +356,9 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
                       (nullptr));
     return FALSE;
   }
-  auto key_ring = lkgst::key_ring_for(e2ee);
-  if (!key_ring) {
-    LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, key_ring.error().message, "");
+  if (!lkgst::open_room(GST_ELEMENT(self), s.connection, s.e2ee, GST_RESOURCE_ERROR_OPEN_READ, s.room, s.key_ring)) {
     return FALSE;
   }
-  s.key_ring = *key_ring;
-  s.room = lkgst::join_room(GST_ELEMENT(self), s.connection, GST_RESOURCE_ERROR_OPEN_READ);
-  if (!s.room) return FALSE;
   lkdsrc_subscribe(self);
   return TRUE;
 }
@@ -402,10 +376,7 @@ static gboolean lkdsrc_stop(GstBaseSrc* base) {
     GST_OBJECT_UNLOCK(self);
   }
   subscription.reset();
-  s.room.reset();  // the last holder leaves the room
-  GST_OBJECT_LOCK(self);
-  s.connection.participant_sid.clear();
-  GST_OBJECT_UNLOCK(self);
+  lkgst::close_room(GST_ELEMENT(self), s.connection, s.room);
   return TRUE;
 }
 
@@ -584,12 +555,9 @@ static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataT
                                        : ": unset 'e2ee-passphrase' and 'e2ee-key-file'"),
                   "");
       return GST_FLOW_ERROR;
-    case SubscriptionEnd::Disconnected: {
-      auto status = self->src->room->status();
-      LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
-                  status ? error.message : status.error().message, error.message);
+    case SubscriptionEnd::Disconnected:
+      lkgst::post_data_path_error(GST_ELEMENT(self), *self->src->room, GST_RESOURCE_ERROR_READ, error);
       return GST_FLOW_ERROR;
-    }
     default:
       LKGST_ERROR(self, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ, error.message, "");
       return GST_FLOW_ERROR;
@@ -636,7 +604,7 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   s.last_frame_number = frame->frame_number;
   // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
   if (unix_time) {
-    gst_buffer_add_reference_timestamp_meta(buffer, unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
+    gst_buffer_add_reference_timestamp_meta(buffer, lkgst::unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
                                             GST_CLOCK_TIME_NONE);
   }
   *out = buffer;

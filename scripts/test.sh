@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs every test in
-# 'build' and the sanitizer-relevant suites (unit, fuzz, transport, room, gst; on the test server, not
-# livekit-server, to keep the suite short) in 'build-san', then prints one
-# closing line "N passed, M failed" counted from meson's test logs.
+# 'build' and, alongside, the sanitizer-relevant suites (unit, fuzz, transport, room, gst; on the test
+# server, not livekit-server, to keep the suite short) in 'build-san', then prints one
+# closing line "N passed, M failed" counted from meson's test logs; "test.sh: ... done at N s"
+# lines say when each stage ended.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
+stage() { echo "test.sh: $1 done at $SECONDS s"; }
+stage setup
+
 failed_build=0
 meson compile -C build || failed_build=1
-if [ -d build-san ]; then meson compile -C build-san || failed_build=1; fi
-
+stage "build compile"
 rm -f build/meson-logs/testlog.json build-san/meson-logs/testlog.json
-meson test -C build --print-errorlogs --num-processes 2 "$@"
+
+# build-san compiles (niced) and then runs its tests while build's tests run:
+# those mostly wait on servers, networks and timeouts (about a quarter of the
+# two cores busy), so the second tree takes idle CPU instead of stages of its
+# own. Its output is printed after build's.
+san_job=""
 if [ -d build-san ]; then
-  meson test -C build-san --print-errorlogs --num-processes 2 --suite unit --suite fuzz --suite transport --suite room --suite gst --no-suite livekit "$@" \
-    || true
+  (
+    nice -n 10 meson compile -C build-san >build-san/compile.log 2>&1 || { cat build-san/compile.log; exit 1; }
+    tail -n 1 build-san/compile.log
+    echo "test.sh: build-san compile done at $SECONDS s"
+    meson test -C build-san --print-errorlogs --num-processes 2 --suite unit --suite fuzz --suite transport \
+      --suite room --suite gst --no-suite livekit "$@" || true
+    echo "test.sh: build-san tests done at $SECONDS s"
+  ) >build-san/test.sh.log 2>&1 &
+  san_job=$!
+fi
+meson test -C build --print-errorlogs --num-processes 2 "$@"
+stage "build tests"
+if [ -n "$san_job" ]; then
+  wait "$san_job" || failed_build=1
+  cat build-san/test.sh.log
 fi
 
 python3 - "$failed_build" <<'PY'

@@ -218,13 +218,23 @@ async function drain(rx) {
   await within(rx.collect(1e9, 60000, QUICK ? 100 : 300), 90000, 'drain');
 }
 
-async function measurePath(p, server, browsers) {
+/** measure(tx, rx) with the sender and the receiver of path `p` live in a room of their own; both closed after. */
+async function withLivePair(p, server, browsers, measure) {
   const room = `bench-${++rooms}`;
   const tx = await startEnd(p.tx, 'send', server, room, browsers);
   let rx;
   try {
     rx = await startEnd(p.rx, 'recv', server, room, browsers);
     await waitLive(tx, rx);
+    return await measure(tx, rx);
+  } finally {
+    await rx?.close();
+    await tx.close();
+  }
+}
+
+async function measurePath(p, server, browsers) {
+  return withLivePair(p, server, browsers, async (tx, rx) => {
     progress('  live');
     const clients = () => cpuSeconds([...tx.pids(), ...rx.pids()]);
     const serverCpu = () => cpuSeconds([server.child.pid]);
@@ -253,10 +263,7 @@ async function measurePath(p, server, browsers) {
     }
     row.rss = { tx: rssMb(tx.pids()), rx: rssMb(rx.pids()) };
     return row;
-  } finally {
-    await rx?.close();
-    await tx.close();
-  }
+  });
 }
 
 // --- RSS while the sink is blocked on back-pressure -------------------------------------------
@@ -314,12 +321,7 @@ function udpLoss(action, percent) {
 
 /** One path under `percent` % loss: the LOSS_SIZES frames at LOSS_PLAN.fps, the loss on only while they travel. */
 async function measureLoss(p, server, browsers, percent) {
-  const room = `bench-${++rooms}`;
-  const tx = await startEnd(p.tx, 'send', server, room, browsers);
-  let rx;
-  try {
-    rx = await startEnd(p.rx, 'recv', server, room, browsers);
-    await waitLive(tx, rx);
+  return withLivePair(p, server, browsers, async (tx, rx) => {
     const row = { path: p.name, percent, sizes: {} };
     if (percent) udpLoss('-A', percent);
     try {
@@ -336,10 +338,7 @@ async function measureLoss(p, server, browsers, percent) {
       if (percent) udpLoss('-D', percent);
     }
     return row;
-  } finally {
-    await rx?.close();
-    await tx.close();
-  }
+  });
 }
 
 function printLoss(rows) {

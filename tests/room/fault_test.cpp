@@ -22,7 +22,7 @@
 
 #include "payload.h"
 #include "room/room_connection.h"
-#include "test_server.h"
+#include "server_fixture.h"
 
 namespace lk::room {
 namespace {
@@ -45,29 +45,14 @@ struct FlowReport {
   int64_t longest_gap_ms = 0;
 };
 
-class FaultTest : public ::testing::Test {
+class FaultTest : public lk::test::ServerFixture {
  protected:
-  void SetUp() override {
-    auto started = TestServer::start();
-    ASSERT_TRUE(started) << started.error().message;
-    server_.emplace(std::move(*started));
-  }
-  void TearDown() override {
-    if (HasFailure() && server_) std::cerr << "--- server log (tail) ---\n" << server_->log_tail() << std::endl;
-  }
-
   std::shared_ptr<RoomConnection> join(const std::string& identity, unsigned reconnect_timeout_ms = 60000) {
-    ConnectOptions o;
-    o.url = url_of_.count(identity) ? url_of_[identity] : server_->url();
-    o.api_key = TestServer::kApiKey;
-    o.api_secret = TestServer::kApiSecret;
-    o.room = room_;
-    o.identity = identity;
+    ConnectOptions o = options(identity);
+    if (url_of_.count(identity)) o.url = url_of_[identity];
     o.connect_timeout_ms = 10000;
     o.reconnect_timeout_ms = reconnect_timeout_ms;
-    auto room = RoomConnection::connect(o);
-    EXPECT_TRUE(room) << identity << ": " << room.error().message;
-    return room ? *room : nullptr;
+    return connect(o);
   }
 
   // Alice sends a frame every 5 ms (each number once: a push refused during
@@ -79,8 +64,7 @@ class FaultTest : public ::testing::Test {
     auto a = join("alice");
     auto b = join("bob");
     if (!a || !b) return report;
-    PublishOptions po;
-    po.name = "telemetry";
+    PublishOptions po = lk::test::track_named("telemetry");
     auto track = a->publish_data_track(po);
     EXPECT_TRUE(track) << track.error().message;
     if (!track) return report;
@@ -190,8 +174,6 @@ class FaultTest : public ::testing::Test {
         << identity << ": not one resume (a full reconnect is Reconnecting)";
   }
 
-  std::string room_ = "room-" + std::to_string(g_get_real_time());
-  std::optional<TestServer> server_;
   std::map<std::string, std::string> url_of_;  // identity -> server URL, when not server_'s
   bool sid_changed_ = false, handle_kept_ = false;
   std::map<std::string, bool> participant_kept_;
@@ -261,8 +243,7 @@ TEST_F(FaultTest, ALeaveWithReconnectToThePublisherIsSurvived) {
 TEST_F(FaultTest, NoReconnectWithinTheTimeoutEndsTheConnectionSayingWhy) {
   auto a = join("alice", 3000);
   ASSERT_TRUE(a);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   auto track = a->publish_data_track(po);
   ASSERT_TRUE(track);
   std::vector<RoomEvent::Kind> events;

@@ -18,7 +18,7 @@
 #include "payload.h"
 #include "process_stats.h"
 #include "room/room_connection.h"
-#include "test_server.h"
+#include "server_fixture.h"
 
 namespace lk::room {
 namespace {
@@ -98,40 +98,30 @@ class CheckedReader {
   std::thread thread_;
 };
 
-class ResilienceTest : public ::testing::Test {
+class ResilienceTest : public lk::test::ServerFixture {
  protected:
-  void SetUp() override {
-    auto started = TestServer::start();
-    ASSERT_TRUE(started) << started.error().message;
-    server_.emplace(std::move(*started));
-  }
-  void TearDown() override {
-    if (HasFailure() && server_) std::cerr << "--- server log (tail) ---\n" << server_->log_tail() << std::endl;
-  }
-
-  std::shared_ptr<RoomConnection> join(const std::string& identity) {
-    ConnectOptions o;
-    o.url = server_->url();
-    o.api_key = TestServer::kApiKey;
-    o.api_secret = TestServer::kApiSecret;
-    o.room = room_;
-    o.identity = identity;
-    o.connect_timeout_ms = 20000;
-    auto room = RoomConnection::connect(o);
-    EXPECT_TRUE(room) << identity << ": " << room.error().message;
-    return room ? *room : nullptr;
-  }
-
   std::shared_ptr<LocalDataTrack> publish(RoomConnection& room, const std::string& name) {
-    PublishOptions po;
-    po.name = name;
+    PublishOptions po = lk::test::track_named(name);
     auto track = room.publish_data_track(po);
     EXPECT_TRUE(track) << name << ": " << track.error().message;
     return track ? *track : nullptr;
   }
 
-  std::optional<TestServer> server_;
-  std::string room_ = "room-" + std::to_string(g_get_real_time());
+  struct Publication {
+    std::shared_ptr<RoomConnection> alice, bob;
+    std::shared_ptr<LocalDataTrack> track;
+    std::shared_ptr<DataTrackSubscription> sub;  // null when any step failed (with a test failure)
+  };
+  // Alice publishing "telemetry", bob subscribed to it and active.
+  Publication alice_to_bob() {
+    Publication p{join("alice"), join("bob"), nullptr, nullptr};
+    if (!p.alice || !p.bob || !(p.track = publish(*p.alice, "telemetry"))) return p;
+    auto sub = p.bob->subscribe("alice", "telemetry");
+    const bool active = sub->wait_active(15000);
+    EXPECT_TRUE(active) << "bob's subscription never became active";
+    if (active) p.sub = sub;
+    return p;
+  }
 };
 
 // ---------------------------------------------------------------------------
@@ -328,12 +318,8 @@ void expect_every_frame_accounted(const CheckedReader& reader, const Subscriptio
 }
 
 TEST_F(ResilienceTest, RandomLossDeliversOnlyWholeFramesAndCountsTheLost) {
-  auto alice = join("alice"), bob = join("bob");
-  ASSERT_TRUE(alice && bob);
-  auto track = publish(*alice, "telemetry");
-  ASSERT_TRUE(track);
-  auto sub = bob->subscribe("alice", "telemetry");
-  ASSERT_TRUE(sub->wait_active(15000));
+  auto [alice, bob, track, sub] = alice_to_bob();
+  ASSERT_TRUE(sub);
   // A participant that reconnects in full comes back with a new sid.
   const std::string sids = alice->participant_sid() + bob->participant_sid();
   const int percent = loss_percent();
@@ -400,12 +386,8 @@ TEST_F(ResilienceTest, RandomLossDeliversOnlyWholeFramesAndCountsTheLost) {
 TEST_F(ResilienceTest, ASoakAtAThousandFramesPerSecondKeepsResourcesFlat) {
   const char* env = std::getenv("LKT_SOAK_SECONDS");
   const int seconds = env ? std::max(4, std::atoi(env)) : 20;
-  auto alice = join("alice"), bob = join("bob");
-  ASSERT_TRUE(alice && bob);
-  auto track = publish(*alice, "telemetry");
-  ASSERT_TRUE(track);
-  auto sub = bob->subscribe("alice", "telemetry");
-  ASSERT_TRUE(sub->wait_active(15000));
+  auto [alice, bob, track, sub] = alice_to_bob();
+  ASSERT_TRUE(sub);
   CheckedReader reader(sub, small_frame_of);
 
   const uint64_t frames = uint64_t(seconds) * 1000;

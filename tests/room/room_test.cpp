@@ -19,7 +19,7 @@
 #include "room/room_registry.h"
 #include "signal/token.h"
 #include "payload.h"
-#include "test_server.h"
+#include "server_fixture.h"
 
 namespace lk::room {
 namespace {
@@ -46,37 +46,17 @@ struct EncryptedTrack {
   std::shared_ptr<DataTrackSubscription> sub;
 };
 
-class RoomTest : public ::testing::Test {
+class RoomTest : public lk::test::ServerFixture {
  protected:
-  void SetUp() override { start_server({}); }
-
-  void start_server(const std::vector<std::string>& flags) {
-    server_.reset();
-    auto started = TestServer::start(flags);
-    ASSERT_TRUE(started) << started.error().message;
-    server_.emplace(std::move(*started));
-  }
-
-  void TearDown() override {
-    if (HasFailure() && server_) std::cerr << "--- server log (tail) ---\n" << server_->log_tail() << std::endl;
-  }
-
-  ConnectOptions options(const std::string& identity, Signalling signalling = Signalling::Auto) {
-    ConnectOptions o;
-    o.url = url_override_.empty() ? server_->url() : url_override_;
-    o.api_key = TestServer::kApiKey;
-    o.api_secret = TestServer::kApiSecret;
-    o.room = room_;
-    o.identity = identity;
+  ConnectOptions options(const std::string& identity, Signalling signalling = Signalling::Auto) const {
+    ConnectOptions o = ServerFixture::options(identity);
+    if (!url_override_.empty()) o.url = url_override_;
     o.signalling = signalling;
-    o.connect_timeout_ms = 20000;
     return o;
   }
 
   std::shared_ptr<RoomConnection> join(const std::string& identity, Signalling signalling = Signalling::Auto) {
-    auto room = RoomConnection::connect(options(identity, signalling));
-    EXPECT_TRUE(room) << identity << ": " << room.error().message;
-    return room ? *room : nullptr;
+    return connect(options(identity, signalling));
   }
 
   // Pushes each frame until it arrives whole (a frame lost in transit is sent
@@ -115,8 +95,7 @@ class RoomTest : public ::testing::Test {
     EXPECT_EQ(a->signalling(), expected);
     EXPECT_EQ(b->signalling(), expected);
     EXPECT_FALSE(a->server_version().empty());
-    PublishOptions po;
-    po.name = "telemetry";
+    PublishOptions po = lk::test::track_named("telemetry");
     auto track = a->publish_data_track(po);
     ASSERT_TRUE(track) << track.error().message;
     EXPECT_EQ((*track)->info().name(), "telemetry");
@@ -142,8 +121,6 @@ class RoomTest : public ::testing::Test {
   // subscribes with `bob_passphrase`; returned once the subscription is live.
   EncryptedTrack publish_encrypted(const std::string& bob_passphrase);
 
-  std::string room_ = "room-" + std::to_string(g_get_real_time());
-  std::optional<TestServer> server_;
   std::string url_override_;  // a proxy in front of the server, when set
 };
 
@@ -197,8 +174,7 @@ TEST_F(RoomTest, AnUnreachableServerFailsWithinTheConnectTimeout) {
 TEST_F(RoomTest, ADuplicateTrackNameIsRefused) {
   auto a = join("alice");
   ASSERT_TRUE(a);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   ASSERT_TRUE(a->publish_data_track(po));
   auto again = a->publish_data_track(po);
   ASSERT_FALSE(again);
@@ -211,8 +187,7 @@ TEST_F(RoomTest, DisabledDataTracksAreRefusedNamingTheSetting) {
   start_server({"--data-tracks-disabled"});
   auto a = join("alice");
   ASSERT_TRUE(a);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   auto track = a->publish_data_track(po);
   ASSERT_FALSE(track);
   EXPECT_EQ(track.error().kind, lk::ErrorKind::NotAuthorized);
@@ -223,8 +198,7 @@ TEST_F(RoomTest, AServerWithoutDataTracksTimesOutSayingSo) {
   start_server({"--no-data-tracks"});
   auto a = join("alice");
   ASSERT_TRUE(a);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   po.publish_timeout_ms = 2000;
   auto track = a->publish_data_track(po);
   ASSERT_FALSE(track);
@@ -236,8 +210,7 @@ TEST_F(RoomTest, AnOversizedFrameIsRefusedAndTheTrackGoesOn) {
   auto a = join("alice");
   auto b = join("bob");
   ASSERT_TRUE(a && b);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   auto track = a->publish_data_track(po);
   ASSERT_TRUE(track) << track.error().message;
   auto sub = b->subscribe("alice", "telemetry");
@@ -268,8 +241,7 @@ TEST_F(RoomTest, ASubscriptionBeforeThePublishGetsTheTrackWhenItComes) {
   auto b = join("bob");
   ASSERT_TRUE(a && b);
   auto sub = b->subscribe("alice", "later");
-  PublishOptions po;
-  po.name = "later";
+  PublishOptions po = lk::test::track_named("later");
   po.frame_encoding.emplace().set_well_known(livekit::DataTrackFrameEncoding::WELL_KNOWN_FRAME_ENCODING_JSON);
   po.schema.emplace().set_name("telemetry.v1");
   auto track = a->publish_data_track(po);
@@ -322,8 +294,7 @@ TEST_F(RoomTest, APublisherLeavingEndsTheSubscriptionSayingSo) {
   auto a = join("alice");
   auto b = join("bob");
   ASSERT_TRUE(a && b);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   ASSERT_TRUE(a->publish_data_track(po));
   auto sub = b->subscribe("alice", "telemetry");
   ASSERT_TRUE(sub->wait_active(15000));
@@ -337,8 +308,7 @@ TEST_F(RoomTest, APublisherLeavingEndsTheSubscriptionSayingSo) {
 TEST_F(RoomTest, AServerLeaveEndsTheConnectionWithItsReason) {
   auto a = join("alice");
   ASSERT_TRUE(a);
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   auto track = a->publish_data_track(po);
   ASSERT_TRUE(track);
   server_->stop();  // both servers say leave{SERVER_SHUTDOWN} (or close) on their way out
@@ -383,8 +353,7 @@ TEST_F(RoomTest, NoLogLineCarriesTheTokenOrTheSecret) {
   o.api_secret.clear();
   auto good = RoomConnection::connect(o);
   ASSERT_TRUE(good) << good.error().message;
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   ASSERT_TRUE((*good)->publish_data_track(po));
   good->reset();
   grant.api_secret = "not-the-server-secret";
@@ -460,8 +429,7 @@ TEST_F(TlsTest, TheCaFileMakesAPrivateCertificateVerify) {
   o.identity = "bob";
   auto b = RoomConnection::connect(o);
   ASSERT_TRUE(b) << b.error().message;
-  PublishOptions po;
-  po.name = "telemetry";
+  PublishOptions po = lk::test::track_named("telemetry");
   auto track = (*a)->publish_data_track(po);
   ASSERT_TRUE(track) << track.error().message;
   auto sub = (*b)->subscribe("alice", "telemetry");
@@ -477,8 +445,7 @@ class BackPressureTest : public RoomTest {
   std::shared_ptr<LocalDataTrack> stalled_track(BackPressure mode) {
     a_ = join("alice");
     if (!a_) return nullptr;
-    PublishOptions po;
-    po.name = "bulk";
+    PublishOptions po = lk::test::track_named("bulk");
     po.back_pressure = mode;
     auto track = a_->publish_data_track(po);
     EXPECT_TRUE(track) << track.error().message;
@@ -574,8 +541,7 @@ TEST_F(RoomTest, NoThreadOfOursIsLeftAfterTheLastRelease) {
   {
     auto a = acquire_room(options("alice"));
     ASSERT_TRUE(a) << a.error().message;
-    PublishOptions po;
-    po.name = "telemetry";
+    PublishOptions po = lk::test::track_named("telemetry");
     ASSERT_TRUE((*a)->publish_data_track(po));
     EXPECT_GT(thread_count(), before);
   }
@@ -631,8 +597,7 @@ EncryptedTrack RoomTest::publish_encrypted(const std::string& bob_passphrase) {
     ADD_FAILURE() << "could not join";
     return t;
   }
-  PublishOptions po;
-  po.name = "secret";
+  PublishOptions po = lk::test::track_named("secret");
   po.e2ee = key_ring("shared passphrase");
   auto track = t.alice->publish_data_track(po);
   if (!track) {
@@ -710,8 +675,7 @@ TEST_F(RoomTest, TheServerForwardsCiphertextOnly) {
   ASSERT_TRUE(a && b);
   std::vector<std::shared_ptr<LocalDataTrack>> tracks;
   for (bool encrypted : {true, false}) {
-    PublishOptions po;
-    po.name = encrypted ? "secret" : "clear";
+    PublishOptions po = lk::test::track_named(encrypted ? "secret" : "clear");
     if (encrypted) po.e2ee = key_ring("shared passphrase");
     auto track = a->publish_data_track(po);
     ASSERT_TRUE(track) << track.error().message;

@@ -31,14 +31,27 @@ before(async () => { server = await startServer(); });
 after(async () => { assert.equal(await server.stop(), 0); });
 
 let roomCounter = 0;
-async function join(identity, { room, grant, path = 'v1' } = {}) {
+// `identity` joined (join response in .joinResponse), on the shared server unless `on` names another.
+async function join(identity, { room, grant, path = 'v1', on = server } = {}) {
   const tok = await token({ identity, room, grant });
-  const url = path === 'v1' ? v1Url(server.url, { tok }) : `${server.url}/rtc?access_token=${tok}&protocol=17&sdk=js&auto_subscribe=0`;
+  const url = path === 'v1' ? v1Url(on.url, { tok }) : `${on.url}/rtc?access_token=${tok}&protocol=17&sdk=js&auto_subscribe=0`;
   const c = await SignalConnection.open(url);
   c.joinResponse = await c.next('join');
   return c;
 }
+// A server of its own, with these flags, for the enclosing describe(): .server once started.
+function ownServer(flags) {
+  const own = {};
+  before(async () => { own.server = await startServer(flags); });
+  after(async () => { await own.server.stop(); });
+  return own;
+}
 const freshRoom = () => `room-${++roomCounter}`;
+// Alice, then bob (with `bobOptions` for his token) in a fresh room.
+async function aliceAndBob(bobOptions = {}) {
+  const room = freshRoom();
+  return { room, a: await join('alice', { room }), b: await join('bob', { room, ...bobOptions }) };
+}
 const publish = (c, fields) => c.send('publishDataTrackRequest', new PublishDataTrackRequest(fields));
 const subscribe = (c, trackSid, on = true) => c.send('updateDataSubscription', new UpdateDataSubscription({
   updates: [new UpdateDataSubscription_Update({ trackSid, subscribe: on })],
@@ -69,9 +82,7 @@ describe('join', () => {
   });
 
   test('participant updates on join and leave', async () => {
-    const room = freshRoom();
-    const a = await join('alice', { room });
-    const b = await join('bob', { room });
+    const { a, b } = await aliceAndBob();
     const joined = await a.next('update', (u) => u.participants.some((p) => p.identity === 'bob'));
     assert.equal(joined.participants[0].state, ParticipantInfo_State.JOINED);
     b.send('leave', new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }));
@@ -195,9 +206,7 @@ describe('publish', () => {
   });
 
   test('success: response with a new sid, participant update to the others', async () => {
-    const room = freshRoom();
-    const a = await join('alice', { room });
-    const b = await join('bob', { room });
+    const { a, b } = await aliceAndBob();
     const encoding = new DataTrackFrameEncoding({ value: { case: 'custom', value: 'my-enc' } });
     publish(a, { pubHandle: 7, name: 'telemetry', encryption: Encryption_Type.GCM, frameEncoding: encoding });
     const { info } = await a.next('publishDataTrackResponse');
@@ -211,9 +220,7 @@ describe('publish', () => {
   });
 
   test('unpublish: response, update without the track; unknown handle: NOT_FOUND', async () => {
-    const room = freshRoom();
-    const a = await join('alice', { room });
-    const b = await join('bob', { room });
+    const { a, b } = await aliceAndBob();
     publish(a, { pubHandle: 3, name: 't' });
     const { info } = await a.next('publishDataTrackResponse');
     await b.next('update', (u) => u.participants.some((p) => p.dataTracks.length === 1));
@@ -234,9 +241,7 @@ describe('publish', () => {
 
 describe('subscribe', () => {
   test('handles are per subscriber, sent as full snapshots after every change', async () => {
-    const room = freshRoom();
-    const a = await join('alice', { room });
-    const b = await join('bob', { room });
+    const { room, a, b } = await aliceAndBob();
     const c = await join('carol', { room });
     publish(a, { pubHandle: 1, name: 'one' });
     const t1 = (await a.next('publishDataTrackResponse')).info.sid;
@@ -272,9 +277,7 @@ describe('subscribe', () => {
   });
 
   test('unknown track, own track, no canSubscribe: no snapshot', async () => {
-    const room = freshRoom();
-    const a = await join('alice', { room });
-    const b = await join('bob', { room, grant: { canSubscribe: false } });
+    const { a, b } = await aliceAndBob({ grant: { canSubscribe: false } });
     publish(a, { pubHandle: 1, name: 'one' });
     const t1 = (await a.next('publishDataTrackResponse')).info.sid;
     subscribe(a, 'DTR_doesnotexist');
@@ -288,14 +291,10 @@ describe('subscribe', () => {
 });
 
 describe('--no-data-tracks', () => {
-  let old;
-  before(async () => { old = await startServer(['--no-data-tracks']); });
-  after(async () => { await old.stop(); });
+  const old = ownServer(['--no-data-tracks']);
 
   test('publish requests go unanswered', async () => {
-    const tok = await token();
-    const a = await SignalConnection.open(v1Url(old.url, { tok }));
-    await a.next('join');
+    const a = await join('alice', { on: old.server });
     publish(a, { pubHandle: 1, name: 'one' });
     publish(a, { pubHandle: 0, name: '' });
     assert.equal(await a.receives('publishDataTrackResponse', 1500), false);
@@ -307,14 +306,10 @@ describe('--no-data-tracks', () => {
 });
 
 describe('--data-tracks-disabled (livekit-server enable_data_tracks: false)', () => {
-  let off;
-  before(async () => { off = await startServer(['--data-tracks-disabled']); });
-  after(async () => { await off.stop(); });
+  const off = ownServer(['--data-tracks-disabled']);
 
   test('a publish with every grant is refused with NOT_ALLOWED, first of all checks', async () => {
-    const tok = await token();
-    const a = await SignalConnection.open(v1Url(off.url, { tok }));
-    await a.next('join');
+    const a = await join('alice', { on: off.server });
     const req = new PublishDataTrackRequest({ pubHandle: 0, name: '' });
     a.send('publishDataTrackRequest', req);
     const rr = await a.next('requestResponse');
@@ -338,9 +333,7 @@ describe('robustness and shutdown', () => {
 
   test('SIGTERM: leave{SERVER_SHUTDOWN} to everyone, exit 0', async () => {
     const own = await startServer();
-    const tok = await token();
-    const a = await SignalConnection.open(v1Url(own.url, { tok }));
-    await a.next('join');
+    const a = await join('alice', { on: own });
     const closed = new Promise((resolve) => a.ws.once('close', resolve));
     const exit = own.stop();
     const leave = await a.next('leave');
@@ -358,16 +351,14 @@ describe('resume', () => {
     assert.equal(a.joinResponse.clientConfiguration.resumeConnection, ClientConfigSetting.UNSET);
     a.close();
     const own = await startServer(['--no-resume']);
-    const b = await SignalConnection.open(v1Url(own.url, { tok: await token() }));
-    assert.equal((await b.next('join')).clientConfiguration.resumeConnection, ClientConfigSetting.DISABLED);
+    const b = await join('alice', { on: own });
+    assert.equal(b.joinResponse.clientConfiguration.resumeConnection, ClientConfigSetting.DISABLED);
     b.close();
     await own.stop();
   });
 
   test('a dropped WebSocket is resumed: same participant, tracks kept, held messages delivered', async () => {
-    const room = freshRoom();
-    const a = await join('alice', { room });
-    const b = await join('bob', { room });
+    const { room, a, b } = await aliceAndBob();
     publish(a, { pubHandle: 4, name: 'kept' });
     const { info } = await a.next('publishDataTrackResponse');
     subscribe(b, info.sid);
