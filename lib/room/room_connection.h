@@ -198,7 +198,7 @@ struct SubscribeOptions {
 
   // A quarter of a second of 100-byte frames at 60,000 a second: a reader
   // held off a busy CPU for longer than 1,024 frames last (17 ms) lost part
-  // of every burst (docs/benchmarks.md); 16,384 small frames hold about 2 MB.
+  // of every burst (docs/benchmarks.md); 16,384 small frames hold about 3 MB.
   static constexpr size_t kDefaultQueueFrames = 16384;
 };
 
