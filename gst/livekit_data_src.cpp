@@ -68,7 +68,7 @@ struct Src {
   std::string participant, track_name;
   int wait_timeout_ms = -1;
   guint max_partial_frames = 1;
-  guint queue_size = 1024;
+  guint queue_size = lk::room::SubscribeOptions::kDefaultQueueFrames;
   guint queue_max_bytes = 64 << 20;
   GstCaps* caps = nullptr;
   TimestampMode timestamp_mode = TimestampMode::Arrival;
@@ -231,7 +231,7 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
       gobject_class, PROP_QUEUE_SIZE,
       g_param_spec_uint("queue-size", "Queue size",
                         "Whole frames waiting to be pushed; on overflow the oldest is dropped (counted in stats)", 1,
-                        G_MAXINT, 1024, rw));
+                        G_MAXINT, lk::room::SubscribeOptions::kDefaultQueueFrames, rw));
   g_object_class_install_property(
       gobject_class, PROP_QUEUE_MAX_BYTES,
       g_param_spec_uint("queue-max-bytes", "Queue max bytes",

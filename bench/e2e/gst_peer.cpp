@@ -1,9 +1,14 @@
-// One end of the end-to-end bench (bench/e2e/e2e.mjs) on our elements, as an
-// application embeds them: `send` runs appsrc ! livekitdatasink, `recv` runs
-// livekitdatasrc ! appsink. Connection settings come from the elements'
-// environment variables (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET); the
-// commands and the frame layout are in peer_protocol.h.
+// One end of the end-to-end bench (bench/e2e/e2e.mjs) on our elements: `send`
+// feeds livekitdatasink, `recv` runs livekitdatasrc ! appsink. Connection
+// settings come from the elements' environment variables (LIVEKIT_URL,
+// LIVEKIT_API_KEY, LIVEKIT_API_SECRET); the commands and the frame layout are
+// in peer_protocol.h.
 //   gst_peer send|recv --room R --identity I --track T [--participant P (recv)]
+// The sender pushes each buffer into the sink's pad from the thread that makes
+// the frame, as a live source's streaming thread does. LKT_E2E_APPSRC=1 runs
+// `appsrc ! livekitdatasink` instead, where every frame also wakes appsrc's
+// own streaming thread: GStreamer's cost of feeding a pipeline from an
+// application thread, not the sink's (docs/benchmarks.md compares the two).
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -29,10 +34,14 @@ gboolean on_bus_message(GstBus*, GstMessage* message, gpointer) {
   fail(error->message);
 }
 
-GstElement* start(const std::string& description) {
+GstElement* parse(const std::string& description) {
   GError* error = nullptr;
-  GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
-  if (!pipeline) fail(error->message);
+  GstElement* element = gst_parse_launch(description.c_str(), &error);
+  if (!element) fail(error->message);
+  return element;
+}
+
+GstElement* play(GstElement* pipeline) {
   gst_bus_add_watch(GST_ELEMENT_BUS(pipeline), on_bus_message, nullptr);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   return pipeline;
@@ -42,10 +51,10 @@ std::string connection(const Endpoint& e) {
   return " room=" + e.room + " identity=" + e.identity + " track-name=" + e.track;
 }
 
-int sender(const Endpoint& e) {
+int sender_through_appsrc(const Endpoint& e) {
   // A small appsrc queue that blocks: the sink's back-pressure reaches the pushes.
-  GstElement* pipeline = start("appsrc name=src is-live=true block=true max-bytes=65536 format=bytes "
-                               "caps=application/octet-stream ! livekitdatasink" + connection(e));
+  GstElement* pipeline = play(parse("appsrc name=src is-live=true block=true max-bytes=65536 format=bytes "
+                                    "caps=application/octet-stream ! livekitdatasink" + connection(e)));
   auto* src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
   serve_sender([src](const uint8_t* bytes, size_t size) {
     gst_app_src_push_buffer(src, gst_buffer_new_memdup(bytes, size));
@@ -54,6 +63,42 @@ int sender(const Endpoint& e) {
   gst_object_unref(src);
   for (int i = 0; i < 1000 && !g_eos; i++) g_usleep(10000);  // the sink sends what it holds first
   gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  return 0;
+}
+
+// The stream a source element would start with: the same caps and byte
+// segment as the appsrc above.
+void start_stream(GstPad* pad) {
+  gst_pad_push_event(pad, gst_event_new_stream_start("gst_peer"));
+  GstCaps* caps = gst_caps_new_empty_simple("application/octet-stream");
+  gst_pad_push_event(pad, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_BYTES);
+  gst_pad_push_event(pad, gst_event_new_segment(&segment));
+}
+
+int sender(const Endpoint& e) {
+  if (g_getenv("LKT_E2E_APPSRC")) return sender_through_appsrc(e);
+  GstElement* sink = parse("livekitdatasink" + connection(e));
+  GstElement* pipeline = gst_pipeline_new(nullptr);
+  gst_bin_add(GST_BIN(pipeline), sink);
+  play(pipeline);
+  GstPad* pad = gst_pad_new("src", GST_PAD_SRC);
+  GstPad* sink_pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_set_active(pad, TRUE);
+  if (gst_pad_link(pad, sink_pad) != GST_PAD_LINK_OK) fail("cannot link to livekitdatasink");
+  gst_object_unref(sink_pad);
+  start_stream(pad);
+  serve_sender([pad](const uint8_t* bytes, size_t size) {
+    // Blocks while the sink does (back-pressure); an error also reaches the bus.
+    const GstFlowReturn flow = gst_pad_push(pad, gst_buffer_new_memdup(bytes, size));
+    if (flow != GST_FLOW_OK) fail(std::string("push: ") + gst_flow_get_name(flow));
+  });
+  gst_pad_push_event(pad, gst_event_new_eos());  // returns once the sink sent what it holds
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pad);
   gst_object_unref(pipeline);
   return 0;
 }
@@ -73,8 +118,8 @@ GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
 
 int receiver(const Endpoint& e) {
   Arrivals arrivals;
-  GstElement* pipeline = start("livekitdatasrc participant=" + e.participant + connection(e) +
-                               " ! appsink name=sink sync=false max-buffers=0");
+  GstElement* pipeline = play(parse("livekitdatasrc participant=" + e.participant + connection(e) +
+                                    " ! appsink name=sink sync=false max-buffers=0"));
   auto* sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
   GstAppSinkCallbacks callbacks{};
   callbacks.new_sample = on_sample;

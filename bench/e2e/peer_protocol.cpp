@@ -143,6 +143,7 @@ const uint8_t* Fill::bytes_for(uint32_t seq, size_t size) {
 
 void Arrivals::record(const uint8_t* data, size_t size) {
   const double now = realtime_ms();
+  bool done = false;
   {
     std::lock_guard lock(mutex_);
     if (size == kProbeSize && std::memcmp(data, kProbe, kProbeSize) == 0) {
@@ -156,30 +157,29 @@ void Arrivals::record(const uint8_t* data, size_t size) {
       }
       last_at_ = now;
       if (size >= kHeaderSize) latencies_ms_.push_back(now - read_sent_ms(data));
+      done = received_ == wanted_;
     }
   }
-  changed_.notify_all();
+  // Only the last frame wakes collect(): a wake-up per frame would cost the
+  // receiving thread a system call, and the mutex a waiter, at every frame.
+  if (done) changed_.notify_all();
 }
 
-// Waits for COUNT frames, TIMEOUT ms in all, or IDLE ms without a new frame.
+// Waits for COUNT frames, TIMEOUT ms in all, or IDLE ms without a new frame
+// (from the last arrival's time, checked when the wait runs out).
 void Arrivals::collect(uint64_t count, int timeout_ms, int idle_ms) {
-  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mutex_);
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  // Idle is measured from the last change seen, not from a wake-up: a wake-up can be
-  // the late notification of a frame already counted.
-  uint64_t seen = received_;
-  auto last_change = Clock::now();
+  wanted_ = count;
+  const double started = realtime_ms();
+  const double deadline = started + timeout_ms;
   while (received_ < count) {
-    const auto now = Clock::now();
-    if (received_ != seen) {
-      seen = received_;
-      last_change = now;
-    }
-    const auto until = std::min(deadline, last_change + std::chrono::milliseconds(idle_ms));
+    const double last_change = received_ ? std::max(last_at_, started) : started;
+    const double until = std::min(deadline, last_change + idle_ms);
+    const double now = realtime_ms();
     if (now >= until) break;
-    changed_.wait_until(lock, until);
+    changed_.wait_for(lock, std::chrono::microseconds(static_cast<int64_t>((until - now) * 1e3) + 1));
   }
+  wanted_ = UINT64_MAX;
   std::vector<double> sorted = std::move(latencies_ms_);
   std::sort(sorted.begin(), sorted.end());
   // The latency quantiles 0, 1, ..., 99, 99.9 and 100 % (a CDF for the plot).

@@ -72,6 +72,7 @@ class Arrivals {
   std::mutex mutex_;
   std::condition_variable changed_;
   uint64_t probes_ = 0, received_ = 0, bytes_ = 0, corrupted_ = 0;
+  uint64_t wanted_ = UINT64_MAX;  // the count collect() waits for
   double last_at_ = 0;
   std::vector<double> latencies_ms_;
   Fill fill_;

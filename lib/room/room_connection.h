@@ -188,12 +188,18 @@ struct SubscribeOptions {
   size_t max_partial_frames = 1;        // frames reassembled at once
   // Whole frames waiting for read(), bounded by count and by payload bytes
   // (0 = no byte bound); overflow drops the oldest. The count is large so a
-  // burst of small frames fits; the bytes keep big frames from piling up.
-  size_t queue_frames = 1024;
+  // burst of small frames outlasts a reader that is not scheduled for a
+  // while (see kDefaultQueueFrames); the bytes keep big frames from piling up.
+  size_t queue_frames = kDefaultQueueFrames;
   size_t queue_bytes = 64 << 20;
   // Keys for an end-to-end encrypted track; must be set exactly when the
   // track is encrypted (else the subscription ends: KeyMissing / NotEncrypted).
   std::shared_ptr<e2ee::KeyRing> e2ee;
+
+  // A quarter of a second of 100-byte frames at 60,000 a second: a reader
+  // held off a busy CPU for longer than 1,024 frames last (17 ms) lost part
+  // of every burst (docs/benchmarks.md); 16,384 small frames hold about 3 MB.
+  static constexpr size_t kDefaultQueueFrames = 16384;
 };
 
 struct SubscriptionStats {

@@ -260,7 +260,7 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
   EXPECT_EQ(src_mode, 0);        // arrival
   EXPECT_EQ(on_unpublished, 0);  // eos
   EXPECT_EQ(partial, 1u);
-  EXPECT_EQ(queue, 1024u);
+  EXPECT_EQ(queue, 16384u);
   EXPECT_EQ(queue_bytes, 64u << 20);
   EXPECT_EQ(caps, nullptr);
   EXPECT_TRUE(gst_base_src_is_live(GST_BASE_SRC(src)));
