@@ -305,21 +305,28 @@ TEST_F(RoomTest, APublisherLeavingEndsTheSubscriptionSayingSo) {
   EXPECT_EQ(end.error().kind, lk::ErrorKind::Closed);
 }
 
+// A leave from a server that stays up, so it is always delivered: a second
+// session with the same identity makes both servers send the first one
+// leave{DUPLICATE_IDENTITY}. (A stopping livekit-server may close the
+// WebSocket before its leave{SERVER_SHUTDOWN} is out when the machine is busy,
+// and the room then rightly reconnects: no test for a reason can rest on it.)
 TEST_F(RoomTest, AServerLeaveEndsTheConnectionWithItsReason) {
   auto a = join("alice");
   ASSERT_TRUE(a);
   PublishOptions po = lk::test::track_named("telemetry");
   auto track = a->publish_data_track(po);
   ASSERT_TRUE(track);
-  server_->stop();  // both servers say leave{SERVER_SHUTDOWN} (or close) on their way out
+  auto again = join("alice");
+  ASSERT_TRUE(again);
   const auto started = std::chrono::steady_clock::now();
   while (a->status() && std::chrono::steady_clock::now() - started < 20s) std::this_thread::sleep_for(100ms);
-  ASSERT_FALSE(a->status()) << "still connected after the server stopped";
-  EXPECT_NE(a->status().error().message.find("SERVER_SHUTDOWN"), std::string::npos) << a->status().error().message;
+  ASSERT_FALSE(a->status()) << "still connected after the server's leave";
+  EXPECT_NE(a->status().error().message.find("DUPLICATE_IDENTITY"), std::string::npos) << a->status().error().message;
   EXPECT_FALSE((*track)->is_published());
   auto pushed = (*track)->push(pattern(10, 1), 1, 100);
   ASSERT_FALSE(pushed);
   EXPECT_EQ(pushed.error().kind, lk::ErrorKind::Closed);
+  EXPECT_TRUE(again->status()) << "the newer session must stay";
 }
 
 // Every log line of every level, while a join is refused (livekit-server
