@@ -84,6 +84,42 @@ TEST(Dtls, HandshakeNegotiatesAnSrtpProfileAndCarriesData) {
   EXPECT_TRUE(e.server_errors.empty());
 }
 
+// A datagram may carry several records (RFC 6347 section 4.1.1): receive()
+// delivers each of them before it returns, and a corrupt datagram delivers
+// nothing and leaves nothing behind for the next one.
+TEST(Dtls, EveryRecordOfADatagramIsDeliveredByItsReceive) {
+  Ends e;
+  e.server->start();
+  e.client->start();
+  ASSERT_TRUE(e.wire.run_until([&] {
+    return e.client->state() == DtlsTransport::State::Connected && e.server->state() == DtlsTransport::State::Connected;
+  }));
+  ASSERT_TRUE(e.wire.run_until([&] { return e.wire.in_flight.empty(); }));
+  std::vector<uint8_t> datagram;
+  for (uint8_t fill : {1, 2, 3}) {
+    ASSERT_TRUE(e.client->send(std::vector<uint8_t>(300, fill)));
+    auto& record = e.wire.in_flight.back().second;
+    datagram.insert(datagram.end(), record.begin(), record.end());
+  }
+  e.wire.in_flight.clear();
+  e.server->receive(datagram);
+  ASSERT_EQ(e.to_server.size(), 3u) << "records after the first waited for another datagram";
+  for (uint8_t fill : {1, 2, 3}) EXPECT_EQ(e.to_server[fill - 1], std::vector<uint8_t>(300, fill));
+
+  ASSERT_TRUE(e.client->send(std::vector<uint8_t>(300, 4)));
+  auto corrupt = e.wire.in_flight.back().second;
+  ASSERT_TRUE(e.client->send(std::vector<uint8_t>(300, 5)));
+  auto good = e.wire.in_flight.back().second;
+  e.wire.in_flight.clear();
+  corrupt.back() ^= 1;  // the AEAD tag no longer matches
+  e.server->receive(corrupt);
+  EXPECT_EQ(e.to_server.size(), 3u) << "a corrupt record was delivered";
+  e.server->receive(good);
+  ASSERT_EQ(e.to_server.size(), 4u);
+  EXPECT_EQ(e.to_server[3], std::vector<uint8_t>(300, 5));
+  EXPECT_EQ(e.server->state(), DtlsTransport::State::Connected);
+}
+
 TEST(Dtls, CertificateNotMatchingTheSdpFingerprintFailsTheHandshake) {
   Ends e(/*tamper=*/true);
   e.server->start();
