@@ -62,15 +62,19 @@ struct Ends {
     server->on_error = [this](const lk::Error& e) { server_errors.push_back(e.message); };
     server->on_receive = [this](std::span<const uint8_t> d) { to_server.emplace_back(d.begin(), d.end()); };
   }
+
+  bool handshake() {
+    server->start();
+    client->start();
+    return wire.run_until([&] {
+      return client->state() == DtlsTransport::State::Connected && server->state() == DtlsTransport::State::Connected;
+    });
+  }
 };
 
 TEST(Dtls, HandshakeNegotiatesAnSrtpProfileAndCarriesData) {
   Ends e;
-  e.server->start();
-  e.client->start();
-  ASSERT_TRUE(e.wire.run_until([&] {
-    return e.client->state() == DtlsTransport::State::Connected && e.server->state() == DtlsTransport::State::Connected;
-  }));
+  ASSERT_TRUE(e.handshake());
   EXPECT_EQ(e.client->srtp_profile(), "SRTP_AEAD_AES_128_GCM") << "pion fails DTLS without a use_srtp profile";
   EXPECT_EQ(e.server->srtp_profile(), e.client->srtp_profile());
   std::vector<uint8_t> payload(1200, 0x42);
@@ -89,11 +93,7 @@ TEST(Dtls, HandshakeNegotiatesAnSrtpProfileAndCarriesData) {
 // nothing and leaves nothing behind for the next one.
 TEST(Dtls, EveryRecordOfADatagramIsDeliveredByItsReceive) {
   Ends e;
-  e.server->start();
-  e.client->start();
-  ASSERT_TRUE(e.wire.run_until([&] {
-    return e.client->state() == DtlsTransport::State::Connected && e.server->state() == DtlsTransport::State::Connected;
-  }));
+  ASSERT_TRUE(e.handshake());
   ASSERT_TRUE(e.wire.run_until([&] { return e.wire.in_flight.empty(); }));
   std::vector<uint8_t> datagram;
   for (uint8_t fill : {1, 2, 3}) {
