@@ -482,6 +482,10 @@ void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
         e.stream = stream;
         post(std::move(e));
       }
+      // usrsctp refuses sends on a stream while our reset of it is in flight
+      // (EAGAIN), and nothing else says when it ends: a message refused then
+      // (a new channel's DCEP OPEN on a reused stream) waits for on_writable.
+      if (!writable_pending_.exchange(true)) post(Event{Event::Kind::Writable});
       break;
     case SCTP_PARTIAL_DELIVERY_EVENT: {
       if (len < sizeof(sctp_pdapi_event)) break;
