@@ -1,5 +1,8 @@
 #include "rtc/dtls_transport.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -124,6 +127,7 @@ lk::Result<void> DtlsTransport::init(const Certificate& cert) {
   static std::once_flag once;
   std::call_once(once, [method] {
     BIO_meth_set_write(method, bio_write);
+    BIO_meth_set_read(method, bio_read);
     BIO_meth_set_ctrl(method, bio_ctrl);
     BIO_meth_set_create(method, [](BIO* b) {
       BIO_set_init(b, 1);
@@ -151,11 +155,11 @@ lk::Result<void> DtlsTransport::init(const Certificate& cert) {
   ssl_ = SSL_new(ctx_);
   if (!ssl_) return make_error(ErrorKind::Internal, "SSL_new: " + openssl_errors());
   SSL_set_ex_data(ssl_, ssl_ex_index(), this);
-  rbio_ = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(rbio_, -1);
-  BIO* wbio = BIO_new(method);
-  BIO_set_data(wbio, this);
-  SSL_set_bio(ssl_, rbio_, wbio);
+  // One BIO both ways: OpenSSL reads the datagram being received where it
+  // lies, and writes records out through ICE.
+  BIO* bio = BIO_new(method);
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);
   SSL_set_mtu(ssl_, kDtlsMtu);
   DTLS_set_link_mtu(ssl_, kDtlsMtu);
   if (client_) SSL_set_connect_state(ssl_);
@@ -184,36 +188,36 @@ void DtlsTransport::start() {
 void DtlsTransport::receive(std::span<const uint8_t> datagram) {
   // DTLS records start with a content type of 20..63 (RFC 7983 demux).
   if (datagram.empty() || datagram[0] < 20 || datagram[0] > 63) return;
-  {
-    std::lock_guard lock(mutex_);
-    if (state_ == State::Failed || state_ == State::Closed) return;
-    if (state_ == State::New) {  // ClientHello before our ICE said connected
-      state_ = State::Connecting;
-      state_dirty_ = true;
-    }
-    BIO_write(rbio_, datagram.data(), static_cast<int>(datagram.size()));
-  }
   // One record per lock: delivering data re-enters send() via usrsctp.
-  for (;;) {
+  for (bool first = true;; first = false) {
     int n;
-    bool more;
+    bool more, events;
     {
       std::lock_guard lock(mutex_);
-      if (!ssl_ || state_ == State::Failed || state_ == State::Closed) break;
+      if (state_ == State::Failed || state_ == State::Closed) {
+        incoming_ = {};
+        break;
+      }
+      if (first) {
+        if (state_ == State::New) {  // ClientHello before our ICE said connected
+          state_ = State::Connecting;
+          state_dirty_ = true;
+        }
+        incoming_ = datagram;
+      }
       n = SSL_read(ssl_, read_buffer_.data(), static_cast<int>(read_buffer_.size()));
       if (n <= 0) after_io(n);
       else if (!handshake_done_) after_io(n);
       // Usually one record per datagram: skip the SSL_read that would only say WANT_READ.
-      more = n > 0 && (BIO_ctrl_pending(rbio_) > 0 || SSL_pending(ssl_) > 0);
+      more = n > 0 && (!incoming_.empty() || SSL_has_pending(ssl_));
+      if (!more) incoming_ = {};  // with leftovers of a datagram OpenSSL refused
+      events = state_dirty_ || !pending_error_.empty();
     }
-    flush_events();
+    if (events) flush_events();
     if (n <= 0) break;
     if (on_receive) on_receive({read_buffer_.data(), static_cast<size_t>(n)});
     if (!more) break;
   }
-  std::lock_guard lock(mutex_);
-  if (BIO_ctrl_pending(rbio_) == 0) return;
-  BIO_reset(rbio_);  // leftovers of a datagram OpenSSL refused
 }
 
 bool DtlsTransport::send(std::span<const uint8_t> data) {
@@ -334,12 +338,27 @@ int DtlsTransport::bio_write(BIO* bio, const char* data, int len) {
   return len;  // datagrams may be lost anyway; DTLS/SCTP retransmit
 }
 
-long DtlsTransport::bio_ctrl(BIO*, int cmd, long, void*) {
+// Under mutex_ (inside SSL_read): the datagram receive() is working on, once.
+int DtlsTransport::bio_read(BIO* bio, char* out, int len) {
+  auto* self = static_cast<DtlsTransport*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (self->incoming_.empty()) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  // A datagram longer than OpenSSL asks for is cut, as a datagram socket would.
+  size_t n = std::min(self->incoming_.size(), static_cast<size_t>(std::max(len, 0)));
+  std::memcpy(out, self->incoming_.data(), n);
+  self->incoming_ = {};
+  return static_cast<int>(n);
+}
+
+long DtlsTransport::bio_ctrl(BIO* bio, int cmd, long, void*) {
   switch (cmd) {
     case BIO_CTRL_FLUSH: return 1;
     case BIO_CTRL_DGRAM_QUERY_MTU: return kDtlsMtu;
-    case BIO_CTRL_WPENDING:
-    case BIO_CTRL_PENDING: return 0;
+    case BIO_CTRL_PENDING: return static_cast<long>(static_cast<DtlsTransport*>(BIO_get_data(bio))->incoming_.size());
+    case BIO_CTRL_WPENDING: return 0;
     default: return 0;
   }
 }

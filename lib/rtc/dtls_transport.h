@@ -84,6 +84,7 @@ class DtlsTransport {
 
   static int verify_peer(int preverify_ok, X509_STORE_CTX* store);
   static int bio_write(BIO* bio, const char* data, int len);
+  static int bio_read(BIO* bio, char* out, int len);
   static long bio_ctrl(BIO* bio, int cmd, long num, void* ptr);
 
   GMainContext* context_;
@@ -95,7 +96,6 @@ class DtlsTransport {
   std::mutex mutex_;  // guards ssl_ (OpenSSL objects are not thread-safe)
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
-  BIO* rbio_ = nullptr;
   State state_ = State::New;
   bool handshake_done_ = false;
   std::string mismatch_;       // set by verify_peer
@@ -104,6 +104,7 @@ class DtlsTransport {
   bool state_dirty_ = false;
   lk::ScopedSource timer_;  // handshake retransmission
   std::vector<uint8_t> read_buffer_;
+  std::span<const uint8_t> incoming_;  // what receive() has not handed OpenSSL yet, under mutex_
 };
 
 }  // namespace lk::rtc

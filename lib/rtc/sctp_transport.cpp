@@ -32,9 +32,11 @@ constexpr uint16_t kStreams = 1024;
 // An idle association still exchanges a HEARTBEAT/ACK every interval + RTO,
 // which keeps the ICE liveness watchdog (seconds) quiet while the peer lives.
 constexpr uint32_t kHeartbeatMs = 500;
-// Events queued before receive() delivers them itself (see receive()).
-constexpr size_t kDeliverNowEvents = 64;
 constexpr size_t kPartialDeliveryPoint = 64 * 1024;
+
+// The transport whose receive() runs usrsctp on this thread: what usrsctp
+// hands it meanwhile is delivered when receive() returns, not from the loop.
+thread_local const SctpTransport* receiving_on_this_thread = nullptr;
 
 void usrsctp_log(const char* format, ...) {
   char line[1024];
@@ -257,17 +259,20 @@ void SctpTransport::receive(std::span<const uint8_t> packet) {
   {
     SendBatch batch;  // what a SACK lets out goes in as few system calls as possible
     std::lock_guard lock(usrsctp_mutex_);
+    receiving_on_this_thread = this;
     usrsctp_conninput(this, packet.data(), packet.size(), 0);
+    receiving_on_this_thread = nullptr;
   }
-  // While datagrams keep coming libnice reads them all inside one main-loop
-  // dispatch, so the idle dispatch would wait (and messages pile up without
-  // bound) until the socket runs dry: past a few events deliver them now.
-  bool backlog;
+  // Deliver what this packet completed now: libnice reads a whole burst of
+  // datagrams in one main-loop dispatch, and messages held until the loop is
+  // idle pile up (each in its own usrsctp buffer; freeing a pile at once makes
+  // malloc give the pages back and fault them in again for the next one).
+  bool any;
   {
     std::lock_guard lock(events_mutex_);
-    backlog = events_.size() >= kDeliverNowEvents;
+    any = !events_.empty();
   }
-  if (backlog) dispatch_events();
+  if (any) dispatch_events();
 }
 
 SctpTransport::SendStatus SctpTransport::send(const SendParams& p, std::span<const uint8_t> data) {
@@ -317,7 +322,7 @@ bool SctpTransport::reset_stream(uint16_t stream) {
 void SctpTransport::post(Event&& event) {
   std::lock_guard lock(events_mutex_);
   events_.push_back(std::move(event));
-  if (dispatch_source_) return;
+  if (dispatch_source_ || receiving_on_this_thread == this) return;  // receive() delivers it
   dispatch_source_ = lk::ScopedSource::idle(
       context_,
       [this] {
@@ -477,6 +482,10 @@ void SctpTransport::handle_notification(const uint8_t* data, size_t len) {
         e.stream = stream;
         post(std::move(e));
       }
+      // usrsctp refuses sends on a stream while our reset of it is in flight
+      // (EAGAIN), and nothing else says when it ends: a message refused then
+      // (a new channel's DCEP OPEN on a reused stream) waits for on_writable.
+      if (!writable_pending_.exchange(true)) post(Event{Event::Kind::Writable});
       break;
     case SCTP_PARTIAL_DELIVERY_EVENT: {
       if (len < sizeof(sctp_pdapi_event)) break;

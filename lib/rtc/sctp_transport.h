@@ -101,7 +101,7 @@ class SctpTransport {
   lk::Result<void> open_socket();
   void post(Event&& event);  // any thread
   void log_status();
-  void dispatch_events();    // owner thread (idle source, or receive() on a backlog)
+  void dispatch_events();    // owner thread (idle source, or the end of receive())
   // Takes ownership of data (malloc'd by usrsctp).
   void handle_data(uint16_t stream, uint32_t ppid, uint32_t tsn, int flags, uint8_t* data, size_t len);
   void handle_notification(const uint8_t* data, size_t len);  // under partial_mutex_

@@ -62,15 +62,19 @@ struct Ends {
     server->on_error = [this](const lk::Error& e) { server_errors.push_back(e.message); };
     server->on_receive = [this](std::span<const uint8_t> d) { to_server.emplace_back(d.begin(), d.end()); };
   }
+
+  bool handshake() {
+    server->start();
+    client->start();
+    return wire.run_until([&] {
+      return client->state() == DtlsTransport::State::Connected && server->state() == DtlsTransport::State::Connected;
+    });
+  }
 };
 
 TEST(Dtls, HandshakeNegotiatesAnSrtpProfileAndCarriesData) {
   Ends e;
-  e.server->start();
-  e.client->start();
-  ASSERT_TRUE(e.wire.run_until([&] {
-    return e.client->state() == DtlsTransport::State::Connected && e.server->state() == DtlsTransport::State::Connected;
-  }));
+  ASSERT_TRUE(e.handshake());
   EXPECT_EQ(e.client->srtp_profile(), "SRTP_AEAD_AES_128_GCM") << "pion fails DTLS without a use_srtp profile";
   EXPECT_EQ(e.server->srtp_profile(), e.client->srtp_profile());
   std::vector<uint8_t> payload(1200, 0x42);
@@ -82,6 +86,38 @@ TEST(Dtls, HandshakeNegotiatesAnSrtpProfileAndCarriesData) {
       << "close_notify reaches the peer";
   EXPECT_TRUE(e.client_errors.empty());
   EXPECT_TRUE(e.server_errors.empty());
+}
+
+// A datagram may carry several records (RFC 6347 section 4.1.1): receive()
+// delivers each of them before it returns, and a corrupt datagram delivers
+// nothing and leaves nothing behind for the next one.
+TEST(Dtls, EveryRecordOfADatagramIsDeliveredByItsReceive) {
+  Ends e;
+  ASSERT_TRUE(e.handshake());
+  ASSERT_TRUE(e.wire.run_until([&] { return e.wire.in_flight.empty(); }));
+  std::vector<uint8_t> datagram;
+  for (uint8_t fill : {1, 2, 3}) {
+    ASSERT_TRUE(e.client->send(std::vector<uint8_t>(300, fill)));
+    auto& record = e.wire.in_flight.back().second;
+    datagram.insert(datagram.end(), record.begin(), record.end());
+  }
+  e.wire.in_flight.clear();
+  e.server->receive(datagram);
+  ASSERT_EQ(e.to_server.size(), 3u) << "records after the first waited for another datagram";
+  for (uint8_t fill : {1, 2, 3}) EXPECT_EQ(e.to_server[fill - 1], std::vector<uint8_t>(300, fill));
+
+  ASSERT_TRUE(e.client->send(std::vector<uint8_t>(300, 4)));
+  auto corrupt = e.wire.in_flight.back().second;
+  ASSERT_TRUE(e.client->send(std::vector<uint8_t>(300, 5)));
+  auto good = e.wire.in_flight.back().second;
+  e.wire.in_flight.clear();
+  corrupt.back() ^= 1;  // the AEAD tag no longer matches
+  e.server->receive(corrupt);
+  EXPECT_EQ(e.to_server.size(), 3u) << "a corrupt record was delivered";
+  e.server->receive(good);
+  ASSERT_EQ(e.to_server.size(), 4u);
+  EXPECT_EQ(e.to_server[3], std::vector<uint8_t>(300, 5));
+  EXPECT_EQ(e.server->state(), DtlsTransport::State::Connected);
 }
 
 TEST(Dtls, CertificateNotMatchingTheSdpFingerprintFailsTheHandshake) {
