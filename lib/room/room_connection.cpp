@@ -896,6 +896,9 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
 
   void request_subscription(const std::shared_ptr<DataTrackSubscription::State>& s) {
     const RemoteTrack* track = remote->find(s->identity, s->name);
+    // Changes are handled after the whole update is applied: a track that a
+    // later entry of the same update removed again is not there to ask for.
+    if (!track) return;
     s->requested = true;
     s->depacketizer.emplace(std::max<size_t>(1, s->options.max_partial_frames));
     {
