@@ -543,10 +543,17 @@ function printTargets(label, rows, rtc) {
   const oursBest = best(ours);
   check('throughput ≥ 2x the official client', official ? oursBest >= 2 * best(official) : null,
     `${fmt(oursBest)} vs ${fmt(best(official))} MB/s (best frame size each): ${ratio(oursBest, best(official))}`);
-  check('throughput ≥ 0.8x the forwarding ceiling (pion → pion)', ceiling ? oursBest >= 0.8 * best(ceiling) : null,
-    `${fmt(oursBest)} vs ${fmt(best(ceiling))} MB/s: ${ratio(oursBest, best(ceiling))}`);
+  // pion clients load the shared cores more than ours do, so pion → pion can forward less than
+  // lib/room → lib/room: the target is judged against the faster of the two.
   const client = find(OUR_CLIENT);
-  if (client) lines.push(`| (for scale) vs lib/room → lib/room | | ${ratio(oursBest, best(client))} of ${fmt(best(client))} MB/s |`);
+  const forwarders = [ceiling, client].filter(Boolean).sort((a, b) => best(b) - best(a));
+  const fastest = forwarders[0];
+  check('throughput ≥ 0.8x the forwarding ceiling (the faster of pion → pion, lib/room → lib/room)',
+    ceiling ? oursBest >= 0.8 * best(fastest) : null,
+    `${fmt(oursBest)} vs ${fmt(best(fastest))} MB/s (${fastest?.path}): ${ratio(oursBest, best(fastest))}`);
+  for (const other of forwarders.slice(1)) {
+    lines.push(`| (for scale) vs ${other.path} | | ${ratio(oursBest, best(other))} of ${fmt(best(other))} MB/s |`);
+  }
   const transport = (rtc.rows ?? []).find((r) => r.path === 'ours->ours' && r.size === 16000);
   if (transport) lines.push(`| (for scale) vs our transport alone, 16 kB | | ${ratio(oursBest, transport.mbps)} of ${fmt(transport.mbps)} MB/s |`);
   const p99 = (r) => r?.rates[1000]?.latency[P99];
