@@ -194,7 +194,7 @@ void DtlsTransport::receive(std::span<const uint8_t> datagram) {
     bool more, events;
     {
       std::lock_guard lock(mutex_);
-      if (state_ == State::Failed || state_ == State::Closed) {
+      if (!ssl_ || state_ == State::Failed || state_ == State::Closed) {  // !ssl_: init() failed
         incoming_ = {};
         break;
       }
