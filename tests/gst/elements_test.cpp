@@ -1014,6 +1014,10 @@ TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
   ASSERT_TRUE(error) << "no error after the server went away";
   EXPECT_EQ(error->domain, GST_RESOURCE_ERROR);
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_READ) << error->text;
+  // The text is the connection's own reason, not just "the subscription ended".
+  const bool says_why = error->text.find("the server ended the session") != std::string::npos ||
+                        error->text.find("could not reconnect within") != std::string::npos;
+  EXPECT_TRUE(says_why) << error->text;
 }
 
 // The text of every WARNING on the pipeline's bus, until an ERROR or `timeout`
