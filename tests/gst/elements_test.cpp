@@ -112,9 +112,9 @@ uint64_t stat(GstElement* e, const char* field) {
   return v;
 }
 
-std::string string_property(GstElement* e, const char* name) {
+std::string string_property(gpointer object, const char* name) {
   gchar* v = nullptr;
-  g_object_get(e, name, &v, nullptr);
+  g_object_get(object, name, &v, nullptr);
   std::string out = v ? v : "";
   g_free(v);
   return out;
@@ -1067,6 +1067,20 @@ TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
   EXPECT_TRUE(says_why) << error->text;
 }
 
+// A WARNING's or an INFO's text; the message is released.
+std::string take_text(GstMessage* m) {
+  GError* error = nullptr;
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING) {
+    gst_message_parse_warning(m, &error, nullptr);
+  } else {
+    gst_message_parse_info(m, &error, nullptr);
+  }
+  std::string out = error->message;
+  g_error_free(error);
+  gst_message_unref(m);
+  return out;
+}
+
 // The text of every WARNING on the pipeline's bus, until an ERROR or `timeout`
 // (the ERROR is left on the bus, for wait_error).
 std::vector<std::string> warnings(Pipeline& p, std::chrono::milliseconds timeout = 0ms) {
@@ -1082,11 +1096,7 @@ std::vector<std::string> warnings(Pipeline& p, std::chrono::milliseconds timeout
       gst_bus_post(bus, m);  // back, for wait_error
       break;
     }
-    GError* error = nullptr;
-    gst_message_parse_warning(m, &error, nullptr);
-    out.emplace_back(error->message);
-    g_error_free(error);
-    gst_message_unref(m);
+    out.push_back(take_text(m));
   }
   gst_object_unref(bus);
   return out;
@@ -1096,25 +1106,11 @@ bool any_contains(const std::vector<std::string>& texts, const std::string& part
   return std::any_of(texts.begin(), texts.end(), [&](const std::string& t) { return t.find(part) != std::string::npos; });
 }
 
-std::string object_property(GObject* object, const char* name) {
-  gchar* v = nullptr;
-  g_object_get(object, name, &v, nullptr);
-  std::string out = v ? v : "";
-  g_free(v);
-  return out;
-}
-
 // The texts of the INFO messages on a pipeline's bus so far.
 std::vector<std::string> infos(Pipeline& p) {
   std::vector<std::string> out;
   GstBus* bus = gst_element_get_bus(p.element());
-  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_INFO)) {
-    GError* error = nullptr;
-    gst_message_parse_info(m, &error, nullptr);
-    out.emplace_back(error->message);
-    g_error_free(error);
-    gst_message_unref(m);
-  }
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_INFO)) out.push_back(take_text(m));
   gst_object_unref(bus);
   return out;
 }
@@ -1133,10 +1129,10 @@ TEST_F(ServerTest, ALiveKitRoomContextHandsOnePipelinesConnectionToAnother) {
   ASSERT_TRUE(value && G_VALUE_HOLDS_OBJECT(value) && g_value_get_object(value));
   auto* object = G_OBJECT(g_value_get_object(value));
   EXPECT_STREQ(G_OBJECT_TYPE_NAME(object), "GstLiveKitRoom");
-  EXPECT_EQ(object_property(object, "url"), server_->url());
-  EXPECT_EQ(object_property(object, "room"), room_);
-  EXPECT_EQ(object_property(object, "identity"), "alice");
-  EXPECT_EQ(object_property(object, "participant-sid"), alice_sid);
+  EXPECT_EQ(string_property(object, "url"), server_->url());
+  EXPECT_EQ(string_property(object, "room"), room_);
+  EXPECT_EQ(string_property(object, "identity"), "alice");
+  EXPECT_EQ(string_property(object, "participant-sid"), alice_sid);
 
   // bob publishes "b" and reads alice's "a". B: a src with no connection
   // settings at all, given A's context when it asks (the README's handler).
