@@ -6,7 +6,10 @@
 #include <vector>
 #include <utility>
 
+#include "livekit_room.h"
 #include "room/room_registry.h"
+#include "signal/join_url.h"
+#include "signal/token.h"
 
 GST_DEBUG_CATEGORY_STATIC(lkgst_common_debug);
 #define GST_CAT_DEFAULT lkgst_common_debug
@@ -354,20 +357,22 @@ static void post_room_event(GstElement* element, ConnectionSettings& settings, l
   }
 }
 
-std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
-                                                    GstResourceError open_error) {
-  GST_OBJECT_LOCK(element);
-  const ConnectionSettings copy = settings;
-  GST_OBJECT_UNLOCK(element);
-  auto options = connect_options(copy);
+namespace {
+
+// Joins (or shares, by key) the connection the element's settings name. On
+// failure posts the element error and returns nullptr.
+std::shared_ptr<lk::room::RoomConnection> join_by_settings(GstElement* element, const ConnectionSettings& settings,
+                                                           GstResourceError open_error, std::string& url) {
+  auto options = connect_options(settings);
   if (!options) {
     LKGST_ERROR(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, options.error().message, "");
     return nullptr;
   }
   // The query part of a URL may hold a token: never logged.
-  const std::string where = "url " + options->url.substr(0, options->url.find('?')) + (options->token.empty() ? ", room " + options->room +
-                                                                                   ", identity " + options->identity
-                                                                             : ", with a token");
+  url = options->url.substr(0, options->url.find('?'));
+  const std::string where = "url " + url + (options->token.empty()
+                                                ? ", room " + options->room + ", identity " + options->identity
+                                                : ", with a token");
   GST_INFO_OBJECT(element, "joining: %s", where.c_str());
   auto room = lk::room::acquire_room(*options);
   if (!room) {
@@ -377,12 +382,18 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
   }
   GST_INFO_OBJECT(element, "joined as %s (%s)", (*room)->participant_sid().c_str(),
                   lk::room::to_string((*room)->signalling()));
+  return *room;
+}
+
+// The element's hold on a connection: records participant-sid and forwards
+// its reconnect events to the bus; releasing it stops the bus messages first.
+std::shared_ptr<lk::room::RoomConnection> hold_room(GstElement* element, ConnectionSettings& settings,
+                                                    GstResourceError open_error,
+                                                    std::shared_ptr<lk::room::RoomConnection> shared) {
   GST_OBJECT_LOCK(element);
-  settings.participant_sid = (*room)->participant_sid();
+  settings.participant_sid = shared->participant_sid();
   GST_OBJECT_UNLOCK(element);
   g_object_notify(G_OBJECT(element), "participant-sid");
-  // The element's hold on the room: releasing it stops the bus messages first.
-  std::shared_ptr<lk::room::RoomConnection> shared = *room;
   // The data path's error when the connection ends: READ for the src, WRITE for the sink.
   const GstResourceError end_error =
       open_error == GST_RESOURCE_ERROR_OPEN_READ ? GST_RESOURCE_ERROR_READ : GST_RESOURCE_ERROR_WRITE;
@@ -393,6 +404,98 @@ std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, Connect
     shared->remove_listener(listener);
     shared.reset();
   });
+}
+
+// The "livekit.room" context given to the element, the usual way: one set on
+// it, else a peer's answer to a context query, else the answer to its
+// need-context message (an application's sync bus handler, or a bin that kept
+// another element's have-context). nullptr when none came.
+GstContext* find_room_context(GstElement* element) {
+  if (GstContext* set = gst_element_get_context(element, kRoomContextType)) return set;
+  GstQuery* query = gst_query_new_context(kRoomContextType);
+  auto ask_peer = [](GstElement*, GstPad* pad, gpointer q) -> gboolean { return !gst_pad_peer_query(pad, GST_QUERY(q)); };
+  if (!gst_element_foreach_pad(element, ask_peer, query)) {  // stopped: a peer answered
+    GstContext* answer = nullptr;
+    gst_query_parse_context(query, &answer);
+    if (answer) gst_element_set_context(element, answer);
+  }
+  gst_query_unref(query);
+  if (GstContext* answered = gst_element_get_context(element, kRoomContextType)) return answered;
+  gst_element_post_message(element, gst_message_new_need_context(GST_OBJECT(element), kRoomContextType));
+  return gst_element_get_context(element, kRoomContextType);
+}
+
+// What in the element's own url, room, identity and token (those set) names
+// another connection than `given`; "" when they agree.
+std::string difference(const ConnectionSettings& s, const ContextRoom& given) {
+  std::string room = s.room, identity = s.identity, out;
+  auto add = [&out](const std::string& what) { out += (out.empty() ? "" : ", ") + what; };
+  if (!s.token.empty()) {
+    auto claims = lk::signal::read_token_claims(s.token);
+    if (!claims) return "its token cannot be read";
+    room = claims->room;
+    identity = claims->identity;
+  }
+  if (!s.url.empty()) {
+    auto mine = lk::signal::parse_server_url(s.url), theirs = lk::signal::parse_server_url(given.url);
+    if (!mine || !theirs || mine->websocket_base() != theirs->websocket_base()) {
+      add("url " + s.url.substr(0, s.url.find('?')));
+    }
+  }
+  if (!room.empty() && room != given.room) add("room '" + room + "'");
+  if (!identity.empty() && identity != given.identity) add("identity '" + identity + "'");
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
+                                                    GstResourceError open_error) {
+  GST_OBJECT_LOCK(element);
+  const ConnectionSettings copy = settings;
+  GST_OBJECT_UNLOCK(element);
+  GstContext* context = find_room_context(element);
+  const ContextRoom given = room_from_context(context);
+  if (context) gst_context_unref(context);
+  if (given.connection) {
+    const std::string named = "room '" + given.room + "' as '" + given.identity + "' at " + given.url;
+    const std::string differs = difference(copy, given);
+    if (differs.empty()) {
+      if (auto status = given.connection->status(); !status) {
+        LKGST_ERROR(element, GST_RESOURCE_ERROR, open_error,
+                    "the connection in the livekit.room context (" + named + ") has ended: " + status.error().message,
+                    "");
+        return nullptr;
+      }
+      GST_INFO_OBJECT(element, "using the connection of the livekit.room context: %s", named.c_str());
+      return hold_room(element, settings, open_error, given.connection);
+    }
+    GST_ELEMENT_INFO(element, RESOURCE, SETTINGS,
+                     ("the livekit.room context (%s) is not used: this element's %s; joining by its own properties",
+                      named.c_str(), differs.c_str()),
+                     (nullptr));
+  }
+  std::string url;
+  auto joined = join_by_settings(element, copy, open_error, url);
+  if (!joined) return nullptr;
+  // Kept on the element to answer peers' context queries; the message hands it to the application.
+  GstContext* own = room_context_new(joined, url);
+  gst_element_set_context(element, own);
+  gst_element_post_message(element, gst_message_new_have_context(GST_OBJECT(element), own));
+  return hold_room(element, settings, open_error, joined);
+}
+
+bool answer_room_context_query(GstElement* element, GstQuery* query) {
+  const char* type = nullptr;
+  if (GST_QUERY_TYPE(query) != GST_QUERY_CONTEXT || !gst_query_parse_context_type(query, &type) ||
+      g_strcmp0(type, kRoomContextType) != 0) {
+    return false;
+  }
+  GstContext* context = gst_element_get_context(element, kRoomContextType);
+  if (!context) return false;
+  gst_query_set_context(query, context);
+  gst_context_unref(context);
+  return true;
 }
 
 bool open_room(GstElement* element, ConnectionSettings& settings, const E2eeSettings& e2ee,

@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "livekit_models.pb.h"
+#include "livekit_room.h"
 #include "e2ee/key_ring.h"
 #include "room/room_connection.h"
 
@@ -64,15 +65,26 @@ bool can_change(GstElement* element, const GParamSpec* pspec);
 // which property is missing.
 lk::Result<lk::room::ConnectOptions> connect_options(const ConnectionSettings& settings);
 
-// Joins (or shares) the room connection for the element's settings. On
-// failure posts the element error and returns nullptr: RESOURCE SETTINGS for
-// missing properties, NOT_AUTHORIZED for a refused token, `open_error`
+// The room connection for the element (blocks up to connect-timeout):
+// - the one in the "livekit.room" context the element was given (set on it,
+//   a peer's answer to a context query, or the answer to its need-context
+//   message), unless the element's own url, room, identity or token (those
+//   set) name another connection: then a bus INFO says what differs and it
+//   joins by its properties. A context whose connection has ended is an
+//   error saying so (`open_error`).
+// - else joined (or shared) by the element's settings, then posted in a
+//   have-context message and kept on the element for peers' context queries.
+// On failure posts the element error and returns nullptr: RESOURCE SETTINGS
+// for missing properties, NOT_AUTHORIZED for a refused token, `open_error`
 // (OPEN_READ / OPEN_WRITE) for the rest. Records the participant sid.
 // While the element holds the connection, its reconnects go to the bus: a
 // WARNING per attempt and per track that could not be republished, an INFO
 // once joined again (participant-sid then follows the new session).
 std::shared_ptr<lk::room::RoomConnection> join_room(GstElement* element, ConnectionSettings& settings,
                                                     GstResourceError open_error);
+// Answers a peer's context query for "livekit.room" with the element's
+// context; false for any other query.
+bool answer_room_context_query(GstElement* element, GstQuery* query);
 
 // The resource error code for a refusal from lib/room: NOT_AUTHORIZED,
 // SETTINGS for an invalid argument, else `otherwise`.

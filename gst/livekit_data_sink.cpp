@@ -95,6 +95,7 @@ static gboolean lkds_start(GstBaseSink* base);
 static gboolean lkds_stop(GstBaseSink* base);
 static gboolean lkds_set_caps(GstBaseSink* base, GstCaps* caps);
 static gboolean lkds_event(GstBaseSink* base, GstEvent* event);
+static gboolean lkds_query(GstBaseSink* base, GstQuery* query);
 static gboolean lkds_unlock(GstBaseSink* base);
 static gboolean lkds_unlock_stop(GstBaseSink* base);
 static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer);
@@ -226,6 +227,7 @@ static void gst_livekit_data_sink_class_init(GstLiveKitDataSinkClass* klass) {
   base_class->stop = GST_DEBUG_FUNCPTR(lkds_stop);
   base_class->set_caps = GST_DEBUG_FUNCPTR(lkds_set_caps);
   base_class->event = GST_DEBUG_FUNCPTR(lkds_event);
+  base_class->query = GST_DEBUG_FUNCPTR(lkds_query);
   base_class->unlock = GST_DEBUG_FUNCPTR(lkds_unlock);
   base_class->unlock_stop = GST_DEBUG_FUNCPTR(lkds_unlock_stop);
   base_class->render = GST_DEBUG_FUNCPTR(lkds_render);
@@ -362,6 +364,11 @@ static gboolean lkds_set_caps(GstBaseSink* base, GstCaps* caps) {
 static gboolean lkds_event(GstBaseSink* base, GstEvent* event) {
   if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) lkds_unpublish(GST_LIVEKIT_DATA_SINK(base), 5000);
   return GST_BASE_SINK_CLASS(gst_livekit_data_sink_parent_class)->event(base, event);
+}
+
+static gboolean lkds_query(GstBaseSink* base, GstQuery* query) {
+  if (lkgst::answer_room_context_query(GST_ELEMENT(base), query)) return TRUE;
+  return GST_BASE_SINK_CLASS(gst_livekit_data_sink_parent_class)->query(base, query);
 }
 
 static gboolean lkds_unlock(GstBaseSink* base) {

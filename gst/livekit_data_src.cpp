@@ -423,6 +423,7 @@ static gboolean lkdsrc_query(GstBaseSrc* base, GstQuery* query) {
     gst_query_set_latency(query, TRUE, 0, GST_CLOCK_TIME_NONE);
     return TRUE;
   }
+  if (lkgst::answer_room_context_query(GST_ELEMENT(base), query)) return TRUE;
   return GST_BASE_SRC_CLASS(gst_livekit_data_src_parent_class)->query(base, query);
 }
 

@@ -290,7 +290,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mutex;
   std::optional<lk::Error> failure;  // set once the connection ended on its own
   bool closed = false;
-  std::string identity, participant_sid, server_version;
+  std::string room_name, identity, participant_sid, server_version;
   Signalling in_use = Signalling::V1;
 
   // Destroys an object on a later turn of the loop: it may be the one whose
@@ -418,6 +418,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     join = response;
     {
       std::lock_guard lock(mutex);
+      room_name = join.room().name();
       participant_sid = join.participant().sid();
       identity = join.participant().identity();
       server_version = join.server_info().version().empty() ? join.server_version() : join.server_info().version();
@@ -1375,6 +1376,10 @@ lk::Result<void> RoomConnection::status() const {
   return lk::ok();
 }
 
+std::string RoomConnection::room() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->room_name;
+}
 std::string RoomConnection::identity() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->identity;

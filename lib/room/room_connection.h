@@ -277,6 +277,7 @@ class RoomConnection {
   // while reconnecting, and after close().
   lk::Result<void> status() const;
 
+  std::string room() const;  // the room's name, as the server's join response gave it
   std::string identity() const;
   std::string participant_sid() const;
   std::string server_version() const;

@@ -24,6 +24,11 @@
 #include <vector>
 
 #include "payload.h"
+// The README's C, as printed: its handler does not use every parameter.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "share_room_snippet.h"
+#pragma GCC diagnostic pop
 #include "test_server.h"
 
 namespace {
@@ -107,9 +112,9 @@ uint64_t stat(GstElement* e, const char* field) {
   return v;
 }
 
-std::string string_property(GstElement* e, const char* name) {
+std::string string_property(gpointer object, const char* name) {
   gchar* v = nullptr;
-  g_object_get(e, name, &v, nullptr);
+  g_object_get(object, name, &v, nullptr);
   std::string out = v ? v : "";
   g_free(v);
   return out;
@@ -282,6 +287,48 @@ TEST_F(ElementTest, AMissingUrlFailsTheStateChangeNamingTheProperty) {
   EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS);
   EXPECT_NE(error->text.find("'url'"), std::string::npos) << error->text;
   EXPECT_NE(error->text.find("LIVEKIT_URL"), std::string::npos) << error->text;
+}
+
+// Records "ELEMENT TYPE" for each need-context on a bus, and answers a
+// "livekit.room" one with `answer` when set.
+struct ContextRequests {
+  std::vector<std::string> asked;
+  GstContext* answer = nullptr;
+
+  static GstBusSyncReply record(GstBus*, GstMessage* m, gpointer data) {
+    auto* self = static_cast<ContextRequests*>(data);
+    const gchar* type = nullptr;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_NEED_CONTEXT && gst_message_parse_context_type(m, &type)) {
+      self->asked.push_back(std::string(GST_MESSAGE_SRC_NAME(m)) + " " + type);
+      if (self->answer) gst_element_set_context(GST_ELEMENT(GST_MESSAGE_SRC(m)), self->answer);
+    }
+    return GST_BUS_PASS;
+  }
+};
+
+TEST_F(ElementTest, AnElementWithoutSettingsAsksForALiveKitRoomContext) {
+  // An answer of the right type without a connection in it is no connection.
+  GstContext* empty = gst_context_new("livekit.room", FALSE);
+  for (GstContext* answer : {static_cast<GstContext*>(nullptr), empty}) {
+    for (const std::string element : {"sink", "src"}) {
+      SCOPED_TRACE(element + (answer ? ", answered with an empty context" : ", not answered"));
+      Pipeline p(element == "sink" ? "fakesrc ! livekitdatasink name=e track-name=t"
+                                   : "livekitdatasrc name=e participant=p track-name=t ! fakesink");
+      ContextRequests requests;
+      requests.answer = answer;
+      GstBus* bus = gst_element_get_bus(p.element());
+      gst_bus_set_sync_handler(bus, ContextRequests::record, &requests, nullptr);
+      EXPECT_EQ(p.set_state(GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+      gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+      gst_object_unref(bus);
+      EXPECT_EQ(requests.asked, std::vector<std::string>{"e livekit.room"});
+      auto error = p.wait_error(1s);
+      ASSERT_TRUE(error);
+      EXPECT_EQ(error->code, GST_RESOURCE_ERROR_SETTINGS);
+      EXPECT_NE(error->text.find("'url'"), std::string::npos) << error->text;
+    }
+  }
+  gst_context_unref(empty);
 }
 
 TEST_F(ElementTest, AMissingTrackNameFailsTheStateChangeNamingTheProperty) {
@@ -1020,6 +1067,20 @@ TEST_F(ServerTest, AServerGoneIsAReadErrorForAWaitingSrc) {
   EXPECT_TRUE(says_why) << error->text;
 }
 
+// A WARNING's or an INFO's text; the message is released.
+std::string take_text(GstMessage* m) {
+  GError* error = nullptr;
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING) {
+    gst_message_parse_warning(m, &error, nullptr);
+  } else {
+    gst_message_parse_info(m, &error, nullptr);
+  }
+  std::string out = error->message;
+  g_error_free(error);
+  gst_message_unref(m);
+  return out;
+}
+
 // The text of every WARNING on the pipeline's bus, until an ERROR or `timeout`
 // (the ERROR is left on the bus, for wait_error).
 std::vector<std::string> warnings(Pipeline& p, std::chrono::milliseconds timeout = 0ms) {
@@ -1035,11 +1096,7 @@ std::vector<std::string> warnings(Pipeline& p, std::chrono::milliseconds timeout
       gst_bus_post(bus, m);  // back, for wait_error
       break;
     }
-    GError* error = nullptr;
-    gst_message_parse_warning(m, &error, nullptr);
-    out.emplace_back(error->message);
-    g_error_free(error);
-    gst_message_unref(m);
+    out.push_back(take_text(m));
   }
   gst_object_unref(bus);
   return out;
@@ -1047,6 +1104,101 @@ std::vector<std::string> warnings(Pipeline& p, std::chrono::milliseconds timeout
 
 bool any_contains(const std::vector<std::string>& texts, const std::string& part) {
   return std::any_of(texts.begin(), texts.end(), [&](const std::string& t) { return t.find(part) != std::string::npos; });
+}
+
+// The texts of the INFO messages on a pipeline's bus so far.
+std::vector<std::string> infos(Pipeline& p) {
+  std::vector<std::string> out;
+  GstBus* bus = gst_element_get_bus(p.element());
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_INFO)) out.push_back(take_text(m));
+  gst_object_unref(bus);
+  return out;
+}
+
+TEST_F(ServerTest, ALiveKitRoomContextHandsOnePipelinesConnectionToAnother) {
+  // A: alice publishes "a", joined by its properties; the test catches its
+  // have-context, as an application would.
+  Pipeline a(sender("alice", "a"));
+  ASSERT_NE(a.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstContext* room = catch_room_context(a.element());
+  ASSERT_TRUE(room) << "the sink that joined posted no livekit.room have-context";
+  const std::string alice_sid = string_property(a["sink"], "participant-sid");
+  EXPECT_EQ(alice_sid.rfind("PA_", 0), 0u) << alice_sid;
+  EXPECT_FALSE(gst_context_is_persistent(room));
+  const GValue* value = gst_structure_get_value(gst_context_get_structure(room), "room");
+  ASSERT_TRUE(value && G_VALUE_HOLDS_OBJECT(value) && g_value_get_object(value));
+  auto* object = G_OBJECT(g_value_get_object(value));
+  EXPECT_STREQ(G_OBJECT_TYPE_NAME(object), "GstLiveKitRoom");
+  EXPECT_EQ(string_property(object, "url"), server_->url());
+  EXPECT_EQ(string_property(object, "room"), room_);
+  EXPECT_EQ(string_property(object, "identity"), "alice");
+  EXPECT_EQ(string_property(object, "participant-sid"), alice_sid);
+
+  // bob publishes "b" and reads alice's "a". B: a src with no connection
+  // settings at all, given A's context when it asks (the README's handler).
+  // C: carol's src, set up by its own properties, is offered the same
+  // context: it says it does not use it and joins as carol.
+  Pipeline bob(sender("bob", "b") + "  " + receiver("bob", "alice", "a"));
+  Pipeline b("livekitdatasrc name=src participant=bob track-name=b ! appsink name=out sync=false");
+  Pipeline c(receiver("carol", "bob", "b"));
+  for (Pipeline* p : {&b, &c}) {
+    GstBus* bus = gst_element_get_bus(p->element());
+    gst_bus_set_sync_handler(bus, give_room_context, gst_context_ref(room), GDestroyNotify(gst_context_unref));
+    gst_object_unref(bus);
+  }
+  gst_context_unref(room);
+  ASSERT_NE(bob.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(b.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(c.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  warm_up(bob["in"], b["out"]);
+  warm_up(a["in"], bob["out"]);
+  ASSERT_FALSE(HasFailure());
+
+  uint32_t seed = 1;
+  for (size_t size : {size_t(1), size_t(16000), size_t(65536)}) {
+    const auto payload = pattern(size, seed++);
+    GstSample* sample = deliver(bob["in"], b["out"], payload);
+    EXPECT_TRUE(sample) << "a frame of " << size << " B never reached B's src";
+    if (sample) gst_sample_unref(sample);
+  }
+  // A keeps working: nobody else joined as alice (a second join would have
+  // made the server drop the first), and B's src is alice.
+  GstSample* sample = deliver(a["in"], bob["out"], pattern(700, seed++));
+  EXPECT_TRUE(sample) << "A's frames stopped after B started";
+  if (sample) gst_sample_unref(sample);
+  EXPECT_EQ(string_property(b["src"], "participant-sid"), alice_sid) << "B's src is another participant";
+  EXPECT_EQ(string_property(b["src"], "url"), "");
+  const std::string carol_sid = string_property(c["src"], "participant-sid");
+  EXPECT_EQ(carol_sid.rfind("PA_", 0), 0u) << carol_sid;
+  EXPECT_NE(carol_sid, alice_sid);
+  const auto said = infos(c);
+  EXPECT_TRUE(any_contains(said, "livekit.room context") && any_contains(said, "identity 'carol'"))
+      << "carol's src did not say why it joined by its own properties";
+  for (Pipeline* p : {&a, &b, &c, &bob}) EXPECT_FALSE(p->wait_error(0ms));
+}
+
+TEST_F(ServerTest, ALiveKitRoomContextWhoseConnectionEndedIsAnError) {
+  Pipeline a(sender("alice", "a", "", "reconnect-timeout=1000"));
+  ASSERT_NE(a.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  GstContext* room = catch_room_context(a.element());
+  ASSERT_TRUE(room) << "the sink that joined posted no livekit.room have-context";
+  server_->stop();
+  ASSERT_TRUE(a.wait_error(30s)) << "A's connection did not end with its server";
+
+  for (const std::string element : {"sink", "src"}) {
+    SCOPED_TRACE(element);
+    Pipeline b(element == "sink" ? "fakesrc ! livekitdatasink track-name=b"
+                                 : "livekitdatasrc participant=bob track-name=b ! fakesink");
+    gst_element_set_context(b.element(), room);
+    EXPECT_EQ(b.set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    auto error = b.wait_error(1s);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->domain, GST_RESOURCE_ERROR);
+    EXPECT_EQ(error->code, element == "sink" ? GST_RESOURCE_ERROR_OPEN_WRITE : GST_RESOURCE_ERROR_OPEN_READ);
+    EXPECT_NE(error->text.find("livekit.room context"), std::string::npos) << error->text;
+    EXPECT_NE(error->text.find("has ended"), std::string::npos) << error->text;
+  }
+  gst_context_unref(room);
 }
 
 TEST_F(ServerTest, BothElementsKeepFlowingAcrossAServerRestart) {
