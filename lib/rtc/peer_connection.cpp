@@ -357,6 +357,33 @@ size_t PeerConnection::sctp_outstanding_chunks() const {
   return impl_->stack.sctp ? impl_->stack.sctp->outstanding_chunks() : 0;
 }
 
+PeerConnection::TransportStatus PeerConnection::transport_status() const {
+  const Stack& stack = impl_->stack;
+  TransportStatus out;
+  if (stack.ice) {
+    out.ice = to_string(stack.ice->state());
+    auto ice = stack.ice->counters();
+    out.datagrams_in = ice.received;
+    out.datagrams_out = ice.sent;
+    out.datagrams_failed = ice.failed;
+    if (ice.last_receive_us && ice.received) out.ms_since_receive = (g_get_monotonic_time() - ice.last_receive_us) / 1000;
+  }
+  if (stack.dtls) {
+    out.dtls = to_string(stack.dtls->state());
+    auto dtls = stack.dtls->counters();
+    out.sctp_packets_in = dtls.records_in;
+    out.sctp_bytes_in = dtls.bytes_in;
+    out.sctp_packets_out = dtls.records_out;
+    out.sctp_bytes_out = dtls.bytes_out;
+    out.dtls_write_failures = dtls.write_failures;
+  }
+  if (stack.sctp) {
+    out.sctp = to_string(stack.sctp->state());
+    out.association = stack.sctp->status();
+  }
+  return out;
+}
+
 std::string PeerConnection::local_fingerprint() const {
   return impl_->cert->fingerprint().algorithm + " " + impl_->cert->fingerprint().value;
 }
