@@ -82,8 +82,15 @@ std::optional<PeerEvent> diag(PeerProcess& peer) {
   if (!peer.send(Command("diag").set("label", "bench")).ok()) return std::nullopt;
   auto answer = peer.wait_for("diag", [](const PeerEvent& e) { return e.type() == "diag" || e.type() == "error"; },
                               2000, mark);
-  if (!answer.ok() || answer->type() != "diag") return std::nullopt;
-  return answer.value();
+  if (!answer.ok()) return std::nullopt;
+  if (answer->type() == "diag") return answer.value();
+  // It answers, but has no diag: say so, with nothing to compare.
+  JsonObject* object = json_object_new();
+  json_object_set_string_member(object, "ev", "diag");
+  json_object_set_string_member(object, "note", ("no diag: " + answer->str("message")).c_str());
+  std::shared_ptr<JsonNode> node(json_node_init_object(json_node_alloc(), object), json_node_unref);
+  json_object_unref(object);
+  return PeerEvent(node, "");
 }
 
 // Where a process that answers nothing is stuck: Go prints every goroutine's

@@ -15,6 +15,9 @@ int64_t moved(const DiagPair& p, const char* key) { return p.after->num(key) - p
 
 bool flowing(const DiagPair& p, const char* key) { return p.after->has(key) && moved(p, key) > kFlowing; }
 
+// Known to have stopped: a peer that does not count `key` says nothing of it.
+bool stopped(const DiagPair& p, const char* key) { return p.after->has(key) && !flowing(p, key); }
+
 std::string value_of(const PeerEvent& e, const char* key) {
   return e.has(key) && !e.str(key).empty() ? e.str(key) : std::to_string(e.num(key));
 }
@@ -36,7 +39,7 @@ std::string broken_layer(const DiagPair& p) {
 std::string describe(const DiagPair& p) {
   if (!p.after) return p.name + ": no answer to diag";
   std::string line = p.name + ":";
-  for (const char* key : {"pc", "ice", "dtls", "sctp", "channel"})
+  for (const char* key : {"pc", "ice", "dtls", "sctp", "channel", "note"})
     if (p.after->has(key)) line += std::string(" ") + key + " " + p.after->str(key) + ";";
   for (const char* key : {"datagramsOut", "datagramsIn", "datagramsFailed", "sctpBytesOut", "sctpBytesIn",
                           "messagesOut", "messagesIn"}) {
@@ -56,7 +59,7 @@ std::string stall_verdict(const DiagPair& tx, const DiagPair& rx) {
   for (const DiagPair* p : {&tx, &rx})
     if (std::string broken = broken_layer(*p); !broken.empty()) return "not connected: " + broken;
   if (flowing(rx, "messagesIn")) return "not stalled: messages still arrive, slowly";
-  if (!flowing(tx, "datagramsOut")) {
+  if (stopped(tx, "datagramsOut")) {
     int64_t in_sctp = tx.after->num("unackedChunks") + tx.after->num("pendingChunks");
     if (tx.after->has("unackedChunks") && in_sctp == 0 && tx.after->num("bufferedAmount") > 0)
       return "the sender's channel queue waits while its SCTP holds nothing: the queue was not told SCTP has room";
@@ -66,10 +69,12 @@ std::string stall_verdict(const DiagPair& tx, const DiagPair& rx) {
              value_of(*tx.after, "rtoMs") + " ms)";
     return "the sender sends nothing and has nothing queued that it reports";
   }
-  if (!flowing(rx, "datagramsIn")) return "datagrams leave the sender but do not reach the receiver's ICE";
-  if (!flowing(rx, "sctpBytesIn")) return "datagrams reach the receiver but its DTLS passes none of them to SCTP";
-  return "the receiver's SCTP gets packets but delivers no message (its window as the sender sees it: " +
-         value_of(*tx.after, "peerRwnd") + ")";
+  if (stopped(rx, "datagramsIn")) return "datagrams leave the sender but do not reach the receiver's ICE";
+  if (stopped(rx, "sctpBytesIn")) return "datagrams reach the receiver but its DTLS passes none of them to SCTP";
+  if (stopped(rx, "messagesIn") && rx.after->has("sctpBytesIn"))
+    return "the receiver's SCTP gets packets but delivers no message (its window as the sender sees it: " +
+           value_of(*tx.after, "peerRwnd") + ")";
+  return "the peers do not count enough to say (see the counters above)";
 }
 
 }  // namespace lk::test

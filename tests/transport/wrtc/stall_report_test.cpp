@@ -91,6 +91,16 @@ TEST(StallReport, EachLayerWhereTheDataStopsIsNamed) {
   EXPECT_EQ(p.verdict(), "not stalled: messages still arrive, slowly");
 }
 
+TEST(StallReport, ACounterAPeerDoesNotKeepIsNotTakenForAStop) {
+  Peers p;  // a receiver that counts datagrams only (libwebrtc M106 has no SCTP counters)
+  p.set(p.tx, R"("datagramsOut":100)", R"("datagramsOut":5100)");
+  p.set(p.rx, R"("datagramsIn":7)", R"("datagramsIn":5007)");
+  EXPECT_EQ(p.verdict(), "the peers do not count enough to say (see the counters above)");
+  p.rx.after = diag(R"("note":"no diag: unknown command")");
+  EXPECT_EQ(p.verdict(), "the peers do not count enough to say (see the counters above)");
+  EXPECT_NE(describe(p.rx).find("note no diag: unknown command;"), std::string::npos) << describe(p.rx);
+}
+
 TEST(StallReport, AQueueWaitingOnAnEmptyAssociationIsAMissedWakeUp) {
   Peers p;
   const char* idle = R"("datagramsOut":900,"bufferedAmount":4208000,"unackedChunks":0,"pendingChunks":0)";
