@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 #include "rtc/channel_registry.h"
 #include "rtc/dtls_transport.h"
@@ -361,21 +362,16 @@ PeerConnection::TransportStatus PeerConnection::transport_status() const {
   const Stack& stack = impl_->stack;
   TransportStatus out;
   if (stack.ice) {
+    auto c = stack.ice->counters();
     out.ice = to_string(stack.ice->state());
-    auto ice = stack.ice->counters();
-    out.datagrams_in = ice.received;
-    out.datagrams_out = ice.sent;
-    out.datagrams_failed = ice.failed;
-    if (ice.last_receive_us && ice.received) out.ms_since_receive = (g_get_monotonic_time() - ice.last_receive_us) / 1000;
+    std::tie(out.datagrams_in, out.datagrams_out, out.datagrams_failed) = std::tuple(c.received, c.sent, c.failed);
+    if (c.last_receive_us && c.received) out.ms_since_receive = (g_get_monotonic_time() - c.last_receive_us) / 1000;
   }
   if (stack.dtls) {
+    auto c = stack.dtls->counters();
     out.dtls = to_string(stack.dtls->state());
-    auto dtls = stack.dtls->counters();
-    out.sctp_packets_in = dtls.records_in;
-    out.sctp_bytes_in = dtls.bytes_in;
-    out.sctp_packets_out = dtls.records_out;
-    out.sctp_bytes_out = dtls.bytes_out;
-    out.dtls_write_failures = dtls.write_failures;
+    std::tie(out.sctp_packets_in, out.sctp_bytes_in, out.sctp_packets_out, out.sctp_bytes_out, out.dtls_write_failures) =
+        std::tuple(c.records_in, c.bytes_in, c.records_out, c.bytes_out, c.write_failures);
   }
   if (stack.sctp) {
     out.sctp = to_string(stack.sctp->state());
