@@ -1,7 +1,7 @@
 // Our transport (lk::rtc::PeerConnection) as a JSON-lines peer process, the
 // twin of tests/interop/wrtc/peer.mjs (same commands and events, the subset a
 // benchmark needs): createChannel, createOffer, setRemote, candidate, send,
-// burst, report, stats, close, exit. The bench pairs it with itself, the
+// burst, report, stats, close, exit; and diag (every layer's counters). The bench pairs it with itself, the
 // libwebrtc peer or the pion peer, so every combination runs as two processes.
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
@@ -123,6 +123,8 @@ class OursPeer {
       auto it = channels_.find(c.str("label"));
       if (it == channels_.end()) return "no channel labelled \"" + c.str("label") + "\"";
       return run_on_channel(cmd, c, *it->second);
+    } else if (cmd == "diag") {
+      diag(c.str("label"));
     } else if (cmd == "exit") {
       std::exit(0);
     } else {
@@ -158,6 +160,26 @@ class OursPeer {
       ch.channel->close();
     }
     return "";
+  }
+
+  // Every layer's state and counters (bench/rtc's stall report), with the
+  // channel's when there is one of that label.
+  void diag(const std::string& label) {
+    auto st = pc_->transport_status();
+    Emit e("diag");
+    e.set("pc", std::string(lk::rtc::to_string(pc_->state()))).set("ice", st.ice).set("dtls", st.dtls)
+        .set("sctp", st.sctp).set("datagramsIn", int64_t(st.datagrams_in)).set("datagramsOut", int64_t(st.datagrams_out))
+        .set("datagramsFailed", int64_t(st.datagrams_failed)).set("msSinceReceive", st.ms_since_receive)
+        .set("sctpBytesIn", int64_t(st.sctp_bytes_in)).set("sctpBytesOut", int64_t(st.sctp_bytes_out))
+        .set("dtlsWriteFailures", int64_t(st.dtls_write_failures))
+        .set("peerRwnd", int64_t{st.association.peer_rwnd}).set("unackedChunks", int64_t{st.association.unacked_chunks})
+        .set("pendingChunks", int64_t{st.association.pending_chunks}).set("cwnd", int64_t{st.association.cwnd})
+        .set("rtoMs", int64_t{st.association.rto_ms}).set("writableEvents", int64_t{st.association.writable_events});
+    auto it = channels_.find(label);
+    if (it == channels_.end()) return;
+    const Channel& ch = *it->second;
+    e.set("channel", std::string(ch.channel->is_open() ? "open" : "closed")).set("messagesIn", ch.count)
+        .set("messagesOut", ch.burst_sent).set("bufferedAmount", static_cast<int64_t>(ch.channel->buffered_amount()));
   }
 
   void track(std::shared_ptr<DataChannel> channel) {

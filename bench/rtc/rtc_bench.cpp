@@ -12,28 +12,36 @@
 // override them). Options: --duration-ms=N (per row, default 3000),
 // --only=SUBSTRING (rows whose name contains it), --sizes=A,B,... (message
 // sizes, default 16000,1200), --sctp-mtu=N (SCTP packet size of our peers,
-// default lib/rtc's safe 1200; libwebrtc and pion always use their own).
+// default lib/rtc's safe 1200; libwebrtc and pion always use their own),
+// --timeout-ms=N (how long a row may wait past its burst for the sender to
+// drain, default 60000). A row that times out prints both peers' layers and
+// where the data stopped (stall_report.h); a peer that answers nothing gets
+// its stacks printed.
 // Without a pion peer (no Go 1.26) its rows are left out, saying why; so is the
 // udp-gso row on a kernel without UDP GSO.
 #include <glib.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "peer_process.h"
 #include "raw_udp.h"
 #include "rtc_bench_paths.h"
+#include "stall_report.h"
 
 namespace {
 
 using lk::test::Command;
 using lk::test::PeerEvent;
 using lk::test::PeerProcess;
+using lk::test::DiagPair;
 
 struct Row {
   std::string pair;
@@ -69,8 +77,63 @@ lk::Result<PeerEvent> stats(PeerProcess& peer) {
 
 bool is_open(const PeerEvent& e) { return e.type() == "open" && e.str("label") == "bench"; }
 
+std::optional<PeerEvent> diag(PeerProcess& peer) {
+  size_t mark = peer.events().size();
+  if (!peer.send(Command("diag").set("label", "bench")).ok()) return std::nullopt;
+  auto answer = peer.wait_for("diag", [](const PeerEvent& e) { return e.type() == "diag" || e.type() == "error"; },
+                              2000, mark);
+  if (!answer.ok()) return std::nullopt;
+  if (answer->type() == "diag") return answer.value();
+  // It answers, but has no diag: say so, with nothing to compare.
+  JsonObject* object = json_object_new();
+  json_object_set_string_member(object, "ev", "diag");
+  json_object_set_string_member(object, "note", ("no diag: " + answer->str("message")).c_str());
+  std::shared_ptr<JsonNode> node(json_node_init_object(json_node_alloc(), object), json_node_unref);
+  json_object_unref(object);
+  return PeerEvent(node, "");
+}
+
+// Where a process that answers nothing is stuck: Go prints every goroutine's
+// stack on SIGQUIT (to our stderr, which the peer shares); ours through gdb.
+void print_stacks(PeerProcess& peer, const std::string& kind) {
+  if (kind == "pion") {
+    std::fprintf(stderr, "goroutines of the pion peer (SIGQUIT):\n");
+    kill(peer.pid(), SIGQUIT);
+    lk::test::run_until(peer.context(), [&] { return peer.exited(); }, 3000);
+    return;
+  }
+  if (kind != "ours") return;
+  std::string pid = std::to_string(peer.pid());
+  const gchar* argv[] = {"gdb", "-batch", "-p", pid.c_str(), "-ex", "thread apply all bt", nullptr};
+  gchar* out = nullptr;
+  if (!g_spawn_sync(nullptr, const_cast<gchar**>(argv), nullptr,
+                    static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL),
+                    nullptr, nullptr, &out, nullptr, nullptr, nullptr)) {
+    std::fprintf(stderr, "no stacks of our peer: gdb did not run\n");
+    return;
+  }
+  std::fprintf(stderr, "threads of our peer (gdb):\n%s\n", out);
+  g_free(out);
+}
+
+// When a row times out: both peers' layers, twice a second apart, the
+// counters that still move, and where the sender's data stops.
+std::string stall_report(GMainContext* context, PeerProcess& tx, PeerProcess& rx, const std::string& from,
+                         const std::string& to) {
+  DiagPair sender{"sender (" + from + ")", diag(tx), std::nullopt};
+  DiagPair receiver{"receiver (" + to + ")", diag(rx), std::nullopt};
+  lk::test::run_until(context, [] { return false; }, 1000);
+  if (sender.before) sender.after = diag(tx);
+  if (receiver.before) receiver.after = diag(rx);
+  std::string report = "\n  " + describe(sender) + "\n  " + describe(receiver) + "\n  stalled: " +
+                       stall_verdict(sender, receiver);
+  if (!sender.after) print_stacks(tx, from);
+  if (!receiver.after) print_stacks(rx, to);
+  return report;
+}
+
 Row run_row(GMainContext* context, const std::string& from, const std::string& to, size_t size,
-            unsigned duration_ms, unsigned sctp_mtu) {
+            unsigned duration_ms, unsigned sctp_mtu, unsigned timeout_ms) {
   Row row;
   row.pair = from + "->" + to;
   row.size = size;
@@ -89,13 +152,15 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
   PeerProcess& rx = *receiver.value();
   relay_to(tx, rx);
   relay_to(rx, tx);
+  // From here on a failure says where the data stopped.
+  auto stalled = [&](const std::string& what) { return fail(what + stall_report(context, tx, rx, from, to)); };
 
   (void)tx.send(Command("createChannel").set("label", "bench").set("ordered", false)
                     .set("maxRetransmits", int64_t{0}));
   (void)tx.send(Command("createOffer"));
   for (PeerProcess* p : {&tx, &rx}) {
-    auto open = p->wait_for("bench channel open", is_open, 15000);
-    if (!open.ok()) return fail(open.error().message);
+    auto open = p->wait_for("bench channel open", is_open, std::min(timeout_ms, 15000u));
+    if (!open.ok()) return stalled(open.error().message);
   }
   (void)rx.send(Command("report").set("label", "bench").set("mode", "count"));
   auto tx0 = stats(tx), rx0 = stats(rx);
@@ -105,8 +170,8 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
   (void)tx.send(Command("burst").set("label", "bench").set("size", int64_t(size))
                     .set("durationMs", int64_t{duration_ms}).set("seed", int64_t{1}));
   auto drained = tx.wait_for("drained", [](const PeerEvent& e) { return e.type() == "drained" || e.type() == "error"; },
-                             duration_ms + 60000, mark);
-  if (!drained.ok()) return fail(drained.error().message);
+                             duration_ms + timeout_ms, mark);
+  if (!drained.ok()) return stalled(drained.error().message);
   if (drained->type() == "error") return fail("sender: " + drained->str("message"));
   row.sent = drained->num("count");
   row.send_ms = drained->real("ms");
@@ -116,14 +181,14 @@ Row run_row(GMainContext* context, const std::string& from, const std::string& t
   int64_t previous = -1;
   for (int polls = 0; polls < 100; ++polls) {
     auto now = stats(rx);
-    if (!now.ok()) return fail(now.error().message);
+    if (!now.ok()) return stalled(now.error().message);
     last = now.value();
     if (last.num("count") == previous || last.num("count") >= row.sent) break;
     previous = last.num("count");
     lk::test::run_until(context, [] { return false; }, 300);
   }
   auto tx1 = stats(tx);
-  if (!tx1.ok()) return fail("no sender stats after the burst");
+  if (!tx1.ok()) return stalled("no sender stats after the burst");
 
   row.received = last.num("count");
   row.seq_gaps = last.num("seqGaps");
@@ -198,6 +263,7 @@ std::string load_average() {
 int main(int argc, char** argv) {
   unsigned duration_ms = 3000;
   unsigned sctp_mtu = 1200;
+  unsigned timeout_ms = 60000;
   std::string only;
   std::vector<size_t> sizes = {16000, 1200};
   for (int i = 1; i < argc; ++i) {
@@ -205,6 +271,8 @@ int main(int argc, char** argv) {
       duration_ms = static_cast<unsigned>(std::strtoul(argv[i] + 14, nullptr, 10));
     } else if (std::strncmp(argv[i], "--sctp-mtu=", 11) == 0) {
       sctp_mtu = static_cast<unsigned>(std::strtoul(argv[i] + 11, nullptr, 10));
+    } else if (std::strncmp(argv[i], "--timeout-ms=", 13) == 0) {
+      timeout_ms = static_cast<unsigned>(std::strtoul(argv[i] + 13, nullptr, 10));
     } else if (std::strncmp(argv[i], "--only=", 7) == 0) {
       only = argv[i] + 7;
     } else if (std::strncmp(argv[i], "--sizes=", 8) == 0) {
@@ -213,7 +281,9 @@ int main(int argc, char** argv) {
       for (gchar** part = parts; *part; ++part) sizes.push_back(std::strtoul(*part, nullptr, 10));
       g_strfreev(parts);
     } else {
-      std::fprintf(stderr, "usage: %s [--duration-ms=N] [--only=SUBSTRING] [--sizes=A,B,...] [--sctp-mtu=N]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--duration-ms=N] [--only=SUBSTRING] [--sizes=A,B,...] [--sctp-mtu=N] [--timeout-ms=N]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -232,7 +302,7 @@ int main(int argc, char** argv) {
       if (!only.empty() && name.find(only) == std::string::npos) continue;
       if (!pion.ok() && name.find("pion") != std::string::npos) continue;
       std::fprintf(stderr, "running %s B for %u ms...\n", name.c_str(), duration_ms);
-      rows.push_back(run_row(context, pair[0], pair[1], size, duration_ms, sctp_mtu));
+      rows.push_back(run_row(context, pair[0], pair[1], size, duration_ms, sctp_mtu, timeout_ms));
     }
   }
   for (auto mode : {lk::bench::UdpSendMode::OnePerCall, lk::bench::UdpSendMode::Mmsg, lk::bench::UdpSendMode::Gso}) {

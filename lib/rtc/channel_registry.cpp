@@ -16,6 +16,22 @@ SctpTransport::SendParams control_params(uint16_t stream) {
   p.ppid = dcep::kPpidControl;
   return p;
 }
+
+// A user message of `channel`. Until the peer's DCEP ACK, messages go ordered
+// (RFC 8832 §6) and reliable: pion (livekit-server's stack) takes the
+// stream's order from our OPEN and ignores FORWARD-TSN's skipped stream
+// sequence numbers on an unordered channel's stream, so an ordered message
+// abandoned there (partial reliability) would hold back every later ordered
+// one for good; they fill its receive window and the whole association stops.
+SctpTransport::SendParams user_params(const DataChannel& channel, bool awaiting_ack, uint32_t ppid) {
+  SctpTransport::SendParams p = control_params(channel.id());
+  p.ppid = ppid;
+  if (awaiting_ack) return p;
+  p.unordered = !channel.init().ordered;
+  p.max_retransmits = channel.init().max_retransmits;
+  p.max_packet_life_time_ms = channel.init().max_packet_life_time_ms;
+  return p;
+}
 }  // namespace
 
 void DataChannelRegistry::run(Callbacks& callbacks) {
@@ -238,13 +254,7 @@ bool DataChannelRegistry::flush_locked(const std::shared_ptr<DataChannel>& chann
   bool blocked = false;
   while (!st.queue.empty() && sctp_) {
     auto& m = st.queue.front();
-    SctpTransport::SendParams params = control_params(st.id);
-    params.ppid = m.ppid;
-    if (m.ppid != dcep::kPpidControl) {
-      params.unordered = !channel->init_.ordered && !st.awaiting_ack;
-      params.max_retransmits = channel->init_.max_retransmits;
-      params.max_packet_life_time_ms = channel->init_.max_packet_life_time_ms;
-    }
+    auto params = m.ppid == dcep::kPpidControl ? control_params(st.id) : user_params(*channel, st.awaiting_ack, m.ppid);
     auto status = sctp_->send(params, m.payload);
     if (status == SctpTransport::SendStatus::WouldBlock) {
       blocked = true;
@@ -305,12 +315,7 @@ lk::Result<void> DataChannelRegistry::send(DataChannel& channel, std::span<const
                                : (binary ? dcep::kPpidBinary : dcep::kPpidString);
   std::span<const uint8_t> payload = data.empty() ? std::span<const uint8_t>(&kEmptyPayload, 1) : data;
   if (st.queue.empty()) {
-    SctpTransport::SendParams params = control_params(st.id);
-    params.ppid = ppid;
-    params.unordered = !channel.init_.ordered && !st.awaiting_ack;
-    params.max_retransmits = channel.init_.max_retransmits;
-    params.max_packet_life_time_ms = channel.init_.max_packet_life_time_ms;
-    switch (sctp_->send(params, payload)) {
+    switch (sctp_->send(user_params(channel, st.awaiting_ack, ppid), payload)) {
       case SctpTransport::SendStatus::Sent: return lk::ok();
       case SctpTransport::SendStatus::WouldBlock: break;
       case SctpTransport::SendStatus::TooBig:

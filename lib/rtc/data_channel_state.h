@@ -28,7 +28,7 @@ struct DataChannel::State {
   std::atomic<uint16_t> id{kNoId};
   std::atomic<Phase> phase{Phase::Connecting};
   // Guarded by the registry's mutex:
-  bool awaiting_ack = false;  // in-band and opened by us: send ordered until the ACK (RFC 8832 §6)
+  bool awaiting_ack = false;  // in-band and opened by us: ordered and reliable until the ACK
   bool reset_sent = false;
   std::deque<Outgoing> queue;
   size_t buffered = 0;

@@ -215,6 +215,8 @@ void DtlsTransport::receive(std::span<const uint8_t> datagram) {
     }
     if (events) flush_events();
     if (n <= 0) break;
+    records_in_.fetch_add(1, std::memory_order_relaxed);
+    bytes_in_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     if (on_receive) on_receive({read_buffer_.data(), static_cast<size_t>(n)});
     if (!more) break;
   }
@@ -222,13 +224,33 @@ void DtlsTransport::receive(std::span<const uint8_t> datagram) {
 
 bool DtlsTransport::send(std::span<const uint8_t> data) {
   std::lock_guard lock(mutex_);
-  if (state_ != State::Connected) return false;
-  int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+  int n = state_ == State::Connected ? SSL_write(ssl_, data.data(), static_cast<int>(data.size())) : 0;
   if (n <= 0) {
-    g_debug("SSL_write of %zu bytes failed: error %d, %s", data.size(), SSL_get_error(ssl_, n), openssl_errors().c_str());
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    if (state_ == State::Connected)
+      g_debug("SSL_write of %zu bytes failed: error %d, %s", data.size(), SSL_get_error(ssl_, n), openssl_errors().c_str());
     return false;
   }
+  records_out_.fetch_add(1, std::memory_order_relaxed);
+  bytes_out_.fetch_add(data.size(), std::memory_order_relaxed);
   return true;
+}
+
+DtlsTransport::Counters DtlsTransport::counters() const {
+  return {records_in_.load(std::memory_order_relaxed), bytes_in_.load(std::memory_order_relaxed),
+          records_out_.load(std::memory_order_relaxed), bytes_out_.load(std::memory_order_relaxed),
+          write_failures_.load(std::memory_order_relaxed)};
+}
+
+const char* to_string(DtlsTransport::State state) {
+  switch (state) {
+    case DtlsTransport::State::New: return "new";
+    case DtlsTransport::State::Connecting: return "connecting";
+    case DtlsTransport::State::Connected: return "connected";
+    case DtlsTransport::State::Failed: return "failed";
+    case DtlsTransport::State::Closed: return "closed";
+  }
+  return "?";
 }
 
 void DtlsTransport::close() {

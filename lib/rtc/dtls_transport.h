@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,6 +71,13 @@ class DtlsTransport {
   bool send(std::span<const uint8_t> data);      // one record; thread-safe
   void close();                                  // close_notify
 
+  // Application data records (SCTP packets), thread-safe. A write fails when
+  // DTLS is not connected or OpenSSL refuses it.
+  struct Counters {
+    uint64_t records_in = 0, bytes_in = 0, records_out = 0, bytes_out = 0, write_failures = 0;
+  };
+  Counters counters() const;
+
   std::function<void(State)> on_state;
   std::function<void(const lk::Error&)> on_error;
   std::function<void(std::span<const uint8_t>)> on_receive;
@@ -105,6 +113,9 @@ class DtlsTransport {
   lk::ScopedSource timer_;  // handshake retransmission
   std::vector<uint8_t> read_buffer_;
   std::span<const uint8_t> incoming_;  // what receive() has not handed OpenSSL yet, under mutex_
+  std::atomic<uint64_t> records_in_{0}, bytes_in_{0}, records_out_{0}, bytes_out_{0}, write_failures_{0};
 };
+
+const char* to_string(DtlsTransport::State state);
 
 }  // namespace lk::rtc

@@ -373,7 +373,7 @@ IceTransport::~IceTransport() {
   receive_batch_end_.reset();
   receive_batch_.reset();
   set_udp_path(nullptr);
-  g_debug("%p datagrams sent through libnice %llu, below it %llu (%llu batched), received %llu, send failures %u",
+  g_debug("%p datagrams sent through libnice %llu, below it %llu (%llu batched), received %llu, libnice send failures %u",
           (void*)this, (unsigned long long)sent_.load(), (unsigned long long)retired_.sent,
           (unsigned long long)retired_.batched, (unsigned long long)received_.load(), send_failures_.load());
   watchdog_.reset();
@@ -477,11 +477,7 @@ void IceTransport::restart() {
 
 bool IceTransport::send(std::span<const uint8_t> datagram) {
   if (!agent_) return false;
-  if (auto path = udp_path()) {
-    if (path->send(datagram)) return true;
-    send_failures_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
+  if (auto path = udp_path()) return path->send(datagram);  // the path counts its failures
   gint n = nice_agent_send(agent_, stream_, kComponent, datagram.size(), reinterpret_cast<const gchar*>(datagram.data()));
   if (n == static_cast<gint>(datagram.size())) {
     sent_.fetch_add(1, std::memory_order_relaxed);
@@ -505,6 +501,13 @@ IceTransport::DirectSends IceTransport::direct_sends() const {
   DirectSends total = retired_;
   if (path_) add_counts(total, *path_);
   return total;
+}
+
+IceTransport::Counters IceTransport::counters() const {
+  DirectSends direct = direct_sends();
+  return {received_.load(std::memory_order_relaxed), sent_.load(std::memory_order_relaxed) + direct.sent,
+          send_failures_.load(std::memory_order_relaxed) + direct.failed,
+          last_receive_us_.load(std::memory_order_relaxed)};
 }
 
 std::shared_ptr<UdpPath> IceTransport::udp_path() const {

@@ -93,6 +93,13 @@ class IceTransport {
   };
   // Thread-safe: what went below libnice (all pairs so far).
   DirectSends direct_sends() const;
+  struct Counters {
+    uint64_t received = 0;        // datagrams from the peer (libnice keeps STUN)
+    uint64_t sent = 0, failed = 0;  // datagrams, through libnice and below it
+    int64_t last_receive_us = 0;  // g_get_monotonic_time(); 0 before connecting
+  };
+  // Thread-safe: everything so far.
+  Counters counters() const;
 
   std::function<void(const std::string& candidate)> on_candidate;  // "" = gathering done
   std::function<void(State)> on_state;
@@ -145,7 +152,7 @@ class IceTransport {
   bool ice_connected_ = false;  // libnice says CONNECTED/READY
   unsigned disconnected_timeout_ms_, failed_timeout_ms_;
   std::atomic<int64_t> last_receive_us_{0};
-  std::atomic<unsigned> send_failures_{0};
+  std::atomic<unsigned> send_failures_{0};  // through libnice
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
   mutable std::mutex path_mutex_;
   std::shared_ptr<UdpPath> path_;  // under path_mutex_

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 #include "rtc/channel_registry.h"
 #include "rtc/dtls_transport.h"
@@ -355,6 +356,28 @@ PeerState PeerConnection::state() const { return impl_->state; }
 
 size_t PeerConnection::sctp_outstanding_chunks() const {
   return impl_->stack.sctp ? impl_->stack.sctp->outstanding_chunks() : 0;
+}
+
+PeerConnection::TransportStatus PeerConnection::transport_status() const {
+  const Stack& stack = impl_->stack;
+  TransportStatus out;
+  if (stack.ice) {
+    auto c = stack.ice->counters();
+    out.ice = to_string(stack.ice->state());
+    std::tie(out.datagrams_in, out.datagrams_out, out.datagrams_failed) = std::tuple(c.received, c.sent, c.failed);
+    if (c.last_receive_us && c.received) out.ms_since_receive = (g_get_monotonic_time() - c.last_receive_us) / 1000;
+  }
+  if (stack.dtls) {
+    auto c = stack.dtls->counters();
+    out.dtls = to_string(stack.dtls->state());
+    std::tie(out.sctp_packets_in, out.sctp_bytes_in, out.sctp_packets_out, out.sctp_bytes_out, out.dtls_write_failures) =
+        std::tuple(c.records_in, c.bytes_in, c.records_out, c.bytes_out, c.write_failures);
+  }
+  if (stack.sctp) {
+    out.sctp = to_string(stack.sctp->state());
+    out.association = stack.sctp->status();
+  }
+  return out;
 }
 
 std::string PeerConnection::local_fingerprint() const {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "rtc/data_channel.h"
+#include "rtc/sctp_transport.h"
 #include "util/result.h"
 
 namespace lk::rtc {
@@ -117,6 +118,21 @@ class PeerConnection {
   // SCTP DATA chunks not yet acknowledged by the peer (0 when not connected):
   // wait for 0 before closing to deliver what send() already took.
   size_t sctp_outstanding_chunks() const;
+
+  // What each layer has done so far, bottom up: when data stops, the first
+  // counter that stops moving (on this side or the peer's) names the layer
+  // that stalled. bench/rtc prints it for a row that times out.
+  struct TransportStatus {
+    const char* ice = "none";  // each layer's state; "none" before it exists
+    const char* dtls = "none";
+    const char* sctp = "none";
+    uint64_t datagrams_in = 0, datagrams_out = 0, datagrams_failed = 0;  // ICE (STUN excluded)
+    int64_t ms_since_receive = -1;                                       // -1: nothing yet
+    uint64_t sctp_packets_in = 0, sctp_bytes_in = 0, sctp_packets_out = 0, sctp_bytes_out = 0;  // DTLS records
+    uint64_t dtls_write_failures = 0;
+    SctpTransport::Status association;  // zeros before SCTP exists
+  };
+  TransportStatus transport_status() const;
 
   // A local candidate as "candidate:..." with its mid; ("", mid) = end of candidates.
   std::function<void(const std::string& candidate, const std::string& mid)> on_local_candidate;

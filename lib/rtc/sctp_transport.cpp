@@ -198,24 +198,32 @@ lk::Result<void> SctpTransport::open_socket() {
 }
 
 size_t SctpTransport::outstanding_chunks() {
+  Status st = status();
+  return size_t(st.unacked_chunks) + st.pending_chunks;
+}
+
+SctpTransport::Status SctpTransport::status() {
+  Status out;
+  out.writable_events = send_space_calls_.load();
+  out.dry_events = dry_events_.load();
   sctp_status st{};
   socklen_t len = sizeof st;
   std::lock_guard lock(usrsctp_mutex_);
-  if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return 0;
-  return size_t(st.sstat_unackdata) + st.sstat_penddata;
+  if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return out;
+  out.peer_rwnd = st.sstat_rwnd;
+  out.unacked_chunks = st.sstat_unackdata;
+  out.pending_chunks = st.sstat_penddata;
+  out.cwnd = st.sstat_primary.spinfo_cwnd;
+  out.srtt_ms = st.sstat_primary.spinfo_srtt;
+  out.rto_ms = st.sstat_primary.spinfo_rto;
+  return out;
 }
 
 void SctpTransport::log_status() {
-  sctp_status st{};
-  socklen_t len = sizeof st;
-  {
-    std::lock_guard lock(usrsctp_mutex_);
-    if (usrsctp_getsockopt(sock_, IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return;
-  }
-  g_debug("%p writable callbacks %u, dry events %u", (void*)this, send_space_calls_.load(), dry_events_.load());
-  g_debug("%p status: peer rwnd %u, unacked %u, pending %u, cwnd %u, srtt %u ms, rto %u ms, mtu %u", (void*)this,
-          st.sstat_rwnd, st.sstat_unackdata, st.sstat_penddata, st.sstat_primary.spinfo_cwnd,
-          st.sstat_primary.spinfo_srtt, st.sstat_primary.spinfo_rto, st.sstat_primary.spinfo_mtu);
+  Status st = status();
+  g_debug("%p writable callbacks %u, dry events %u", (void*)this, st.writable_events, st.dry_events);
+  g_debug("%p status: peer rwnd %u, unacked %u, pending %u, cwnd %u, srtt %u ms, rto %u ms", (void*)this,
+          st.peer_rwnd, st.unacked_chunks, st.pending_chunks, st.cwnd, st.srtt_ms, st.rto_ms);
 }
 
 lk::Result<void> SctpTransport::start() {
@@ -363,6 +371,15 @@ void SctpTransport::dispatch_events() {
     }
     if (!*alive) return;  // a callback destroyed us (e.g. the owner closed)
   }
+}
+
+const char* to_string(SctpTransport::State state) {
+  switch (state) {
+    case SctpTransport::State::Connecting: return "connecting";
+    case SctpTransport::State::Connected: return "connected";
+    case SctpTransport::State::Closed: return "closed";
+  }
+  return "?";
 }
 
 std::vector<uint16_t> incoming_reset_streams(std::span<const uint8_t> notification) {

@@ -67,6 +67,13 @@ class SctpTransport {
   // DATA chunks queued or in flight and not yet acknowledged (SCTP_STATUS):
   // 0 once everything sent has reached the peer or been abandoned.
   size_t outstanding_chunks();
+  // The association as usrsctp sees it (SCTP_STATUS; zeros when it cannot
+  // say) and how often usrsctp said the send buffer has room again.
+  struct Status {
+    uint32_t peer_rwnd = 0, unacked_chunks = 0, pending_chunks = 0, cwnd = 0, srtt_ms = 0, rto_ms = 0;
+    unsigned writable_events = 0, dry_events = 0;
+  };
+  Status status();
   SendStatus send(const SendParams& params, std::span<const uint8_t> data);
   bool reset_stream(uint16_t stream);                // outgoing direction
   State state() const { return state_; }
@@ -146,8 +153,10 @@ class SctpTransport {
   lk::ScopedSource dispatch_source_;  // pending dispatch, under events_mutex_
   lk::ScopedSource status_timer_;     // debug log of the association, once a second
   std::atomic<bool> writable_pending_{false};
-  std::atomic<unsigned> send_space_calls_{0}, dry_events_{0};  // debug counters
+  std::atomic<unsigned> send_space_calls_{0}, dry_events_{0};  // for status()
 };
+
+const char* to_string(SctpTransport::State state);
 
 // The streams a usrsctp SCTP_STREAM_RESET_EVENT notification says the peer
 // reset (its outgoing, our incoming direction); none when the notification

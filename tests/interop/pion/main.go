@@ -445,6 +445,38 @@ func (p *peer) stats(c *command) error {
 	return nil
 }
 
+// diag reports every layer's state and counters for bench/rtc's stall
+// report, under the keys ours_peer uses, with the channel's when there is one
+// of that label.
+func (p *peer) diag(c *command) {
+	e := event{"ev": "diag", "pc": p.pc.ConnectionState().String(), "ice": p.pc.ICEConnectionState().String(),
+		"dtls": "none", "sctp": "none"}
+	if sctp := p.pc.SCTP(); sctp != nil {
+		e["sctp"] = sctp.State().String()
+		e["dtls"] = sctp.Transport().State().String()
+	}
+	var in, out uint32 // datagrams carried for DTLS, over every candidate pair
+	for _, s := range p.pc.GetStats() {
+		switch s := s.(type) {
+		case webrtc.ICECandidatePairStats:
+			in += s.PacketsReceived
+			out += s.PacketsSent
+		case webrtc.SCTPTransportStats:
+			e["sctpBytesIn"], e["sctpBytesOut"] = s.BytesReceived, s.BytesSent
+			e["peerRwnd"], e["unackedChunks"], e["cwnd"] = s.ReceiverWindow, s.UNACKData, s.CongestionWindow
+		}
+	}
+	e["datagramsIn"], e["datagramsOut"] = in, out
+	if r, err := p.channel(c.Label); err == nil {
+		r.mu.Lock()
+		e["messagesIn"] = r.count
+		r.mu.Unlock()
+		e["channel"] = r.ch.ReadyState().String()
+		e["bufferedAmount"] = r.ch.BufferedAmount()
+	}
+	emit(e)
+}
+
 func (p *peer) close(c *command) error {
 	r, err := p.channel(c.Label)
 	if err != nil {
@@ -479,6 +511,10 @@ func (p *peer) run(c *command) error {
 		return p.report(c)
 	case "stats":
 		return p.stats(c)
+	case "diag":
+		p.diag(c)
+
+		return nil
 	case "close":
 		return p.close(c)
 	case "closePc":

@@ -7,12 +7,13 @@
 //   offer) | candidate {candidate, sdpMid} | send {label, size, seed} or
 //   {label, data: base64} (text: true sends a string) | burst {label, count,
 //   size, seed, durationMs} | report {label, mode: "each"|"count"} (resets counters) | stats {label} |
-//   close {label} | closePc | exit
+//   diag {label} | close {label} | closePc | exit
 // Events: sdp {type, sdp} | candidate {candidate, sdpMid} ("" = end) |
 //   state {connection, ice} | channel {label, id, ...} | open {label, id} |
 //   message {label, size, hash, binary} | close {label} | drained {label,
 //   count, ms} | stats {label, count, bytes, firstMs, lastMs, seqGaps,
-//   firstGap {expected, got, atMs}, cpuUs} |
+//   firstGap {expected, got, atMs}, cpuUs} | diag {pc, ice, dtls, datagramsIn,
+//   datagramsOut, channel, messagesIn, bufferedAmount} (bench/rtc's stall report) |
 //   error {cmd, message}
 //
 // Payloads are deterministic (pattern(seed, size), xorshift32, payload.mjs) so a
@@ -207,6 +208,22 @@ class Peer {
            bufferedAmount: r.ch.bufferedAmount });
   }
 
+  // Every layer's state and what libwebrtc M106 counts of it, under
+  // ours_peer's keys (it has no SCTP counters); datagrams over every pair.
+  async diag(c) {
+    const e = { ev: 'diag', pc: this.pc.connectionState, ice: this.pc.iceConnectionState };
+    for (const s of (await this.pc.getStats()).values()) {
+      if (s.type === 'transport' && s.dtlsState) e.dtls = s.dtlsState;
+      if (s.type === 'candidate-pair' && s.packetsReceived !== undefined) {
+        e.datagramsIn = (e.datagramsIn ?? 0) + s.packetsReceived;
+        e.datagramsOut = (e.datagramsOut ?? 0) + (s.packetsSent ?? 0);
+      }
+    }
+    const r = this.channels.get(c.label);
+    if (r) Object.assign(e, { channel: r.ch.readyState, messagesIn: r.count, bufferedAmount: r.ch.bufferedAmount });
+    emit(e);
+  }
+
   close(c) {
     this.channel(c.label).ch.close();
   }
@@ -227,6 +244,7 @@ const commands = {
   burst: (c) => peer.burst(c),
   report: (c) => peer.report(c),
   stats: (c) => peer.stats(c),
+  diag: (c) => peer.diag(c),
   close: (c) => peer.close(c),
   closePc: () => peer.closePc(),
   exit: () => shutdown(0),

@@ -297,6 +297,50 @@ TEST(OursToOurs, MessageTooBigForSctpIsRefusedEvenBehindAQueue) {
   ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == size_t(accepted); }, 30000));
 }
 
+// transport_status() is what bench/rtc's stall report reads: each layer's
+// counters must move by what actually crossed it, on both sides.
+TEST(OursToOurs, TransportStatusCountsWhatEachLayerCarried) {
+  Pair p;
+  auto fresh = p.a.pc->transport_status();
+  EXPECT_STREQ(fresh.dtls, "none");
+  EXPECT_STREQ(fresh.sctp, "none");
+  EXPECT_EQ(fresh.datagrams_out, 0u);
+  EXPECT_EQ(fresh.ms_since_receive, -1);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "counted");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  auto a0 = p.a.pc->transport_status(), b0 = p.b.pc->transport_status();
+  constexpr size_t kCount = 50, kSize = 16000;
+  for (size_t i = 0; i < kCount; ++i) ASSERT_TRUE(a->send(pattern(kSize, static_cast<uint8_t>(i))).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == kCount && p.a.pc->sctp_outstanding_chunks() == 0; }));
+  auto a1 = p.a.pc->transport_status(), b1 = p.b.pc->transport_status();
+  for (auto* s : {&a1, &b1}) {
+    EXPECT_STREQ(s->ice, "connected");
+    EXPECT_STREQ(s->dtls, "connected");
+    EXPECT_STREQ(s->sctp, "connected");
+    EXPECT_GE(s->ms_since_receive, 0);
+    EXPECT_EQ(s->datagrams_failed, 0u);
+    EXPECT_EQ(s->dtls_write_failures, 0u);
+  }
+  // At most 1,200 bytes an SCTP packet, one packet a DTLS record, one record a datagram.
+  const uint64_t payload = kCount * kSize, packets = payload / 1200;
+  EXPECT_GE(a1.sctp_bytes_out - a0.sctp_bytes_out, payload);
+  EXPECT_GE(b1.sctp_bytes_in - b0.sctp_bytes_in, payload);
+  EXPECT_GE(a1.sctp_packets_out - a0.sctp_packets_out, packets);
+  EXPECT_GE(b1.sctp_packets_in - b0.sctp_packets_in, packets);
+  EXPECT_GE(a1.datagrams_out - a0.datagrams_out, packets);
+  EXPECT_GE(b1.datagrams_in - b0.datagrams_in, packets);
+  EXPECT_GE(b1.datagrams_in - b0.datagrams_in, b1.sctp_packets_in - b0.sctp_packets_in);
+  // b's SACKs came back: a's association knows b's window and has nothing outstanding.
+  EXPECT_GT(b1.sctp_packets_out - b0.sctp_packets_out, 0u);
+  EXPECT_GT(a1.association.peer_rwnd, 0u);
+  EXPECT_GT(a1.association.cwnd, 0u);
+  EXPECT_GT(a1.association.rto_ms, 0u);
+  EXPECT_EQ(a1.association.unacked_chunks + a1.association.pending_chunks, 0u);
+}
+
 TEST(OursToOurs, BurstOf10000WithBackPressureLosesNothingOnReliable) {
   Pair p;
   ASSERT_TRUE(p.connect());

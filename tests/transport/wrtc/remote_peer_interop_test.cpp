@@ -559,6 +559,61 @@ TEST_F(RemotePeerInterop, OursCappedAt65535BytesReachesRemoteReadingLikeLivekitS
   remote_sends("reliable", 65535);
 }
 
+// Drops a share of the UDP arriving in the test's network namespace
+// (iptables, as tests/room does) while it lives.
+class UdpLoss {
+ public:
+  explicit UdpLoss(const std::string& probability) : rule_(" INPUT -p udp -m statistic --mode random --probability " + probability + " -j DROP") {
+    ok_ = std::system(("iptables -A" + rule_).c_str()) == 0;
+  }
+  ~UdpLoss() {
+    if (ok_) (void)std::system(("iptables -D" + rule_).c_str());
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string rule_;
+  bool ok_ = false;
+};
+
+TEST_F(RemotePeerInterop, LossyChannelMessagesSentBeforeTheAckAllArriveAndNothingStallsAtRemote) {
+  // Until the remote's DCEP ACK, messages on a new channel go ordered (RFC
+  // 8832). pion ignores FORWARD-TSN's stream sequence numbers on a stream it
+  // knows as unordered: had we sent them with the channel's partial
+  // reliability, one abandoned under loss would hold back every later one at
+  // pion for good, fill its receive window and stop the whole association
+  // (bench/rtc's ours -> pion hang). Sent reliably, every one arrives.
+  connect_ours_offering();
+  constexpr int kCount = 100;
+  std::vector<std::string> expected;
+  {
+    UdpLoss loss("0.1");
+    ASSERT_TRUE(loss.ok()) << "iptables could not add the loss rule (root, inside the netns?)";
+    DataChannelInit lossy;
+    lossy.ordered = false;
+    lossy.max_retransmits = 0;
+    ChannelLog* late = ours_create("late-lossy", lossy);
+    ASSERT_TRUE(late && late->channel->is_open());
+    for (int i = 0; i < kCount; ++i) {  // all before the ACK can come: the loop has not turned
+      auto bytes = pattern(next_seed_++, 16000);
+      expected.push_back(sha256_hex(bytes));
+      ASSERT_TRUE(late->channel->send(bytes).ok()) << "message " << i;
+    }
+    auto arrived = [&] {
+      int n = 0;
+      for (const PeerEvent& e : remote_->events()) n += e.type() == "message" && e.str("label") == "late-lossy";
+      return n;
+    };
+    run_until([&] { return arrived() == kCount; }, 20000);
+    EXPECT_EQ(arrived(), kCount) << remote_kind() << " stopped receiving";
+  }
+  std::vector<std::string> got;
+  for (const PeerEvent& e : remote_->events())
+    if (e.type() == "message" && e.str("label") == "late-lossy") got.push_back(e.str("hash"));
+  EXPECT_EQ(got, expected) << "messages sent before the ACK arrived altered, out of order or not at all";
+  ours_sends("reliable", 16000);  // the association still carries data
+}
+
 TEST_F(RemotePeerInterop, OursControllingIceLiteRemoteConnectsAndCarriesMessages) {
   // meson sets LK_PION_LITE=1 for this test: pion as an ICE-lite agent, as
   // livekit-server can be configured. A lite agent sends no checks of its
