@@ -191,6 +191,22 @@ bool deliver_to_all(GstElement* in, const std::vector<GstElement*>& outs, const 
   return waiting.empty();
 }
 
+// Frames of 1 B, 16 kB and 100 kB (seeds from `seed` on) delivered to every
+// appsink of `outs`; stops at the first that never arrives (a failure naming
+// `phase`). The frames, for count_arrived().
+std::vector<std::vector<uint8_t>> deliver_frames(GstElement* in, const std::vector<GstElement*>& outs, uint32_t& seed,
+                                                 const std::string& phase) {
+  std::vector<std::vector<uint8_t>> sent;
+  for (size_t size : {size_t(1), size_t(16000), size_t(100000)}) {
+    sent.push_back(pattern(size, seed++));
+    if (!deliver_to_all(in, outs, sent.back())) {
+      ADD_FAILURE() << phase << ": a frame of " << size << " B never arrived";
+      break;
+    }
+  }
+  return sent;
+}
+
 // How many samples equal to one of `sent` reach `appsink` until 1.5 s of silence.
 size_t count_arrived(GstElement* appsink, const std::vector<std::vector<uint8_t>>& sent) {
   size_t n = 0;
@@ -565,6 +581,14 @@ class ServerTest : public ElementTest {
                        const std::string& extra = "", const std::string& sink_extra = "") const {
     return "livekitdatasrc name=src participant=" + publisher + " track-name=" + track + " " + as(identity) + " " +
            extra + " ! appsink name=out sync=false " + sink_extra;
+  }
+
+  // The publisher and two subscribers PLAYING, both subscriptions live end to end.
+  void start_live(Pipeline& tx, Pipeline& first, Pipeline& second) {
+    for (Pipeline* p : {&first, &second, &tx}) ASSERT_NE(p->set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    warm_up(tx["in"], first["out"]);
+    warm_up(tx["in"], second["out"]);
+    drain(first["out"]);
   }
 
   // Alice's sink to bob's src, then the test server's fault `kind` to bob (below).
@@ -1334,35 +1358,25 @@ TEST_F(ServerTest, TheSinkRotatesToANewKeyIndexWhilePlaying) {
                          old_key + " e2ee-key-index=3 e2ee-passphrase=\"" + new_passphrase + "\""));
   Pipeline old_only(receiver("carol", "alice", "secret", old_key));
   Pipeline tx(sender("alice", "secret", "", old_key));
-  for (Pipeline* p : {&both, &old_only, &tx}) ASSERT_NE(p->set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  warm_up(tx["in"], both["out"]);
-  warm_up(tx["in"], old_only["out"]);
+  start_live(tx, both, old_only);
   ASSERT_FALSE(HasFailure());
-  drain(both["out"]);
 
   uint32_t seed = 1;
-  auto frames = [&seed] {
-    std::vector<std::vector<uint8_t>> out;
-    for (size_t size : {size_t(1), size_t(16000), size_t(100000)}) out.push_back(pattern(size, seed++));
-    return out;
-  };
-  auto deliver_all = [&](const std::vector<GstElement*>& outs, const char* phase) {
-    auto sent = frames();
-    for (const auto& f : sent) EXPECT_TRUE(deliver_to_all(tx["in"], outs, f)) << phase << ": " << f.size() << " B";
-    return sent;
-  };
-  deliver_all({both["out"], old_only["out"]}, "the old key at index 0");
+  deliver_frames(tx["in"], {both["out"], old_only["out"]}, seed, "the old key at index 0");
+  ASSERT_FALSE(HasFailure());
 
   g_object_set(tx["sink"], "e2ee-key-index", 3u, "e2ee-passphrase", new_passphrase, nullptr);
   guint index = 0;
   g_object_get(tx["sink"], "e2ee-key-index", &index, nullptr);
   EXPECT_EQ(index, 3u);
-  const auto rotated = deliver_all({both["out"]}, "the new key at index 3");
+  const auto rotated = deliver_frames(tx["in"], {both["out"]}, seed, "the new key at index 3");
+  ASSERT_FALSE(HasFailure());
   EXPECT_EQ(count_arrived(old_only["out"], rotated), 0u) << "frames sealed with a key the src lacks were delivered";
   EXPECT_GT(stat(old_only["src"], "dropped-decryption"), 0u);
 
   g_object_set(tx["sink"], "e2ee-key-index", 0u, nullptr);
-  deliver_all({both["out"], old_only["out"]}, "back to the old key at index 0");
+  deliver_frames(tx["in"], {both["out"], old_only["out"]}, seed, "back to the old key at index 0");
+  ASSERT_FALSE(HasFailure());
   EXPECT_EQ(stat(both["src"], "dropped-decryption"), 0u);
 
   // A key file that cannot be read, while PLAYING: a warning naming it, the key in use kept.
@@ -1370,7 +1384,7 @@ TEST_F(ServerTest, TheSinkRotatesToANewKeyIndexWhilePlaying) {
   const auto texts = warnings(tx, 1s);
   EXPECT_TRUE(any_contains(texts, "e2ee-key-file")) << "no bus warning naming the property";
   EXPECT_TRUE(any_contains(texts, "kept")) << "the warning does not say the keys in use are kept";
-  deliver_all({both["out"], old_only["out"]}, "after a bad key file");
+  deliver_frames(tx["in"], {both["out"], old_only["out"]}, seed, "after a bad key file");
   EXPECT_FALSE(tx.wait_error(0ms));
 }
 
@@ -1382,22 +1396,16 @@ TEST_F(ServerTest, RatchetKeyOnTheSinkIsFollowedWithinTheSrcsRatchetWindow) {
   Pipeline following(receiver("bob", "alice", "secret", key + " e2ee-ratchet-window=1"));
   Pipeline fixed(receiver("carol", "alice", "secret", key));
   Pipeline tx(sender("alice", "secret", "", key));
-  for (Pipeline* p : {&following, &fixed, &tx}) ASSERT_NE(p->set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  warm_up(tx["in"], following["out"]);
-  warm_up(tx["in"], fixed["out"]);
+  start_live(tx, following, fixed);
   ASSERT_FALSE(HasFailure());
-  drain(following["out"]);
 
   uint32_t seed = 1;
   for (int step = 1; step <= 2; ++step) {
     gboolean ratcheted = FALSE;
     g_signal_emit_by_name(tx["sink"], "ratchet-key", &ratcheted);
     EXPECT_TRUE(ratcheted) << "step " << step;
-    std::vector<std::vector<uint8_t>> sent;
-    for (size_t size : {size_t(1), size_t(16000), size_t(100000)}) {
-      sent.push_back(pattern(size, seed++));
-      EXPECT_TRUE(deliver_to_all(tx["in"], {following["out"]}, sent.back())) << "step " << step << ": " << size << " B";
-    }
+    const auto sent = deliver_frames(tx["in"], {following["out"]}, seed, "step " + std::to_string(step));
+    ASSERT_FALSE(HasFailure());
     EXPECT_EQ(count_arrived(fixed["out"], sent), 0u) << "step " << step << ": frames under a ratcheted key delivered";
   }
   EXPECT_EQ(stat(following["src"], "dropped-decryption"), 0u);
