@@ -258,6 +258,13 @@ void get_e2ee_property(GstElement* element, const E2eeSettings& settings, E2eePr
 
 lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& settings) {
   if (!settings.enabled()) return std::shared_ptr<lk::e2ee::KeyRing>();
+  const auto& sealing = settings.keys[settings.key_index];
+  if (sealing.passphrase.empty() && sealing.key_file.empty()) {  // before spending PBKDF2 on the others
+    return lk::make_error(lk::ErrorKind::InvalidArgument,
+                          "no E2EE key at e2ee-key-index " + std::to_string(settings.key_index) +
+                              ": a key goes to the index set before it (set e2ee-key-index, then e2ee-passphrase "
+                              "or e2ee-key-file)");
+  }
   auto ring = std::make_shared<lk::e2ee::KeyRing>(settings.ratchet_window);
   for (size_t index = 0; index < settings.keys.size(); ++index) {
     const auto& key = settings.keys[index];
@@ -268,12 +275,8 @@ lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& 
     wipe(*secret);
     if (!set) return set.error();
   }
-  if (!ring->use_key(uint8_t(settings.key_index))) {
-    return lk::make_error(lk::ErrorKind::InvalidArgument,
-                          "no E2EE key at e2ee-key-index " + std::to_string(settings.key_index) +
-                              ": a key goes to the index set before it (set e2ee-key-index, then e2ee-passphrase "
-                              "or e2ee-key-file)");
-  }
+  auto sealing_with = ring->use_key(uint8_t(settings.key_index));
+  if (!sealing_with) return sealing_with.error();
   return ring;
 }
 
