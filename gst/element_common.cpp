@@ -512,11 +512,12 @@ bool open_room(GstElement* element, ConnectionSettings& settings, const E2eeSett
     LKGST_ERROR(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, ring.error().message, "");
     return false;
   }
+  room = join_room(element, settings, open_error);
+  if (!room) return false;  // no ring either: a failed start is not running
   GST_OBJECT_LOCK(element);
   key_ring = *ring;
   GST_OBJECT_UNLOCK(element);
-  room = join_room(element, settings, open_error);
-  return room != nullptr;
+  return true;
 }
 
 void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room,
