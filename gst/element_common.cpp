@@ -1,5 +1,6 @@
 #include "element_common.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -132,48 +133,153 @@ GstCaps* unix_reference_caps() {
 
 // ---- end-to-end encryption -----------------------------------------------------------
 
-void install_e2ee_properties(GObjectClass* klass, guint passphrase_id, guint key_file_id) {
+void install_e2ee_properties(GObjectClass* klass, guint first_id) {
+  const guint passphrase_id = first_id + guint(E2eeProperty::Passphrase);
+  const guint key_file_id = first_id + guint(E2eeProperty::KeyFile);
+  const guint key_index_id = first_id + guint(E2eeProperty::KeyIndex);
+  // Mutable while PLAYING: a new key (at a new index) rotates the running ring.
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       klass, passphrase_id,
       g_param_spec_string("e2ee-passphrase", "E2EE passphrase",
                           "End-to-end encrypt the track with the key livekit-client derives from this shared "
-                          "passphrase (write-only, never logged)",
+                          "passphrase, installed at e2ee-key-index (write-only, never logged)",
                           nullptr,
                           GParamFlags(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY |
-                                      GST_PARAM_MUTABLE_READY)));
+                                      GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       klass, key_file_id,
       g_param_spec_string("e2ee-key-file", "E2EE key file",
                           "End-to-end encrypt the track with a key derived from this file's bytes, all of them, as "
-                          "from a passphrase (instead of e2ee-passphrase)",
-                          nullptr, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+                          "from a passphrase (instead of e2ee-passphrase), installed at e2ee-key-index",
+                          nullptr, rw));
+  g_object_class_install_property(
+      klass, key_index_id,
+      g_param_spec_uint("e2ee-key-index", "E2EE key index",
+                        "The key ring slot e2ee-passphrase or e2ee-key-file is installed at (the sink seals with "
+                        "it); while PLAYING, set it before the new key to rotate without dropping the old one",
+                        0, guint(lk::e2ee::kKeyRingSize - 1), 0, rw));
+}
+
+namespace {
+
+// The secret a key index was given: the passphrase's UTF-8 bytes or the
+// file's. The error says which property to fix.
+lk::Result<std::vector<uint8_t>> secret_for(const E2eeSettings::Key& key, size_t index) {
+  const std::string at = index == 0 ? "" : " (e2ee-key-index " + std::to_string(index) + ")";
+  if (!key.passphrase.empty() && !key.key_file.empty()) {
+    return lk::make_error(lk::ErrorKind::InvalidArgument, "set e2ee-passphrase or e2ee-key-file, not both" + at);
+  }
+  if (key.key_file.empty()) return std::vector<uint8_t>(key.passphrase.begin(), key.passphrase.end());
+  gchar* contents = nullptr;
+  gsize length = 0;
+  GError* error = nullptr;
+  if (!g_file_get_contents(key.key_file.c_str(), &contents, &length, &error)) {
+    std::string why = "e2ee-key-file" + at + ": " + std::string(error->message);
+    g_error_free(error);
+    return lk::make_error(lk::ErrorKind::InvalidArgument, why);
+  }
+  std::vector<uint8_t> secret(contents, contents + length);
+  memset(contents, 0, length);  // key material: no copy left behind
+  g_free(contents);
+  if (secret.empty()) {
+    return lk::make_error(lk::ErrorKind::InvalidArgument, "e2ee-key-file '" + key.key_file + "'" + at + " is empty");
+  }
+  return secret;
+}
+
+void wipe(std::vector<uint8_t>& secret) { std::fill(secret.begin(), secret.end(), uint8_t(0)); }
+
+// A new passphrase or key file while the element runs: derived and installed
+// at e2ee-key-index in the running ring, which keeps its other slots. On bad
+// input a bus warning, and the keys in use stay.
+void install_running_key(GstElement* element, E2eeSettings& settings, lk::e2ee::KeyRing& ring, E2eeProperty which,
+                         const std::string& text) {
+  const char* name = which == E2eeProperty::Passphrase ? "e2ee-passphrase" : "e2ee-key-file";
+  if (text.empty()) {
+    GST_ELEMENT_WARNING(element, RESOURCE, SETTINGS,
+                        ("an empty %s while running: E2EE stays on, the keys in use are kept", name), (nullptr));
+    return;
+  }
+  GST_OBJECT_LOCK(element);
+  const guint index = settings.key_index;
+  GST_OBJECT_UNLOCK(element);
+  // While running, the one set last replaces the other (no "not both").
+  E2eeSettings::Key key;
+  (which == E2eeProperty::Passphrase ? key.passphrase : key.key_file) = text;
+  auto secret = secret_for(key, index);
+  auto installed = secret ? ring.set_key(*secret, uint8_t(index)) : lk::Result<void>(secret.error());
+  if (secret) wipe(*secret);
+  if (!installed) {
+    GST_ELEMENT_WARNING(element, RESOURCE, SETTINGS, ("%s: the keys in use are kept", installed.error().message.c_str()),
+                        (nullptr));
+    return;
+  }
+  GST_OBJECT_LOCK(element);
+  const bool file_dropped = which == E2eeProperty::Passphrase && !settings.keys[index].key_file.empty();
+  settings.keys[index] = key;
+  GST_OBJECT_UNLOCK(element);
+  if (file_dropped) g_object_notify(G_OBJECT(element), "e2ee-key-file");
+  GST_INFO_OBJECT(element, "new E2EE key from %s installed at index %u", name, index);
+}
+
+}  // namespace
+
+bool E2eeSettings::enabled() const {
+  return std::any_of(keys.begin(), keys.end(), [](const Key& k) { return !k.passphrase.empty() || !k.key_file.empty(); });
+}
+
+void set_e2ee_property(GstElement* element, E2eeSettings& settings, const std::shared_ptr<lk::e2ee::KeyRing>& key_ring,
+                       E2eeProperty which, const GValue* value, const GParamSpec* pspec) {
+  GST_OBJECT_LOCK(element);
+  const std::shared_ptr<lk::e2ee::KeyRing> ring = key_ring;
+  GST_OBJECT_UNLOCK(element);
+  if (!ring && !can_change(element, pspec)) return;  // E2EE is switched on or off only when stopped
+  if (which == E2eeProperty::KeyIndex) {
+    const guint index = g_value_get_uint(value);
+    GST_OBJECT_LOCK(element);
+    settings.key_index = index;
+    GST_OBJECT_UNLOCK(element);
+    // A slot with a key: sealed with from the next frame. An empty one: the
+    // next passphrase or key file goes there, the current key stays until then.
+    if (ring && ring->use_key(uint8_t(index))) GST_INFO_OBJECT(element, "E2EE key index %u in use", index);
+    return;
+  }
+  if (ring) return install_running_key(element, settings, *ring, which, string_from(value));
+  GST_OBJECT_LOCK(element);
+  auto& key = settings.keys[settings.key_index];
+  (which == E2eeProperty::Passphrase ? key.passphrase : key.key_file) = string_from(value);
+  GST_OBJECT_UNLOCK(element);
+}
+
+void get_e2ee_property(GstElement* element, const E2eeSettings& settings, E2eeProperty which, GValue* value) {
+  GST_OBJECT_LOCK(element);
+  if (which == E2eeProperty::KeyIndex) g_value_set_uint(value, settings.key_index);
+  if (which == E2eeProperty::KeyFile) set_string(value, settings.keys[settings.key_index].key_file);
+  GST_OBJECT_UNLOCK(element);  // the passphrase: write-only
 }
 
 lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& settings) {
   if (!settings.enabled()) return std::shared_ptr<lk::e2ee::KeyRing>();
-  if (!settings.passphrase.empty() && !settings.key_file.empty()) {
-    return lk::make_error(lk::ErrorKind::InvalidArgument, "set e2ee-passphrase or e2ee-key-file, not both");
-  }
-  std::vector<uint8_t> secret(settings.passphrase.begin(), settings.passphrase.end());
-  if (!settings.key_file.empty()) {
-    gchar* contents = nullptr;
-    gsize length = 0;
-    GError* error = nullptr;
-    if (!g_file_get_contents(settings.key_file.c_str(), &contents, &length, &error)) {
-      std::string why = "e2ee-key-file: " + std::string(error->message);
-      g_error_free(error);
-      return lk::make_error(lk::ErrorKind::InvalidArgument, why);
-    }
-    secret.assign(contents, contents + length);
-    memset(contents, 0, length);  // key material: no copy left behind
-    g_free(contents);
-    if (secret.empty()) {
-      return lk::make_error(lk::ErrorKind::InvalidArgument, "e2ee-key-file '" + settings.key_file + "' is empty");
-    }
+  const auto& sealing = settings.keys[settings.key_index];
+  if (sealing.passphrase.empty() && sealing.key_file.empty()) {  // before spending PBKDF2 on the others
+    return lk::make_error(lk::ErrorKind::InvalidArgument,
+                          "no E2EE key at e2ee-key-index " + std::to_string(settings.key_index) +
+                              ": a key goes to the index set before it (set e2ee-key-index, then e2ee-passphrase "
+                              "or e2ee-key-file)");
   }
   auto ring = std::make_shared<lk::e2ee::KeyRing>(settings.ratchet_window);
-  auto set = ring->set_key(secret);
-  if (!set) return set.error();
+  for (size_t index = 0; index < settings.keys.size(); ++index) {
+    const auto& key = settings.keys[index];
+    if (key.passphrase.empty() && key.key_file.empty()) continue;
+    auto secret = secret_for(key, index);
+    if (!secret) return secret.error();
+    auto set = ring->set_key(*secret, uint8_t(index));
+    wipe(*secret);
+    if (!set) return set.error();
+  }
+  auto sealing_with = ring->use_key(uint8_t(settings.key_index));
+  if (!sealing_with) return sealing_with.error();
   return ring;
 }
 
@@ -509,15 +615,20 @@ bool open_room(GstElement* element, ConnectionSettings& settings, const E2eeSett
     LKGST_ERROR(element, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, ring.error().message, "");
     return false;
   }
-  key_ring = *ring;
   room = join_room(element, settings, open_error);
-  return room != nullptr;
+  if (!room) return false;  // no ring either: a failed start is not running
+  GST_OBJECT_LOCK(element);
+  key_ring = *ring;
+  GST_OBJECT_UNLOCK(element);
+  return true;
 }
 
-void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room) {
+void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room,
+                std::shared_ptr<lk::e2ee::KeyRing>& key_ring) {
   room.reset();
   GST_OBJECT_LOCK(element);
   settings.participant_sid.clear();
+  key_ring.reset();
   GST_OBJECT_UNLOCK(element);
 }
 

@@ -10,6 +10,7 @@
 
 #include <gst/gst.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,30 +118,52 @@ GstCaps* unix_reference_caps();
 
 // ---- end-to-end encryption -----------------------------------------------------------
 
-// e2ee-passphrase and e2ee-key-file, on both elements. Each element's key is
-// its own track's (docs/protocol.md §13): elements sharing a room connection
-// may use different keys, or none. The passphrase is write-only: never read
-// back, never logged.
+// e2ee-passphrase, e2ee-key-file and e2ee-key-index, on both elements. Each
+// element's key is its own track's (docs/protocol.md §13): elements sharing a
+// room connection may use different keys, or none. The passphrase is
+// write-only: never read back, never logged.
 struct E2eeSettings {
-  std::string passphrase, key_file;
+  // What each key index was given (README "Key rotation").
+  struct Key {
+    std::string passphrase, key_file;
+  };
+  std::array<Key, lk::e2ee::kKeyRingSize> keys;
+  guint key_index = 0;       // e2ee-key-index: where the next key goes, what the sink seals with
   guint ratchet_window = 0;  // the src's e2ee-ratchet-window
-  bool enabled() const { return !passphrase.empty() || !key_file.empty(); }
+  bool enabled() const;
 };
-void install_e2ee_properties(GObjectClass* klass, guint passphrase_id, guint key_file_id);
-// The key ring these settings give (PBKDF2 over the passphrase's UTF-8 bytes
-// or the file's bytes), null when neither is set. The error says which
-// property to fix: both set, an unreadable or empty file.
+// The three properties, numbered in a row from an element's `first_id` in this order.
+enum class E2eeProperty { Passphrase, KeyFile, KeyIndex };
+void install_e2ee_properties(GObjectClass* klass, guint first_id);
+// Sets one of them. A passphrase or key file goes to the index e2ee-key-index
+// names at that moment. In NULL or READY: for the next start. While the
+// element runs with `key_ring`: derived and installed at once, the other slots
+// kept; an index whose slot has a key is sealed with from the next frame, an
+// empty one waits for the next key. Bad input there: a bus warning, the keys in
+// use kept. Past READY without a ring: refused (E2EE is switched on or off
+// only when stopped).
+void set_e2ee_property(GstElement* element, E2eeSettings& settings, const std::shared_ptr<lk::e2ee::KeyRing>& key_ring,
+                       E2eeProperty which, const GValue* value, const GParamSpec* pspec);
+// e2ee-key-file (the current index's) and e2ee-key-index; nothing for the
+// write-only passphrase.
+void get_e2ee_property(GstElement* element, const E2eeSettings& settings, E2eeProperty which, GValue* value);
+// The key ring these settings give (PBKDF2 over each index's passphrase
+// UTF-8 bytes or file bytes), sealing with e2ee-key-index; null when no index
+// has a key. The error says which property to fix: both set at one index, an
+// unreadable or empty file, no key at e2ee-key-index.
 lk::Result<std::shared_ptr<lk::e2ee::KeyRing>> key_ring_for(const E2eeSettings& settings);
 
 // An element's start, once its own properties are checked: the key ring its
-// e2ee settings give (read under the object lock), then the room joined as
-// join_room() does. On failure posts the error and returns false.
+// e2ee settings give (settings read and ring stored under the object lock),
+// then the room joined as join_room() does. On failure posts the error and
+// returns false.
 bool open_room(GstElement* element, ConnectionSettings& settings, const E2eeSettings& e2ee,
                GstResourceError open_error, std::shared_ptr<lk::room::RoomConnection>& room,
                std::shared_ptr<lk::e2ee::KeyRing>& key_ring);
-// An element's stop: lets go of the room (the last holder leaves it) and
-// clears participant-sid.
-void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room);
+// An element's stop: lets go of the room (the last holder leaves it) and of
+// the key ring (under the object lock), and clears participant-sid.
+void close_room(GstElement* element, ConnectionSettings& settings, std::shared_ptr<lk::room::RoomConnection>& room,
+                std::shared_ptr<lk::e2ee::KeyRing>& key_ring);
 
 // ---- URIs ------------------------------------------------------------------------
 

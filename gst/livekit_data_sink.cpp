@@ -28,8 +28,9 @@ enum {
   PROP_SCHEMA_ENCODING,
   PROP_BACK_PRESSURE,
   PROP_EOS_LINGER,
-  PROP_E2EE_PASSPHRASE,
+  PROP_E2EE_PASSPHRASE,  // then key file, key index: lkgst::E2eeProperty's order
   PROP_E2EE_KEY_FILE,
+  PROP_E2EE_KEY_INDEX,
   PROP_STATS,
 };
 
@@ -71,7 +72,7 @@ struct Sink {
   // (unlock comes from another thread); the rest on the streaming thread.
   std::shared_ptr<lk::room::RoomConnection> room;
   std::shared_ptr<lk::room::LocalDataTrack> track;
-  std::shared_ptr<lk::e2ee::KeyRing> key_ring;  // null: a clear track
+  std::shared_ptr<lk::e2ee::KeyRing> key_ring;  // null: a clear track (object lock: properties rotate it)
   bool unlocked = false;
   std::string published_as;  // encoding and schema it was published with, serialized
   lk::room::LocalTrackStats last_stats;  // of the last track, once it is gone
@@ -106,7 +107,11 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
   auto* self = GST_LIVEKIT_DATA_SINK(object);
   Sink& s = *self->sink;
   if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
-  if (prop_id < PROP_TRACK_NAME || prop_id > PROP_E2EE_KEY_FILE) {
+  if (prop_id >= PROP_E2EE_PASSPHRASE && prop_id <= PROP_E2EE_KEY_INDEX) {
+    return lkgst::set_e2ee_property(GST_ELEMENT(self), s.e2ee, s.key_ring,
+                                    lkgst::E2eeProperty(prop_id - PROP_E2EE_PASSPHRASE), value, pspec);
+  }
+  if (prop_id < PROP_TRACK_NAME || prop_id > PROP_EOS_LINGER) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
   }
@@ -121,8 +126,6 @@ static void lkds_set_property(GObject* object, guint prop_id, const GValue* valu
     case PROP_SCHEMA_ENCODING: s.schema_encoding = text(); break;
     case PROP_BACK_PRESSURE: s.back_pressure = BackPressure(g_value_get_enum(value)); break;
     case PROP_EOS_LINGER: s.eos_linger_ms = g_value_get_uint(value); break;
-    case PROP_E2EE_PASSPHRASE: s.e2ee.passphrase = text(); break;
-    case PROP_E2EE_KEY_FILE: s.e2ee.key_file = text(); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -144,6 +147,10 @@ static void lkds_get_property(GObject* object, guint prop_id, GValue* value, GPa
   Sink& s = *self->sink;
   if (lkgst::get_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
   if (prop_id == PROP_STATS) return g_value_take_boxed(value, lkds_stats(self));
+  if (prop_id >= PROP_E2EE_PASSPHRASE && prop_id <= PROP_E2EE_KEY_INDEX) {
+    return lkgst::get_e2ee_property(GST_ELEMENT(self), s.e2ee, lkgst::E2eeProperty(prop_id - PROP_E2EE_PASSPHRASE),
+                                    value);
+  }
   auto text = [value](const std::string& v) { lkgst::set_string(value, v); };
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
@@ -154,10 +161,31 @@ static void lkds_get_property(GObject* object, guint prop_id, GValue* value, GPa
     case PROP_SCHEMA_ENCODING: text(s.schema_encoding); break;
     case PROP_BACK_PRESSURE: g_value_set_enum(value, int(s.back_pressure)); break;
     case PROP_EOS_LINGER: g_value_set_uint(value, s.eos_linger_ms); break;
-    case PROP_E2EE_KEY_FILE: text(s.e2ee.key_file); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
+}
+
+// The ratchet-key action signal: one ratchet step of the key the sink seals
+// with, from the next frame on (receivers follow within their ratchet window).
+// FALSE, with a warning in the log, when no E2EE key is in use (the ring lives
+// from start to stop).
+static gboolean lkds_ratchet_key(GstLiveKitDataSink* self) {
+  GST_OBJECT_LOCK(self);
+  auto ring = self->sink->key_ring;
+  GST_OBJECT_UNLOCK(self);
+  if (!ring) {
+    GST_WARNING_OBJECT(self, "ratchet-key: no E2EE key in use (set e2ee-passphrase or e2ee-key-file; a key exists "
+                             "from READY->PAUSED until PAUSED->READY)");
+    return FALSE;
+  }
+  auto ratcheted = ring->ratchet_current();
+  if (!ratcheted) {
+    GST_WARNING_OBJECT(self, "ratchet-key: %s", ratcheted.error().message.c_str());
+    return FALSE;
+  }
+  GST_INFO_OBJECT(self, "E2EE key at index %u ratcheted one step", unsigned(*ratcheted));
+  return TRUE;
 }
 
 static void lkds_finalize(GObject* object) {
@@ -210,7 +238,7 @@ static void gst_livekit_data_sink_class_init(GstLiveKitDataSinkClass* klass) {
                         "At EOS, once the last frame has reached the server: ms to wait before unpublishing, while "
                         "the server still forwards it (subscribers drop packets of a track already unpublished)",
                         0, 60000, 500, rw));
-  lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE, PROP_E2EE_KEY_FILE);
+  lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE);
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
@@ -218,6 +246,9 @@ static void gst_livekit_data_sink_class_init(GstLiveKitDataSinkClass* klass) {
                          GST_TYPE_STRUCTURE, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_type_mark_as_plugin_api(timestamp_mode_get_type(), GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(back_pressure_get_type(), GstPluginAPIFlags(0));
+  // gboolean ratchet-key(): as livekit-client's keyProvider.ratchetKey().
+  g_signal_new_class_handler("ratchet-key", G_TYPE_FROM_CLASS(klass), GSignalFlags(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+                             G_CALLBACK(lkds_ratchet_key), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 0);
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(element_class, "LiveKit data track sink", "Sink/Network",
@@ -312,7 +343,7 @@ static void lkds_unpublish(GstLiveKitDataSink* self, int drain_ms) {
 static gboolean lkds_stop(GstBaseSink* base) {
   auto* self = GST_LIVEKIT_DATA_SINK(base);
   lkds_unpublish(self, 0);
-  lkgst::close_room(GST_ELEMENT(self), self->sink->connection, self->sink->room);
+  lkgst::close_room(GST_ELEMENT(self), self->sink->connection, self->sink->room, self->sink->key_ring);
   return TRUE;
 }
 

@@ -28,8 +28,9 @@ enum {
   PROP_CAPS,
   PROP_TIMESTAMP_MODE,
   PROP_ON_UNPUBLISHED,
-  PROP_E2EE_PASSPHRASE,
+  PROP_E2EE_PASSPHRASE,  // then key file, key index: lkgst::E2eeProperty's order
   PROP_E2EE_KEY_FILE,
+  PROP_E2EE_KEY_INDEX,
   PROP_E2EE_RATCHET_WINDOW,
   PROP_STATS,
 };
@@ -79,7 +80,7 @@ struct Src {
   // lock (unlock comes from another thread); the rest on the streaming thread.
   std::shared_ptr<lk::room::RoomConnection> room;
   std::shared_ptr<lk::room::DataTrackSubscription> subscription;
-  std::shared_ptr<lk::e2ee::KeyRing> key_ring;  // null: a clear track expected
+  std::shared_ptr<lk::e2ee::KeyRing> key_ring;  // null: a clear track expected (object lock: properties add keys)
   bool unlocked = false;
   std::optional<uint16_t> last_frame_number;
   bool discont = false;  // the next buffer starts again after an unpublish
@@ -117,6 +118,10 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
   auto* self = GST_LIVEKIT_DATA_SRC(object);
   Src& s = *self->src;
   if (lkgst::set_connection_property(GST_ELEMENT(self), s.connection, prop_id, value, pspec)) return;
+  if (prop_id >= PROP_E2EE_PASSPHRASE && prop_id <= PROP_E2EE_KEY_INDEX) {
+    return lkgst::set_e2ee_property(GST_ELEMENT(self), s.e2ee, s.key_ring,
+                                    lkgst::E2eeProperty(prop_id - PROP_E2EE_PASSPHRASE), value, pspec);
+  }
   if (prop_id < PROP_PARTICIPANT || prop_id >= PROP_STATS) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
@@ -138,8 +143,6 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
     }
     case PROP_TIMESTAMP_MODE: s.timestamp_mode = TimestampMode(g_value_get_enum(value)); break;
     case PROP_ON_UNPUBLISHED: s.on_unpublished = OnUnpublished(g_value_get_enum(value)); break;
-    case PROP_E2EE_PASSPHRASE: s.e2ee.passphrase = text(); break;
-    case PROP_E2EE_KEY_FILE: s.e2ee.key_file = text(); break;
     case PROP_E2EE_RATCHET_WINDOW: s.e2ee.ratchet_window = g_value_get_uint(value); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -172,6 +175,10 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
   Src& s = *self->src;
   if (lkgst::get_connection_property(GST_ELEMENT(self), s.connection, prop_id, value)) return;
   if (prop_id == PROP_STATS) return g_value_take_boxed(value, lkdsrc_stats(self));
+  if (prop_id >= PROP_E2EE_PASSPHRASE && prop_id <= PROP_E2EE_KEY_INDEX) {
+    return lkgst::get_e2ee_property(GST_ELEMENT(self), s.e2ee, lkgst::E2eeProperty(prop_id - PROP_E2EE_PASSPHRASE),
+                                    value);
+  }
   auto text = [value](const std::string& v) { lkgst::set_string(value, v); };
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
@@ -184,7 +191,6 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
     case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
-    case PROP_E2EE_KEY_FILE: text(s.e2ee.key_file); break;
     case PROP_E2EE_RATCHET_WINDOW: g_value_set_uint(value, s.e2ee.ratchet_window); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
@@ -254,7 +260,7 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
                         "When the track is unpublished or its publisher leaves: end the stream, or wait for the "
                         "same participant to publish the same track name again (wait-timeout applies)",
                         on_unpublished_get_type(), int(OnUnpublished::Eos), rw));
-  lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE, PROP_E2EE_KEY_FILE);
+  lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE);
   g_object_class_install_property(
       gobject_class, PROP_E2EE_RATCHET_WINDOW,
       g_param_spec_uint("e2ee-ratchet-window", "E2EE ratchet window",
@@ -376,7 +382,7 @@ static gboolean lkdsrc_stop(GstBaseSrc* base) {
     GST_OBJECT_UNLOCK(self);
   }
   subscription.reset();
-  lkgst::close_room(GST_ELEMENT(self), s.connection, s.room);
+  lkgst::close_room(GST_ELEMENT(self), s.connection, s.room, s.key_ring);
   return TRUE;
 }
 

@@ -78,19 +78,49 @@ lk::Result<void> KeyRing::set_key(std::span<const uint8_t> secret, uint8_t index
   return lk::ok();
 }
 
-lk::Result<void> KeyRing::ratchet(uint8_t index) {
+lk::Result<void> KeyRing::use_key(uint8_t index) {
   std::lock_guard lock(mutex_);
   if (index >= kKeyRingSize || !slots_[index]) {
-    return make_error(ErrorKind::NotFound, "no E2EE key at index " + std::to_string(index) + " to ratchet");
+    return make_error(ErrorKind::NotFound, "no E2EE key at index " + std::to_string(index));
   }
-  Slot& slot = *slots_[index];
-  if (!slot.ahead.empty()) {
-    slot.key = std::move(slot.ahead.front());
-    slot.ahead.erase(slot.ahead.begin());
-  } else {
-    slot.key = slot.key.next();
-  }
+  current_ = index;
   return lk::ok();
+}
+
+lk::Result<void> KeyRing::ratchet(uint8_t index) {
+  auto ratcheted = ratchet_slot(index);
+  if (!ratcheted) return ratcheted.error();
+  return lk::ok();
+}
+
+lk::Result<uint8_t> KeyRing::ratchet_current() { return ratchet_slot(std::nullopt); }
+
+// `index`, or the current slot when none. The step is derived without the
+// mutex; should the slot change meanwhile (another ratchet, a new key), the
+// step is taken again from what the slot then holds.
+lk::Result<uint8_t> KeyRing::ratchet_slot(std::optional<uint8_t> wanted) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    const uint8_t index = wanted.value_or(current_);
+    if (index >= kKeyRingSize || !slots_[index]) {
+      return make_error(ErrorKind::NotFound, "no E2EE key at index " + std::to_string(index) + " to ratchet");
+    }
+    Slot& slot = *slots_[index];
+    if (!slot.ahead.empty()) {  // a receiver derived it already
+      slot.key = std::move(slot.ahead.front());
+      slot.ahead.erase(slot.ahead.begin());
+      return index;
+    }
+    const std::vector<uint8_t> secret = slot.key.secret;
+    lock.unlock();
+    Key next(derive(secret, kChainSize));
+    lock.lock();
+    Slot* now = slots_[index].get();
+    if (now && now->ahead.empty() && now->key.secret == secret && wanted.value_or(current_) == index) {
+      now->key = std::move(next);
+      return index;
+    }
+  }
 }
 
 uint8_t KeyRing::current_index() const {

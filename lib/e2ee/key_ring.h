@@ -4,8 +4,9 @@
 // shared secret with PBKDF2-HMAC-SHA256 and ratcheted the same way.
 //
 // Threads: every method may be called from any thread (one mutex). Setting or
-// ratcheting a key runs PBKDF2 (100,000 iterations, tens of milliseconds):
-// do it before streaming, not per frame.
+// ratcheting a key runs PBKDF2 (100,000 iterations, tens of milliseconds)
+// outside the mutex, so frames keep being sealed and opened meanwhile; still,
+// not per frame.
 #pragma once
 
 #include <array>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -46,9 +48,15 @@ class KeyRing {
   // file's bytes) in slot `index` and makes it the one frames are sent with.
   // InvalidArgument for an index past the ring or an empty secret.
   lk::Result<void> set_key(std::span<const uint8_t> secret, uint8_t index = 0);
+  // Makes slot `index` the one frames are sent with, keeping every slot's
+  // key. NotFound for an empty slot (or one past the ring): nothing changes.
+  lk::Result<void> use_key(uint8_t index);
   // Advances slot `index` one ratchet step (secret' = derive(secret, 32)),
   // as a publisher rotating its key does. NotFound for an empty slot.
   lk::Result<void> ratchet(uint8_t index);
+  // The same for the slot frames are sent with (livekit-client's
+  // ratchetKey() without an index); returns that slot's index.
+  lk::Result<uint8_t> ratchet_current();
   uint8_t current_index() const;
 
   // Encrypts `plaintext` with the current key into `sealed` (ciphertext then
@@ -64,6 +72,7 @@ class KeyRing {
  private:
   struct Key;
   struct Slot;
+  lk::Result<uint8_t> ratchet_slot(std::optional<uint8_t> index);
   lk::Result<std::vector<uint8_t>> open_locked(Slot& slot, std::span<const uint8_t> sealed,
                                                const datatrack::E2eeExtension& extension);
 

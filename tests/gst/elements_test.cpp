@@ -170,6 +170,58 @@ GstSample* deliver(GstElement* in, GstElement* out, const std::vector<uint8_t>& 
   return nullptr;
 }
 
+// Whether `payload` comes out of `appsink` within `timeout` (other samples skipped).
+bool arrives(GstElement* appsink, const std::vector<uint8_t>& payload, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), left.count() * GST_MSECOND);
+    if (!s) return false;
+    const bool same = bytes_of(s) == payload;
+    gst_sample_unref(s);
+    if (same) return true;
+  }
+  return false;
+}
+
+// deliver() to several subscribers: pushes `payload` until every appsink of
+// `outs` has had it whole (a frame lost on the way is sent again, up to 5 times).
+bool deliver_to_all(GstElement* in, const std::vector<GstElement*>& outs, const std::vector<uint8_t>& payload) {
+  std::vector<GstElement*> waiting = outs;
+  for (int attempt = 0; attempt < 5 && !waiting.empty(); ++attempt) {
+    if (attempt > 0) std::cerr << "note: a frame of " << payload.size() << " B lost in transit; sent again\n";
+    push(in, payload);
+    std::erase_if(waiting, [&](GstElement* out) { return arrives(out, payload, 3s); });
+  }
+  return waiting.empty();
+}
+
+// Frames of 1 B, 16 kB and 100 kB (seeds from `seed` on) delivered to every
+// appsink of `outs`; stops at the first that never arrives (a failure naming
+// `phase`). The frames, for count_arrived().
+std::vector<std::vector<uint8_t>> deliver_frames(GstElement* in, const std::vector<GstElement*>& outs, uint32_t& seed,
+                                                 const std::string& phase) {
+  std::vector<std::vector<uint8_t>> sent;
+  for (size_t size : {size_t(1), size_t(16000), size_t(100000)}) {
+    sent.push_back(pattern(size, seed++));
+    if (!deliver_to_all(in, outs, sent.back())) {
+      ADD_FAILURE() << phase << ": a frame of " << size << " B never arrived";
+      break;
+    }
+  }
+  return sent;
+}
+
+// How many samples equal to one of `sent` reach `appsink` until 1.5 s of silence.
+size_t count_arrived(GstElement* appsink, const std::vector<std::vector<uint8_t>>& sent) {
+  size_t n = 0;
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 1500 * GST_MSECOND)) {
+    n += std::count(sent.begin(), sent.end(), bytes_of(s));
+    gst_sample_unref(s);
+  }
+  return n;
+}
+
 // The running time of a pipeline now (its clock minus its base time).
 GstClockTime running_time_of(GstElement* pipeline) {
   GstClock* clock = gst_element_get_clock(pipeline);
@@ -364,6 +416,9 @@ TEST_F(ElementTest, E2eeSettingsAreCheckedAtStartNamingTheProperty) {
       {"e2ee-passphrase=x e2ee-key-file=/dev/null", "not both"},
       {"e2ee-key-file=/nonexistent/key", "e2ee-key-file"},
       {std::string("e2ee-key-file=") + empty_file, "is empty"},
+      {"e2ee-key-index=2 e2ee-passphrase=x e2ee-key-file=/dev/null", "not both (e2ee-key-index 2)"},
+      // The key goes to the index set before it: index 3 has none.
+      {"e2ee-passphrase=x e2ee-key-index=3", "no E2EE key at e2ee-key-index 3"},
   };
   for (const auto& [props, says] : cases) {
     for (bool is_sink : {true, false}) {
@@ -379,6 +434,40 @@ TEST_F(ElementTest, E2eeSettingsAreCheckedAtStartNamingTheProperty) {
   }
   g_unlink(empty_file);
   g_free(empty_file);
+}
+
+TEST_F(ElementTest, E2eeKeyIndexAndRatchetKeyAreThereToRotate) {
+  for (const char* factory : {"livekitdatasink", "livekitdatasrc"}) {
+    SCOPED_TRACE(factory);
+    GstElement* e = gst_element_factory_make(factory, nullptr);
+    ASSERT_TRUE(e);
+    gst_object_ref_sink(e);
+    auto* spec = G_PARAM_SPEC_UINT(g_object_class_find_property(G_OBJECT_GET_CLASS(e), "e2ee-key-index"));
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->default_value, 0u);
+    EXPECT_EQ(spec->minimum, 0u);
+    EXPECT_EQ(spec->maximum, 15u);  // livekit-client's key ring: 16 slots
+    for (const char* p : {"e2ee-passphrase", "e2ee-key-file", "e2ee-key-index"}) {
+      EXPECT_TRUE(g_object_class_find_property(G_OBJECT_GET_CLASS(e), p)->flags & GST_PARAM_MUTABLE_PLAYING) << p;
+    }
+    // Each index keeps its own key: e2ee-key-file reads the current index's.
+    g_object_set(e, "e2ee-key-file", "/keys/zero", "e2ee-key-index", 7u, nullptr);
+    guint index = 0;
+    g_object_get(e, "e2ee-key-index", &index, nullptr);
+    EXPECT_EQ(index, 7u);
+    EXPECT_EQ(string_property(e, "e2ee-key-file"), "");
+    g_object_set(e, "e2ee-key-index", 0u, nullptr);
+    EXPECT_EQ(string_property(e, "e2ee-key-file"), "/keys/zero");
+    gst_object_unref(e);
+  }
+  // Stopped, the sink has no key to ratchet, passphrase or not: FALSE.
+  GstElement* sink = gst_element_factory_make("livekitdatasink", nullptr);
+  gst_object_ref_sink(sink);
+  g_object_set(sink, "e2ee-passphrase", "p", nullptr);
+  gboolean ratcheted = TRUE;
+  g_signal_emit_by_name(sink, "ratchet-key", &ratcheted);
+  EXPECT_FALSE(ratcheted);
+  gst_object_unref(sink);
 }
 
 // The element a URI makes, or nullptr with the error's code and message.
@@ -539,6 +628,14 @@ class ServerTest : public ElementTest {
                        const std::string& extra = "", const std::string& sink_extra = "") const {
     return "livekitdatasrc name=src participant=" + publisher + " track-name=" + track + " " + as(identity) + " " +
            extra + " ! appsink name=out sync=false " + sink_extra;
+  }
+
+  // The publisher and two subscribers PLAYING, both subscriptions live end to end.
+  void start_live(Pipeline& tx, Pipeline& first, Pipeline& second) {
+    for (Pipeline* p : {&first, &second, &tx}) ASSERT_NE(p->set_state(GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    warm_up(tx["in"], first["out"]);
+    warm_up(tx["in"], second["out"]);
+    drain(first["out"]);
   }
 
   // Alice's sink to bob's src, then the test server's fault `kind` to bob (below).
@@ -1399,6 +1496,72 @@ TEST_F(ServerTest, AnEncryptedTrackRoundTripsAndAMissingKeyIsASettingsError) {
   EXPECT_EQ(error->text.find(passphrase), std::string::npos);
   g_unlink(key_file);
   g_free(key_file);
+}
+
+// Key rotation while PLAYING (README "Key rotation"): the sink moves to a new
+// key at index 3; a src given both keys opens every frame, one with only the
+// old key counts the new frames as dropped by decryption and delivers none.
+// Back at index 0 both open again: neither side let the old key go.
+TEST_F(ServerTest, TheSinkRotatesToANewKeyIndexWhilePlaying) {
+  const std::string old_key = "e2ee-passphrase=\"the old passphrase\"";
+  const char* new_passphrase = "the new passphrase";
+  // The src with both keys, as gst-launch-1.0 would give them: each key after its index.
+  Pipeline both(receiver("bob", "alice", "secret",
+                         old_key + " e2ee-key-index=3 e2ee-passphrase=\"" + new_passphrase + "\""));
+  Pipeline old_only(receiver("carol", "alice", "secret", old_key));
+  Pipeline tx(sender("alice", "secret", "", old_key));
+  start_live(tx, both, old_only);
+  ASSERT_FALSE(HasFailure());
+
+  uint32_t seed = 1;
+  deliver_frames(tx["in"], {both["out"], old_only["out"]}, seed, "the old key at index 0");
+  ASSERT_FALSE(HasFailure());
+
+  g_object_set(tx["sink"], "e2ee-key-index", 3u, "e2ee-passphrase", new_passphrase, nullptr);
+  guint index = 0;
+  g_object_get(tx["sink"], "e2ee-key-index", &index, nullptr);
+  EXPECT_EQ(index, 3u);
+  const auto rotated = deliver_frames(tx["in"], {both["out"]}, seed, "the new key at index 3");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(count_arrived(old_only["out"], rotated), 0u) << "frames sealed with a key the src lacks were delivered";
+  EXPECT_GT(stat(old_only["src"], "dropped-decryption"), 0u);
+
+  g_object_set(tx["sink"], "e2ee-key-index", 0u, nullptr);
+  deliver_frames(tx["in"], {both["out"], old_only["out"]}, seed, "back to the old key at index 0");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(stat(both["src"], "dropped-decryption"), 0u);
+
+  // A key file that cannot be read, while PLAYING: a warning naming it, the key in use kept.
+  g_object_set(tx["sink"], "e2ee-key-file", "/nonexistent/key", nullptr);
+  const auto texts = warnings(tx, 1s);
+  EXPECT_TRUE(any_contains(texts, "e2ee-key-file")) << "no bus warning naming the property";
+  EXPECT_TRUE(any_contains(texts, "kept")) << "the warning does not say the keys in use are kept";
+  deliver_frames(tx["in"], {both["out"], old_only["out"]}, seed, "after a bad key file");
+  EXPECT_FALSE(tx.wait_error(0ms));
+}
+
+// ratchet-key on the sink, as livekit-client's keyProvider.ratchetKey(): a
+// src with e2ee-ratchet-window=1 follows each step; one with window 0 drops
+// every frame after the first step (counted) and delivers none.
+TEST_F(ServerTest, RatchetKeyOnTheSinkIsFollowedWithinTheSrcsRatchetWindow) {
+  const std::string key = "e2ee-passphrase=\"a ratcheted passphrase\"";
+  Pipeline following(receiver("bob", "alice", "secret", key + " e2ee-ratchet-window=1"));
+  Pipeline fixed(receiver("carol", "alice", "secret", key));
+  Pipeline tx(sender("alice", "secret", "", key));
+  start_live(tx, following, fixed);
+  ASSERT_FALSE(HasFailure());
+
+  uint32_t seed = 1;
+  for (int step = 1; step <= 2; ++step) {
+    gboolean ratcheted = FALSE;
+    g_signal_emit_by_name(tx["sink"], "ratchet-key", &ratcheted);
+    EXPECT_TRUE(ratcheted) << "step " << step;
+    const auto sent = deliver_frames(tx["in"], {following["out"]}, seed, "step " + std::to_string(step));
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(count_arrived(fixed["out"], sent), 0u) << "step " << step << ": frames under a ratcheted key delivered";
+  }
+  EXPECT_EQ(stat(following["src"], "dropped-decryption"), 0u);
+  EXPECT_GT(stat(fixed["src"], "dropped-decryption"), 0u);
 }
 
 TEST_F(ServerTest, AnOversizedBufferIsAnErrorNamingSizeAndLimit) {

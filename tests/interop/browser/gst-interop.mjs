@@ -11,8 +11,11 @@
 //                   failures reported (the client's log, our src's count)
 //   ratchet         the client ratchets its key twice while publishing; our src, with
 //                   e2ee-ratchet-window=2, follows: every frame byte-exact
+//   rotate          the client moves to another passphrase's key at index 3 while publishing;
+//                   our src given both keys (e2ee-key-index=3 before the second passphrase)
+//                   writes every frame byte-exact, a src with only the first key none after
 //   node gst-interop.mjs [sink-to-client|client-to-src|sink-to-client-e2ee|client-to-src-e2ee|
-//                         wrong-passphrase|ratchet]...
+//                         wrong-passphrase|ratchet|rotate]...
 // Needs the built plugin (LKT_PLUGIN_DIR, default build/gst). Run inside scripts/netns-run.sh.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,6 +38,7 @@ const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex'
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PASSPHRASE = 'lkt shared passphrase \u00e9'; // non-ASCII: both sides take UTF-8 bytes
 const WRONG_PASSPHRASE = 'lkt another passphrase';
+const NEXT_PASSPHRASE = 'lkt next passphrase'; // rotate: the client's second key, at index 3
 const e2eeArgs = (passphrase) => (passphrase === null ? [] : [`e2ee-passphrase=${passphrase}`]);
 
 /** gst-launch-1.0 with our plugin and the server's credentials; resolves {code, stderr}. */
@@ -87,27 +91,41 @@ async function sinkToClient(scenario, passphrase = null) {
   }
 }
 
-async function clientToSrc(scenario, passphrase = null, { ratchets = 0 } = {}) {
+// The src's pipeline: the track's frames into one file each in `dir`.
+const srcToFiles = (server, identity, dir, keyArgs) => gstLaunch(server, ['livekitdatasrc', `room=${ROOM}`,
+  `identity=${identity}`, 'participant=client', `track-name=${TRACK}`, ...keyArgs, '!', 'multifilesink',
+  `location=${dir}/out-%04d.bin`]);
+const filesIn = (dir) => fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f)));
+
+async function clientToSrc(scenario, passphrase = null, { ratchets = 0, rotate = false } = {}) {
   const server = await scenario.startServer(['--no-latency-drop']);
   const page = await scenario.newClientPage('client');
   ok(await page.call('connect', server.url, await server.token('client', ROOM), { e2eePassphrase: passphrase }),
     'client connect');
   ok(await page.call('publish', TRACK), 'client publish');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkt-gst-out-'));
+  const oldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkt-gst-old-'));
   try {
-    const gst = gstLaunch(server, ['livekitdatasrc', `room=${ROOM}`, 'identity=gst', 'participant=client',
-      `track-name=${TRACK}`, ...e2eeArgs(passphrase), ...(ratchets ? [`e2ee-ratchet-window=${ratchets}`] : []),
-      '!', 'multifilesink', `location=${dir}/out-%04d.bin`]);
-    const files = () => fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f)));
-    // Probes until the src writes one: its subscription is live.
-    for (let i = 0; !files().some((b) => b.equals(PROBE)); i++) {
-      assert.ok(i < 200, 'the src received none of the probes');
+    const gst = srcToFiles(server, 'gst', dir, [...e2eeArgs(passphrase),
+      ...(ratchets ? [`e2ee-ratchet-window=${ratchets}`] : []),
+      ...(rotate ? ['e2ee-key-index=3', `e2ee-passphrase=${NEXT_PASSPHRASE}`] : [])]);
+    // rotate: a second src with the first key only.
+    const oldOnly = rotate ? srcToFiles(server, 'gst-old', oldDir, e2eeArgs(passphrase)) : null;
+    const files = () => filesIn(dir);
+    // Probes until the src (both srcs) writes one: its subscription is live.
+    const live = () => [dir, ...(rotate ? [oldDir] : [])].every((d) => filesIn(d).some((b) => b.equals(PROBE)));
+    for (let i = 0; !live(); i++) {
+      assert.ok(i < 200, 'a src received none of the probes');
       ok(await page.call('pushProbe', TRACK), 'probe');
       await sleep(100);
     }
-    // The client ratchets (its worker takes the request a moment later), then pushes on.
+    // The client ratchets or rotates (its worker takes the request a moment later), then pushes on.
     for (let i = 0; i < ratchets; i++) {
       ok(await page.call('ratchetKey'), 'client ratchet');
+      await sleep(500);
+    }
+    if (rotate) {
+      ok(await page.call('rotateKey', NEXT_PASSPHRASE, 3), 'client rotate');
       await sleep(500);
     }
     let wanted = [];
@@ -127,8 +145,15 @@ async function clientToSrc(scenario, passphrase = null, { ratchets = 0 } = {}) {
     assert.equal(code, 0, `the src did not end with EOS after the unpublish: ${stderr}`);
     const last = got.slice(-SIZES.length);
     assert.deepEqual(last, wanted, 'the last frames written are the last frames pushed, byte-exact and in order');
+    if (oldOnly) {
+      const old = await oldOnly.done;
+      assert.equal(old.code, 0, `the src with the first key only did not end with EOS: ${old.stderr}`);
+      const written = filesIn(oldDir).filter((b) => !b.equals(PROBE)).length;
+      assert.equal(written, 0, 'frames sealed with the key at index 3 reached a src without it: no rotation?');
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(oldDir, { recursive: true, force: true });
   }
 }
 
@@ -190,4 +215,5 @@ await runCases('gst-interop.mjs', {
   'client-to-src-e2ee': (s) => clientToSrc(s, PASSPHRASE),
   'wrong-passphrase': wrongPassphrase,
   ratchet: (s) => clientToSrc(s, PASSPHRASE, { ratchets: 2 }),
+  rotate: (s) => clientToSrc(s, PASSPHRASE, { rotate: true }),
 }, process.argv.slice(2), { timeoutMs: 240000 });

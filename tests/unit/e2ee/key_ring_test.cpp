@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "e2ee/key_ring.h"
@@ -127,6 +128,59 @@ TEST(E2eeKeyRing, RotationByKeyIndexKeepsOlderSlotsReadable) {
   EXPECT_EQ(new_ext->key_index, 1);
   EXPECT_TRUE(receiver.decrypt(old_sealed, *old_ext).ok());
   EXPECT_TRUE(receiver.decrypt(new_sealed, *new_ext).ok());
+
+  // use_key goes back to a slot that kept its key; an empty one is refused, changing nothing.
+  ASSERT_TRUE(sender.use_key(0).ok());
+  old_ext = sender.encrypt(kFrame, old_sealed);
+  ASSERT_TRUE(old_ext.ok());
+  EXPECT_EQ(old_ext->key_index, 0);
+  EXPECT_TRUE(receiver.decrypt(old_sealed, *old_ext).ok());
+  for (uint8_t empty : {uint8_t(5), uint8_t(kKeyRingSize)}) {
+    auto refused = sender.use_key(empty);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind, ErrorKind::NotFound);
+    EXPECT_EQ(sender.current_index(), 0);
+  }
+}
+
+TEST(E2eeKeyRing, RatchetCurrentStepsOnlyTheSlotFramesAreSentWith) {
+  KeyRing sender, fixed, following(1);
+  const Bytes next = bytes("the next passphrase");
+  for (KeyRing* ring : {&sender, &fixed, &following}) {
+    ASSERT_TRUE(ring->set_key(kPassphrase, 0).ok());
+    ASSERT_TRUE(ring->set_key(next, 3).ok());
+  }
+  auto ratcheted = sender.ratchet_current();
+  ASSERT_TRUE(ratcheted.ok());
+  EXPECT_EQ(*ratcheted, 3);
+  Bytes sealed;
+  auto ext = sender.encrypt(kFrame, sealed);
+  ASSERT_TRUE(ext.ok());
+  EXPECT_EQ(ext->key_index, 3);
+  EXPECT_FALSE(fixed.decrypt(sealed, *ext).ok()) << "slot 3 did not ratchet";
+  EXPECT_TRUE(following.decrypt(sealed, *ext).ok());
+  ASSERT_TRUE(sender.use_key(0).ok());
+  ext = sender.encrypt(kFrame, sealed);
+  ASSERT_TRUE(ext.ok());
+  EXPECT_TRUE(fixed.decrypt(sealed, *ext).ok()) << "slot 0 ratcheted too";
+  KeyRing empty;
+  EXPECT_EQ(empty.ratchet_current().error().kind, ErrorKind::NotFound);
+}
+
+TEST(E2eeKeyRing, ConcurrentRatchetsEachTakeAStep) {
+  KeyRing sender, receiver;
+  ASSERT_TRUE(sender.set_key(kPassphrase).ok());
+  ASSERT_TRUE(receiver.set_key(kPassphrase).ok());
+  std::thread other([&] { EXPECT_TRUE(sender.ratchet_current().ok()); });
+  EXPECT_TRUE(sender.ratchet_current().ok());
+  other.join();
+  ASSERT_TRUE(receiver.ratchet(0).ok());
+  ASSERT_TRUE(receiver.ratchet(0).ok());
+  Bytes sealed;
+  auto ext = sender.encrypt(kFrame, sealed);
+  ASSERT_TRUE(ext.ok());
+  auto plain = receiver.decrypt(sealed, *ext);
+  EXPECT_TRUE(plain.ok()) << "two ratchets, two steps";
 }
 
 TEST(E2eeKeyRing, RatchetMatchesLivekitClient) {

@@ -198,6 +198,18 @@
       });
     },
 
+    /**
+     * Rotates to the key `passphrase` gives at `keyIndex`, sent with from then on. The shared-key
+     * provider's setKey() always takes index 0; an index goes through BaseKeyProvider's
+     * onSetEncryptionKey(key, identity, keyIndex), the hook a custom key provider calls.
+     */
+    rotateKey(passphrase, keyIndex) {
+      return settle(async () => {
+        keyProvider.onSetEncryptionKey(await LivekitClient.createKeyMaterialFromString(passphrase), undefined, keyIndex);
+        return true;
+      });
+    },
+
     disconnect() {
       return settle(async () => room?.disconnect());
     },
