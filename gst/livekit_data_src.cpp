@@ -35,6 +35,7 @@ enum {
 };
 
 enum class TimestampMode { Arrival, Sender };
+enum class OnUnpublished { Eos, Wait };
 
 // What one create() hands on at most: the frames already waiting behind the
 // first, as one buffer list (one push, one lock of the subscription's queue).
@@ -42,7 +43,6 @@ enum class TimestampMode { Arrival, Sender };
 // one push short next to the queue-size default (16,384 frames).
 constexpr size_t kMaxListFrames = 64;
 constexpr size_t kMaxListBytes = 64 * 1024;
-enum class OnUnpublished { Eos, Wait };
 
 GType on_unpublished_get_type() {
   static const GEnumValue values[] = {
@@ -618,6 +618,17 @@ static GstBuffer* lkdsrc_frame_buffer(GstLiveKitDataSrc* self, lk::room::Receive
   return buffer;
 }
 
+// num-buffers counts buffers, where GstBaseSrc counts create() calls (this
+// one already): a list takes no more than are left, and counts the rest.
+static size_t lkdsrc_list_frames(GstLiveKitDataSrc* self) {
+  const gint left = GST_BASE_SRC(self)->num_buffers_left;
+  return left >= 0 ? std::min(kMaxListFrames, size_t(left) + 1) : kMaxListFrames;
+}
+static void lkdsrc_count_list(GstLiveKitDataSrc* self, size_t buffers) {
+  gint& left = GST_BASE_SRC(self)->num_buffers_left;
+  if (left >= 0) left -= gint(buffers - 1);
+}
+
 // The frames waiting (kMaxListFrames, kMaxListBytes at most): one as a
 // buffer, more as one buffer list, each still its own buffer.
 static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
@@ -630,7 +641,7 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
     subscription = s.subscription;
     GST_OBJECT_UNLOCK(self);
     if (!subscription) return GST_FLOW_FLUSHING;
-    read = subscription->read_batch(-1, kMaxListFrames, kMaxListBytes, s.batch);  // woken by unlock (cancel_read)
+    read = subscription->read_batch(-1, lkdsrc_list_frames(self), kMaxListBytes, s.batch);  // woken by unlock
     if (!read && read.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
   } while (!read && lkdsrc_wait_again(self, subscription));
   if (!read) return lkdsrc_ended(self, *subscription, read.error());
@@ -649,6 +660,7 @@ static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
     GstBufferList* list = gst_buffer_list_new_sized(guint(s.batch.size()));
     for (auto& frame : s.batch) gst_buffer_list_add(list, lkdsrc_frame_buffer(self, frame, timestamp_mode, clock));
     gst_base_src_submit_buffer_list(GST_BASE_SRC(self), list);  // create() then returns no buffer
+    lkdsrc_count_list(self, s.batch.size());
     *out = nullptr;
   }
   s.batch.clear();

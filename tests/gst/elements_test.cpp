@@ -1098,6 +1098,41 @@ TEST_F(ServerTest, FramesQueuedAtTheSrcLeaveAsListsOfOneBufferEach) {
   EXPECT_EQ(stat(src, "dropped-queue-overflow"), 0u);
 }
 
+// Counts the buffers a pad pushes, alone or in lists.
+GstPadProbeReturn count_buffers(GstPad*, GstPadProbeInfo* info, gpointer count) {
+  auto& n = *static_cast<std::atomic<int>*>(count);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    n += int(gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info)));
+  } else {
+    ++n;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+TEST_F(ServerTest, NumBuffersCountsTheBuffersOfLists) {
+  Pipeline rx(receiver("bob", "alice", "telemetry", "num-buffers=40"));
+  Pipeline tx(sender("alice", "telemetry"));
+  GstPad* pad = gst_element_get_static_pad(rx["src"], "src");
+  std::atomic<int> pushed{0};
+  gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), count_buffers,
+                    &pushed, nullptr);
+  play_warmed_up(rx, tx);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_LT(pushed.load(), 10) << "the warm-up took most of num-buffers";
+  // 100 frames wait for the held src: lists of up to 64 would pass 40.
+  const gulong held = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, nullptr, nullptr);
+  GstElement* src = rx["src"];
+  const uint64_t received_before = stat(src, "frames-received");
+  for (uint32_t i = 0; i < 100; ++i) push(tx["in"], pattern(100, i));
+  for (int i = 0; i < 100 && stat(src, "frames-received") < received_before + 100; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  gst_pad_remove_probe(pad, held);
+  gst_object_unref(pad);
+  EXPECT_TRUE(wait_eos(rx["out"], 15s)) << "no EOS after num-buffers";
+  EXPECT_EQ(pushed.load(), 40);
+}
+
 TEST_F(ServerTest, TheSinkSendsEachBufferOfAListAsItsOwnFrame) {
   Pipeline rx(receiver("bob", "alice", "telemetry"));
   Pipeline tx(sender("alice", "telemetry"));
