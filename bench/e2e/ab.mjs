@@ -39,19 +39,19 @@ function parseBuild(spec) {
     build: {
       program: fs.existsSync(program) ? program : PEERS.gst,
       pluginDir: path.resolve(dir, 'gst'),
-      // A registry of its own: two builds' plugins have the same name.
-      env: { GST_REGISTRY: path.join(os.tmpdir(), `ab-registry-${path.basename(dir)}-${process.pid}.bin`),
-        ...(list ? { LKT_E2E_LIST: list } : {}) },
+      env: { GST_REGISTRY: path.join(REGISTRIES, `${label.replace(/\W/g, '_')}.bin`), ...(list ? { LKT_E2E_LIST: list } : {}) },
     },
   };
 }
 
-const BUILDS = args.filter((a) => !a.startsWith('--')).map(parseBuild);
-if (args.includes('--room')) BUILDS.push({ label: 'lib/room', kind: 'room', build: {} });
-if (!BUILDS.length) {
+const SPECS = args.filter((a) => !a.startsWith('--'));
+if (!SPECS.length) {
   console.error('usage: ab.mjs [--rounds=N] [--size=B] [--count=N] [--room] LABEL=DIR[:LIST] ...');
   process.exit(2);
 }
+let BUILDS = [];
+// A registry per build (two builds' plugins have the same name), removed at the end.
+const REGISTRIES = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-registries-'));
 
 /** CPU seconds (user + system) of one process so far. */
 function cpuSeconds(pid) {
@@ -101,6 +101,8 @@ const median = (xs) => {
 const fixed = (x, digits = 0) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 async function main() {
+  BUILDS = SPECS.map(parseBuild);
+  if (args.includes('--room')) BUILDS.push({ label: 'lib/room', kind: 'room', build: {} });
   const why = serverUnavailable('livekit');
   if (why) throw new Error(`needs livekit-server: ${why}`);
   const results = new Map(BUILDS.map((b) => [b.label, []]));
@@ -128,8 +130,12 @@ async function main() {
   const corrupted = [...results.values()].flat().reduce((n, r) => n + r.corrupted, 0);
   if (corrupted) {
     console.log(`\nFAIL: ${corrupted} corrupted frames`);
-    process.exit(1);
+    process.exitCode = 1;
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  fs.rmSync(REGISTRIES, { recursive: true, force: true });
+}
