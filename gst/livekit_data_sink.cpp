@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "element_common.h"
 
@@ -100,6 +101,7 @@ static gboolean lkds_query(GstBaseSink* base, GstQuery* query);
 static gboolean lkds_unlock(GstBaseSink* base);
 static gboolean lkds_unlock_stop(GstBaseSink* base);
 static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer);
+static GstFlowReturn lkds_render_list(GstBaseSink* base, GstBufferList* list);
 
 // ---- properties ------------------------------------------------------------------
 
@@ -262,6 +264,7 @@ static void gst_livekit_data_sink_class_init(GstLiveKitDataSinkClass* klass) {
   base_class->unlock = GST_DEBUG_FUNCPTR(lkds_unlock);
   base_class->unlock_stop = GST_DEBUG_FUNCPTR(lkds_unlock_stop);
   base_class->render = GST_DEBUG_FUNCPTR(lkds_render);
+  base_class->render_list = GST_DEBUG_FUNCPTR(lkds_render_list);
 }
 
 static void gst_livekit_data_sink_init(GstLiveKitDataSink* self) {
@@ -428,10 +431,7 @@ static gboolean lkds_unlock_stop(GstBaseSink* base) {
 // because it is what the LiveKit SDKs (Rust, and the clients built on it)
 // read a data-track user timestamp as: a subscriber in any language can
 // compare it with its own wall clock; a PTS means nothing outside this pipeline.
-static std::optional<uint64_t> lkds_user_timestamp(GstLiveKitDataSink* self, GstBuffer* buffer) {
-  GST_OBJECT_LOCK(self);
-  const TimestampMode mode = self->sink->timestamp_mode;
-  GST_OBJECT_UNLOCK(self);
+static std::optional<uint64_t> lkds_user_timestamp(GstLiveKitDataSink* self, TimestampMode mode, GstBuffer* buffer) {
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
   if (mode == TimestampMode::None) return std::nullopt;
   if (mode == TimestampMode::Pts) return GST_CLOCK_TIME_IS_VALID(pts) ? std::optional<uint64_t>(pts) : std::nullopt;
@@ -445,47 +445,40 @@ static std::optional<uint64_t> lkds_user_timestamp(GstLiveKitDataSink* self, Gst
   const GstClockTime running = base->segment.format == GST_FORMAT_TIME
                                     ? gst_segment_to_running_time(&base->segment, GST_FORMAT_TIME, pts)
                                     : GST_CLOCK_TIME_NONE;  // e.g. filesrc's BYTES: the time it is sent
-  if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
-    if (GST_CLOCK_TIME_IS_VALID(running)) {
-      const GstClockTime at = running + gst_element_get_base_time(GST_ELEMENT(self));
-      const GstClockTime now = gst_clock_get_time(clock);
-      real_us += (GstClockTimeDiff(at) - GstClockTimeDiff(now)) / 1000;
-    }
+  GstClock* clock = GST_CLOCK_TIME_IS_VALID(running) ? gst_element_get_clock(GST_ELEMENT(self)) : nullptr;
+  if (clock) {
+    const GstClockTime at = running + gst_element_get_base_time(GST_ELEMENT(self));
+    const GstClockTime now = gst_clock_get_time(clock);
+    real_us += (GstClockTimeDiff(at) - GstClockTimeDiff(now)) / 1000;
     gst_object_unref(clock);
   }
   return real_us > 0 ? uint64_t(real_us) / 1000 : 0;
 }
 
-static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer) {
-  auto* self = GST_LIVEKIT_DATA_SINK(base);
+// The published track (publishing it now when no caps came, or after an EOS
+// unpublished it before a flush); null after an error was posted.
+static std::shared_ptr<lk::room::LocalDataTrack> lkds_track(GstLiveKitDataSink* self) {
   GST_OBJECT_LOCK(self);
   auto track = self->sink->track;
   GST_OBJECT_UNLOCK(self);
-  if (!track) {  // no caps came (or the track was unpublished at an EOS before a flush)
-    GstCaps* caps = gst_pad_get_current_caps(GST_BASE_SINK_PAD(self));
-    const bool published = lkds_publish(self, caps);
-    if (caps) gst_caps_unref(caps);
-    if (!published) return GST_FLOW_ERROR;
-    GST_OBJECT_LOCK(self);
-    track = self->sink->track;
-    GST_OBJECT_UNLOCK(self);
-  }
+  if (track) return track;
+  GstCaps* caps = gst_pad_get_current_caps(GST_BASE_SINK_PAD(self));
+  const bool published = lkds_publish(self, caps);
+  if (caps) gst_caps_unref(caps);
+  if (!published) return nullptr;
+  GST_OBJECT_LOCK(self);
+  track = self->sink->track;
+  GST_OBJECT_UNLOCK(self);
+  return track;
+}
 
-  const auto timestamp = lkds_user_timestamp(self, buffer);
-  GstMapInfo map;
-  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("cannot read the buffer"), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  auto pushed = track->push(std::span<const uint8_t>(map.data, map.size), timestamp, -1);
-  gst_buffer_unmap(buffer, &map);
-  if (pushed) return GST_FLOW_OK;
-
-  const lk::Error& e = pushed.error();
+// What a failed push means for the stream; a drop (drop-new, a connection
+// lost meanwhile) is no failure.
+static GstFlowReturn lkds_push_failed(GstLiveKitDataSink* self, const lk::Error& e) {
   switch (e.kind) {
     case lk::ErrorKind::Cancelled:
       return GST_FLOW_FLUSHING;
-    case lk::ErrorKind::Timeout:  // drop-new
+    case lk::ErrorKind::Timeout:
       GST_LOG_OBJECT(self, "%s", e.message.c_str());
       return GST_FLOW_OK;
     case lk::ErrorKind::InvalidArgument:  // over 128 packets; the message names size and limit
@@ -495,4 +488,53 @@ static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer) {
       lkgst::post_data_path_error(GST_ELEMENT(self), *self->sink->room, GST_RESOURCE_ERROR_WRITE, e);
       return GST_FLOW_ERROR;
   }
+}
+
+static bool lkds_map(GstLiveKitDataSink* self, GstBuffer* buffer, GstMapInfo& map) {
+  if (gst_buffer_map(buffer, &map, GST_MAP_READ)) return true;
+  GST_ELEMENT_ERROR(self, RESOURCE, READ, ("cannot read the buffer"), (nullptr));
+  return false;
+}
+
+static TimestampMode lkds_timestamp_mode(GstLiveKitDataSink* self) {
+  GST_OBJECT_LOCK(self);
+  const TimestampMode mode = self->sink->timestamp_mode;
+  GST_OBJECT_UNLOCK(self);
+  return mode;
+}
+
+static GstFlowReturn lkds_render(GstBaseSink* base, GstBuffer* buffer) {
+  auto* self = GST_LIVEKIT_DATA_SINK(base);
+  auto track = lkds_track(self);
+  if (!track) return GST_FLOW_ERROR;
+  const auto timestamp = lkds_user_timestamp(self, lkds_timestamp_mode(self), buffer);
+  GstMapInfo map;
+  if (!lkds_map(self, buffer, map)) return GST_FLOW_ERROR;
+  auto pushed = track->push(std::span<const uint8_t>(map.data, map.size), timestamp, -1);
+  gst_buffer_unmap(buffer, &map);
+  return pushed ? GST_FLOW_OK : lkds_push_failed(self, pushed.error());
+}
+
+// Every buffer of the list as one frame, in order, in one call into the
+// track (one lock, the packets sent together).
+static GstFlowReturn lkds_render_list(GstBaseSink* base, GstBufferList* list) {
+  auto* self = GST_LIVEKIT_DATA_SINK(base);
+  auto track = lkds_track(self);
+  if (!track) return GST_FLOW_ERROR;
+  const TimestampMode mode = lkds_timestamp_mode(self);
+  const guint n = gst_buffer_list_length(list);
+  std::vector<GstMapInfo> maps(n);
+  std::vector<lk::room::OutgoingFrame> frames(n);
+  guint mapped = 0;
+  for (; mapped < n; mapped++) {
+    GstBuffer* buffer = gst_buffer_list_get(list, mapped);
+    if (!lkds_map(self, buffer, maps[mapped])) break;
+    frames[mapped] = {std::span<const uint8_t>(maps[mapped].data, maps[mapped].size),
+                      lkds_user_timestamp(self, mode, buffer)};
+  }
+  // None is sent when one cannot be read: the list fails whole.
+  auto pushed = mapped == n ? track->push_batch(frames, -1) : lk::Result<void>();
+  for (guint i = 0; i < mapped; i++) gst_buffer_unmap(gst_buffer_list_get(list, i), &maps[i]);
+  if (mapped != n) return GST_FLOW_ERROR;
+  return pushed ? GST_FLOW_OK : lkds_push_failed(self, pushed.error());
 }

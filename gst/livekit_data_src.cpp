@@ -6,7 +6,7 @@
 // stream, or (on-unpublished=wait) subscribes again for its return. A live
 // source: each frame becomes one buffer stamped with the running time at its
 // arrival, or (timestamp-mode=sender) with the sender's UNIX time mapped into
-// the pipeline.
+// the pipeline. Frames that waited together go downstream as one buffer list.
 #include "livekit_data_src.h"
 
 #include <cstdlib>
@@ -37,6 +37,13 @@ enum {
 
 enum class TimestampMode { Arrival, Sender };
 enum class OnUnpublished { Eos, Wait };
+
+// What one create() hands on at most: the frames already waiting behind the
+// first, as one buffer list (one push, one lock of the subscription's queue).
+// It never waits for more, so a lone frame goes out at once; the bounds keep
+// one push short next to the queue-size default (16,384 frames).
+constexpr size_t kMaxListFrames = 64;
+constexpr size_t kMaxListBytes = 64 * 1024;
 
 GType on_unpublished_get_type() {
   static const GEnumValue values[] = {
@@ -88,6 +95,7 @@ struct Src {
   // timestamp-mode=sender: real time minus running time, as last adopted (ns).
   std::optional<GstClockTimeDiff> realtime_offset;
   lk::room::SubscriptionStats ended_stats;  // subscriptions since start that are gone, summed
+  std::vector<lk::room::ReceivedFrame> batch;  // create()'s frames, the vector reused
 };
 
 }  // namespace
@@ -454,17 +462,32 @@ static bool lkdsrc_negotiate_track_caps(GstLiveKitDataSrc* self, const lk::room:
   return ok;
 }
 
-// The running time when the frame arrived (it may have waited in the queue).
-static GstClockTime lkdsrc_arrival_running_time(GstLiveKitDataSrc* self, const lk::room::ReceivedFrame& frame) {
+// The pipeline clock as read once per create(), to stamp each frame with its arrival.
+struct ClockReading {
+  bool valid = false;  // no clock yet: no PTS
+  GstClockTime now = 0, base_time = 0;
+  int64_t monotonic_us = 0;  // g_get_monotonic_time() at `now`
+};
+
+static ClockReading lkdsrc_read_clock(GstLiveKitDataSrc* self) {
+  ClockReading r;
   GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
-  if (!clock) return GST_CLOCK_TIME_NONE;
-  const GstClockTime now = gst_clock_get_time(clock);
+  if (!clock) return r;
+  r.valid = true;
+  r.now = gst_clock_get_time(clock);
+  r.monotonic_us = g_get_monotonic_time();
   gst_object_unref(clock);
-  const GstClockTime base_time = gst_element_get_base_time(GST_ELEMENT(self));
-  const int64_t waited_us = std::max<int64_t>(0, g_get_monotonic_time() - frame.arrival_monotonic_us);
-  const GstClockTime waited = std::min<GstClockTime>(now, GstClockTime(waited_us) * GST_USECOND);
-  const GstClockTime at = now - waited;
-  return at > base_time ? at - base_time : 0;
+  r.base_time = gst_element_get_base_time(GST_ELEMENT(self));
+  return r;
+}
+
+// The running time when the frame arrived (it may have waited in the queue).
+static GstClockTime lkdsrc_arrival_running_time(const ClockReading& r, const lk::room::ReceivedFrame& frame) {
+  if (!r.valid) return GST_CLOCK_TIME_NONE;
+  const int64_t waited_us = std::max<int64_t>(0, r.monotonic_us - frame.arrival_monotonic_us);
+  const GstClockTime waited = std::min<GstClockTime>(r.now, GstClockTime(waited_us) * GST_USECOND);
+  const GstClockTime at = r.now - waited;
+  return at > r.base_time ? at - r.base_time : 0;
 }
 
 // timestamp-mode=sender: the sender's UNIX time as running time, through the
@@ -571,49 +594,82 @@ static GstFlowReturn lkdsrc_ended(GstLiveKitDataSrc* self, const lk::room::DataT
   }
 }
 
+// One frame as one buffer: PTS, DISCONT and the sender's timestamp as meta.
+static GstBuffer* lkdsrc_frame_buffer(GstLiveKitDataSrc* self, lk::room::ReceivedFrame& frame, TimestampMode mode,
+                                      const ClockReading& clock) {
+  Src& s = *self->src;
+  // A user timestamp that fits in nanoseconds (UNIX ms as the SDKs send it).
+  const bool unix_time = frame.user_timestamp && *frame.user_timestamp <= G_MAXUINT64 / GST_MSECOND;
+  GstBuffer* buffer = lkdsrc_wrap(frame);
+  GST_BUFFER_PTS(buffer) = mode == TimestampMode::Sender && unix_time
+                               ? lkdsrc_sender_running_time(self, *frame.user_timestamp)
+                               : lkdsrc_arrival_running_time(clock, frame);
+  // Frame numbers count up by one per frame at the publisher: a jump means
+  // frames lost on the way or dropped from a full queue.
+  if (s.last_frame_number && frame.frame_number != uint16_t(*s.last_frame_number + 1)) {
+    GST_DEBUG_OBJECT(self, "frames %u..%u missing", uint16_t(*s.last_frame_number + 1),
+                     uint16_t(frame.frame_number - 1));
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+  }
+  if (s.discont || frame.after_gap) {
+    GST_DEBUG_OBJECT(self, "the first frame %s", s.discont ? "of the track published again" : "after a reconnect");
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    s.discont = false;
+  }
+  s.last_frame_number = frame.frame_number;
+  // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
+  if (unix_time) {
+    gst_buffer_add_reference_timestamp_meta(buffer, lkgst::unix_reference_caps(), *frame.user_timestamp * GST_MSECOND,
+                                            GST_CLOCK_TIME_NONE);
+  }
+  return buffer;
+}
+
+// num-buffers counts buffers, where GstBaseSrc counts create() calls (this
+// one already): a list takes no more than are left, and counts the rest.
+static size_t lkdsrc_list_frames(GstLiveKitDataSrc* self) {
+  const gint left = GST_BASE_SRC(self)->num_buffers_left;
+  return left >= 0 ? std::min(kMaxListFrames, size_t(left) + 1) : kMaxListFrames;
+}
+static void lkdsrc_count_list(GstLiveKitDataSrc* self, size_t buffers) {
+  gint& left = GST_BASE_SRC(self)->num_buffers_left;
+  if (left >= 0) left -= gint(buffers - 1);
+}
+
+// The frames waiting (kMaxListFrames, kMaxListBytes at most): one as a
+// buffer, more as one buffer list, each still its own buffer.
 static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   auto* self = GST_LIVEKIT_DATA_SRC(push);
   Src& s = *self->src;
   std::shared_ptr<lk::room::DataTrackSubscription> subscription;
-  lk::Result<lk::room::ReceivedFrame> frame = lk::make_error(lk::ErrorKind::Cancelled, "");
+  lk::Result<void> read = lk::make_error(lk::ErrorKind::Cancelled, "");
   do {
     GST_OBJECT_LOCK(self);
     subscription = s.subscription;
     GST_OBJECT_UNLOCK(self);
     if (!subscription) return GST_FLOW_FLUSHING;
-    frame = subscription->read(-1);  // woken by unlock (cancel_read)
-    if (!frame && frame.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
-  } while (!frame && lkdsrc_wait_again(self, subscription));
-  if (!frame) return lkdsrc_ended(self, *subscription, frame.error());
-  if (!lkdsrc_negotiate_track_caps(self, *subscription)) return GST_FLOW_NOT_NEGOTIATED;
+    read = subscription->read_batch(-1, lkdsrc_list_frames(self), kMaxListBytes, s.batch);  // woken by unlock
+    if (!read && read.error().kind == lk::ErrorKind::Cancelled) return GST_FLOW_FLUSHING;
+  } while (!read && lkdsrc_wait_again(self, subscription));
+  if (!read) return lkdsrc_ended(self, *subscription, read.error());
+  if (!lkdsrc_negotiate_track_caps(self, *subscription)) {
+    s.batch.clear();
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
 
   GST_OBJECT_LOCK(self);
   const TimestampMode timestamp_mode = s.timestamp_mode;
   GST_OBJECT_UNLOCK(self);
-  // A user timestamp that fits in nanoseconds (UNIX ms as the SDKs send it).
-  const bool unix_time = frame->user_timestamp && *frame->user_timestamp <= G_MAXUINT64 / GST_MSECOND;
-  GstBuffer* buffer = lkdsrc_wrap(*frame);
-  GST_BUFFER_PTS(buffer) = timestamp_mode == TimestampMode::Sender && unix_time
-                               ? lkdsrc_sender_running_time(self, *frame->user_timestamp)
-                               : lkdsrc_arrival_running_time(self, *frame);
-  // Frame numbers count up by one per frame at the publisher: a jump means
-  // frames lost on the way or dropped from a full queue.
-  if (s.last_frame_number && frame->frame_number != uint16_t(*s.last_frame_number + 1)) {
-    GST_DEBUG_OBJECT(self, "frames %u..%u missing", uint16_t(*s.last_frame_number + 1),
-                     uint16_t(frame->frame_number - 1));
-    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+  const ClockReading clock = lkdsrc_read_clock(self);
+  if (s.batch.size() == 1) {
+    *out = lkdsrc_frame_buffer(self, s.batch.front(), timestamp_mode, clock);
+  } else {
+    GstBufferList* list = gst_buffer_list_new_sized(guint(s.batch.size()));
+    for (auto& frame : s.batch) gst_buffer_list_add(list, lkdsrc_frame_buffer(self, frame, timestamp_mode, clock));
+    gst_base_src_submit_buffer_list(GST_BASE_SRC(self), list);  // create() then returns no buffer
+    lkdsrc_count_list(self, s.batch.size());
+    *out = nullptr;
   }
-  if (s.discont || frame->after_gap) {
-    GST_DEBUG_OBJECT(self, "the first frame %s", s.discont ? "of the track published again" : "after a reconnect");
-    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
-    s.discont = false;
-  }
-  s.last_frame_number = frame->frame_number;
-  // The sender's user timestamp, as UNIX epoch milliseconds (the SDKs' convention).
-  if (unix_time) {
-    gst_buffer_add_reference_timestamp_meta(buffer, lkgst::unix_reference_caps(), *frame->user_timestamp * GST_MSECOND,
-                                            GST_CLOCK_TIME_NONE);
-  }
-  *out = buffer;
+  s.batch.clear();
   return GST_FLOW_OK;
 }

@@ -9,6 +9,8 @@
 // `appsrc ! livekitdatasink` instead, where every frame also wakes appsrc's
 // own streaming thread: GStreamer's cost of feeding a pipeline from an
 // application thread, not the sink's (docs/benchmarks.md compares the two).
+// LKT_E2E_LIST=N pushes the frames in buffer lists of N (the last of a command
+// shorter), as an element that batches does: the sink's render_list.
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -91,11 +93,28 @@ int sender(const Endpoint& e) {
   if (gst_pad_link(pad, sink_pad) != GST_PAD_LINK_OK) fail("cannot link to livekitdatasink");
   gst_object_unref(sink_pad);
   start_stream(pad);
-  serve_sender([pad](const uint8_t* bytes, size_t size) {
-    // Blocks while the sink does (back-pressure); an error also reaches the bus.
-    const GstFlowReturn flow = gst_pad_push(pad, gst_buffer_new_memdup(bytes, size));
+  auto check = [](GstFlowReturn flow) {
     if (flow != GST_FLOW_OK) fail(std::string("push: ") + gst_flow_get_name(flow));
-  });
+  };
+  // Each push blocks while the sink does (back-pressure); an error also reaches the bus.
+  const char* list_env = g_getenv("LKT_E2E_LIST");
+  if (const guint list_size = list_env ? guint(g_ascii_strtoull(list_env, nullptr, 10)) : 0) {
+    GstBufferList* list = gst_buffer_list_new_sized(list_size);
+    auto flush = [&] {
+      if (gst_buffer_list_length(list) == 0) return;
+      check(gst_pad_push_list(pad, list));
+      list = gst_buffer_list_new_sized(list_size);
+    };
+    serve_sender(
+        [&](const uint8_t* bytes, size_t size) {
+          gst_buffer_list_add(list, gst_buffer_new_memdup(bytes, size));
+          if (gst_buffer_list_length(list) == list_size) flush();
+        },
+        flush);
+    gst_buffer_list_unref(list);
+  } else {
+    serve_sender([&](const uint8_t* bytes, size_t size) { check(gst_pad_push(pad, gst_buffer_new_memdup(bytes, size))); });
+  }
   gst_pad_push_event(pad, gst_event_new_eos());  // returns once the sink sent what it holds
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pad);

@@ -20,15 +20,19 @@ export const PLUGIN_DIR = process.env.LKT_PLUGIN_DIR ?? build('gst');
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PeerProcess {
-  /** `via` is a key of PEERS; a receiver subscribes to `publisher`'s track "bench". */
-  constructor(role, via, server, room, identity, publisher) {
+  /**
+   * `via` is a key of PEERS; a receiver subscribes to `publisher`'s track "bench". `build` runs
+   * another build's program and plugin (bench/e2e/ab.mjs), with more environment variables.
+   */
+  constructor(role, via, server, room, identity, publisher, build = {}) {
+    const { program = PEERS[via], pluginDir = PLUGIN_DIR, env = {} } = build;
     this.label = `${via} ${role}`;
     this.stderr = '';
     const argv = [role, '--room', room, '--identity', identity, '--track', 'bench'];
     if (role === 'recv') argv.push('--participant', publisher);
-    this.child = spawn(PEERS[via], argv, {
-      env: { ...process.env, GST_PLUGIN_PATH: PLUGIN_DIR, LIVEKIT_URL: server.url, LIVEKIT_API_KEY: API_KEY,
-        LIVEKIT_API_SECRET: API_SECRET },
+    this.child = spawn(program, argv, {
+      env: { ...process.env, GST_PLUGIN_PATH: pluginDir, LIVEKIT_URL: server.url, LIVEKIT_API_KEY: API_KEY,
+        LIVEKIT_API_SECRET: API_SECRET, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stderr.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4000); });
@@ -46,7 +50,7 @@ export class PeerProcess {
         resolve(why);
       };
       this.child.on('exit', (code) => gone(`exited (${code})`));
-      this.child.on('error', (err) => gone(`did not start (${PEERS[via]}: ${err.message})`));
+      this.child.on('error', (err) => gone(`did not start (${program}: ${err.message})`));
     });
   }
 

@@ -41,7 +41,7 @@ double read_sent_ms(const uint8_t* p) {
 
 // Frames at RATE per second from the moment of the command (the send time is
 // stamped when the frame is handed over, so a late frame counts from then).
-void push_frames(const PushFn& push, size_t size, uint32_t count, double rate) {
+void push_frames(const PushFn& push, size_t size, uint32_t count, double rate, const std::function<void()>& flush) {
   std::vector<uint8_t> frame(std::max(size, kHeaderSize));
   Fill fill;
   const double started = realtime_ms();
@@ -55,6 +55,7 @@ void push_frames(const PushFn& push, size_t size, uint32_t count, double rate) {
     write_header(frame.data(), i, realtime_ms());
     push(frame.data(), frame.size());
   }
+  flush();
   char line[128];
   std::snprintf(line, sizeof line, "{\"ev\":\"pushed\",\"startedAt\":%.3f,\"endedAt\":%.3f}", started, realtime_ms());
   answer(line);
@@ -115,17 +116,21 @@ void fail(const std::string& message) {
   std::exit(1);
 }
 
-void serve_sender(const PushFn& push) {
-  for_each_command([&push](const std::string& command, std::istringstream& words) {
+void serve_sender(const PushFn& push, const std::function<void()>& flush) {
+  auto flushed = [&flush] {
+    if (flush) flush();
+  };
+  for_each_command([&](const std::string& command, std::istringstream& words) {
     if (command == "probe") {
       push(reinterpret_cast<const uint8_t*>(kProbe), kProbeSize);
+      flushed();
       answer("{\"ev\":\"probed\"}");
     } else if (command == "push") {
       size_t size = 0;
       uint32_t count = 0;
       double rate = 0;
       words >> size >> count >> rate;
-      push_frames(push, size, count, rate);
+      push_frames(push, size, count, rate, flushed);
     } else {
       answer("{\"ev\":\"error\",\"message\":\"unknown command\"}");
     }

@@ -43,8 +43,9 @@ void answer(const std::string& json);
 [[noreturn]] void fail(const std::string& message);
 
 using PushFn = std::function<void(const uint8_t* bytes, size_t size)>;
-// The sender's commands until stdin ends; `push` hands one frame over (blocking under back-pressure).
-void serve_sender(const PushFn& push);
+// The sender's commands until stdin ends; `push` hands one frame over (blocking under back-pressure),
+// `flush` (when set) sends what `push` held back, at the end of each command.
+void serve_sender(const PushFn& push, const std::function<void()>& flush = {});
 
 // The bytes of a frame after its header (the layout above): byte k of frame
 // `seq` is bytes_for(seq, size)[k]. Made once per size, so filling and

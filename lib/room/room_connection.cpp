@@ -24,6 +24,7 @@
 #include "room/remote_tracks.h"
 #include "room/trickle.h"
 #include "rtc/peer_connection.h"
+#include "rtc/udp_batch.h"
 #include "signal/join_url.h"
 #include "signal/signal_client.h"
 #include "signal/token.h"
@@ -1436,12 +1437,14 @@ size_t LocalDataTrack::max_frame_size(bool encrypted) {
   return datatrack::Packetizer::max_frame_size(with_timestamp) - (encrypted ? e2ee::kTagSize : 0);
 }
 
-lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
-                                      int timeout_ms) {
-  State& s = *state_;
+// push() with the mutex held. `batch`, when given, is the open SendBatch of
+// the caller: it is ended before a wait for room (the packets it holds back
+// are what would make that room) and opened again after.
+static lk::Result<void> push_locked(LocalDataTrack::State& s, std::unique_lock<std::mutex>& lock,
+                                    std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
+                                    int timeout_ms, std::optional<rtc::SendBatch>* batch) {
   datatrack::Extensions extensions;
   extensions.user_timestamp = user_timestamp;
-  std::unique_lock lock(s.mutex);
   datatrack::Extensions on_wire = extensions;  // with the E2EE extension and tag the frame will carry
   if (s.e2ee) on_wire.e2ee.emplace();
   const size_t limit = datatrack::Packetizer::max_frame_size(on_wire) - (s.e2ee ? e2ee::kTagSize : 0);
@@ -1471,10 +1474,16 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
       ++s.stats.dropped_back_pressure;
       return make_error(ErrorKind::Timeout, "the data channel is backed up: frame dropped (drop-new)");
     }
+    if (batch) batch->reset();
     auto room_or_stop = [&] { return !s.published || s.cancelled || s.below_low_watermark(); };
+    bool room = true;
     if (timeout_ms < 0) {
       s.room_available.wait(lock, room_or_stop);
-    } else if (!s.room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), room_or_stop)) {
+    } else {
+      room = s.room_available.wait_for(lock, std::chrono::milliseconds(timeout_ms), room_or_stop);
+    }
+    if (batch) batch->emplace();
+    if (!room) {
       ++s.stats.dropped_back_pressure;
       return make_error(ErrorKind::Timeout, "the data channel stayed backed up for " + std::to_string(timeout_ms) +
                                                 " ms: frame dropped");
@@ -1489,6 +1498,22 @@ lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::opt
     return make_error(ErrorKind::Timeout, "the connection was lost: frame dropped while the room reconnects");
   }
   return sent;
+}
+
+lk::Result<void> LocalDataTrack::push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
+                                      int timeout_ms) {
+  std::unique_lock lock(state_->mutex);
+  return push_locked(*state_, lock, payload, user_timestamp, timeout_ms, nullptr);
+}
+
+lk::Result<void> LocalDataTrack::push_batch(std::span<const OutgoingFrame> frames, int timeout_ms) {
+  std::unique_lock lock(state_->mutex);
+  std::optional<rtc::SendBatch> batch(std::in_place);  // the frames' packets leave together
+  for (const OutgoingFrame& frame : frames) {
+    auto pushed = push_locked(*state_, lock, frame.payload, frame.user_timestamp, timeout_ms, &batch);
+    if (!pushed && pushed.error().kind != ErrorKind::Timeout) return pushed;
+  }
+  return lk::ok();
 }
 
 lk::Result<void> LocalDataTrack::send_raw_packet(std::span<const uint8_t> bytes) {
@@ -1587,9 +1612,10 @@ bool DataTrackSubscription::wait_active(int timeout_ms) {
   return state_->active;
 }
 
-lk::Result<ReceivedFrame> DataTrackSubscription::read(int timeout_ms) {
-  State& s = *state_;
-  std::unique_lock lock(s.mutex);
+// Waits until a frame is queued, the subscription ended or reads are
+// cancelled; an error unless a frame is there to take. s.mutex held.
+static lk::Result<void> wait_readable(DataTrackSubscription::State& s, std::unique_lock<std::mutex>& lock,
+                                      int timeout_ms) {
   auto ready = [&] { return !s.queue.empty() || s.end != SubscriptionEnd::None || s.cancelled; };
   if (timeout_ms < 0) {
     s.changed.wait(lock, ready);
@@ -1597,9 +1623,31 @@ lk::Result<ReceivedFrame> DataTrackSubscription::read(int timeout_ms) {
     return make_error(ErrorKind::Timeout, "no frame within " + std::to_string(timeout_ms) + " ms");
   }
   if (s.cancelled) return make_error(ErrorKind::Cancelled, "read cancelled");
-  if (!s.queue.empty()) return s.pop_front();
+  if (!s.queue.empty()) return lk::ok();
   const std::string what = "data track '" + s.name + "' of '" + s.identity + "': " + to_string(s.end);
   return make_error(s.end == SubscriptionEnd::NeverPublished ? ErrorKind::NotFound : ErrorKind::Closed, what);
+}
+
+lk::Result<ReceivedFrame> DataTrackSubscription::read(int timeout_ms) {
+  std::unique_lock lock(state_->mutex);
+  auto readable = wait_readable(*state_, lock, timeout_ms);
+  if (!readable) return readable.error();
+  return state_->pop_front();
+}
+
+lk::Result<void> DataTrackSubscription::read_batch(int timeout_ms, size_t max_frames, size_t max_bytes,
+                                                   std::vector<ReceivedFrame>& out) {
+  State& s = *state_;
+  out.clear();
+  std::unique_lock lock(s.mutex);
+  auto readable = wait_readable(s, lock, timeout_ms);
+  if (!readable) return readable.error();
+  size_t bytes = 0;
+  do {
+    bytes += s.queue.front().payload.size();
+    out.push_back(s.pop_front());
+  } while (!s.queue.empty() && out.size() < max_frames && bytes + s.queue.front().payload.size() <= max_bytes);
+  return lk::ok();
 }
 
 void DataTrackSubscription::cancel_read() {

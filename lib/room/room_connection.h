@@ -112,6 +112,12 @@ struct LocalTrackStats {
 class RoomConnection;
 class OfflineRoom;
 
+// One frame of LocalDataTrack::push_batch().
+struct OutgoingFrame {
+  std::span<const uint8_t> payload;
+  std::optional<uint64_t> user_timestamp;
+};
+
 class LocalDataTrack {
  public:
   ~LocalDataTrack();
@@ -129,6 +135,11 @@ class LocalDataTrack {
   // not at all, and frames never interleave.
   lk::Result<void> push(std::span<const uint8_t> payload, std::optional<uint64_t> user_timestamp,
                         int timeout_ms = -1);
+  // push() for each frame in order, under one lock, their packets leaving in
+  // as few system calls as possible. A frame dropped on back-pressure (push()'s
+  // Timeout, counted in stats) does not stop the rest; any other error does
+  // and is returned: the frames before it were pushed, none after it.
+  lk::Result<void> push_batch(std::span<const OutgoingFrame> frames, int timeout_ms = -1);
   // Wakes a blocked push (and makes later ones fail) until resume_push().
   void cancel_push();
   void resume_push();
@@ -224,6 +235,12 @@ class DataTrackSubscription {
   // limit), Cancelled (cancel_read()), Closed / NotFound (the subscription
   // ended: end() says why; queued frames are delivered first).
   lk::Result<ReceivedFrame> read(int timeout_ms);
+  // As read() for the first frame, then also the frames queued behind it, in
+  // order, up to max_frames and max_bytes of payload (the first is always
+  // taken, whatever its size): one lock and at most one wait for them all,
+  // for a reader that hands frames on in batches. Never waits for more than
+  // the first. Replaces what `out` held; on an error `out` is empty.
+  lk::Result<void> read_batch(int timeout_ms, size_t max_frames, size_t max_bytes, std::vector<ReceivedFrame>& out);
   void cancel_read();
   void resume_read();
   SubscriptionEnd end() const;

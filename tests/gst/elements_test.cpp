@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -1142,6 +1144,164 @@ TEST_F(ServerTest, DropOldEvictsTheOldestInsteadOfBlocking) {
   EXPECT_GE(dropped, 1u) << "nothing evicted while the server was stalled";
   EXPECT_EQ(stat(sink, "frames-sent") + stat(sink, "dropped-back-pressure"), before + 8)
       << "every buffer is sent or evicted";
+  EXPECT_FALSE(tx.wait_error(0ms));
+}
+
+// `count` distinct payloads of size_of(index) >= 2 bytes, the index in the
+// first two; frame i is sent with the UNIX time kFirstUnixMs + i.
+std::vector<std::vector<uint8_t>> numbered_frames(size_t count, const std::function<size_t(size_t)>& size_of) {
+  std::vector<std::vector<uint8_t>> out;
+  for (size_t i = 0; i < count; ++i) {
+    auto payload = pattern(size_of(i), uint32_t(i));
+    payload[0] = uint8_t(i >> 8);
+    payload[1] = uint8_t(i);
+    out.push_back(std::move(payload));
+  }
+  return out;
+}
+constexpr uint64_t kFirstUnixMs = 1700000000000ull;
+
+// Counts the buffer lists a pad pushes.
+GstPadProbeReturn count_list(GstPad*, GstPadProbeInfo*, gpointer count) {
+  ++*static_cast<std::atomic<int>*>(count);
+  return GST_PAD_PROBE_OK;
+}
+GstPadProbeReturn hold(GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_OK; }
+
+// Pulls what arrives until `count` frames came or 5 s of silence.
+std::vector<GstBuffer*> pull_buffers(GstElement* appsink, size_t count) {
+  std::vector<GstBuffer*> out;
+  while (out.size() < count) {
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), 5 * GST_SECOND);
+    if (!s) break;
+    out.push_back(gst_buffer_ref(gst_sample_get_buffer(s)));
+    gst_sample_unref(s);
+  }
+  return out;
+}
+
+// Each buffer is the frame of that index, whole, with the frame's own timestamp meta.
+void expect_frames_in_order(const std::vector<GstBuffer*>& got, const std::vector<std::vector<uint8_t>>& sent) {
+  ASSERT_EQ(got.size(), sent.size()) << "each frame must arrive as one buffer";
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::vector<uint8_t> bytes(gst_buffer_get_size(got[i]));
+    gst_buffer_extract(got[i], 0, bytes.data(), bytes.size());
+    ASSERT_EQ(bytes, sent[i]) << "buffer " << i << " is not frame " << i << " (" << bytes.size() << " B)";
+    auto* meta = gst_buffer_get_reference_timestamp_meta(got[i], unix_caps());
+    ASSERT_TRUE(meta) << "buffer " << i;
+    EXPECT_EQ(meta->timestamp, (kFirstUnixMs + i) * GST_MSECOND) << "buffer " << i;
+    EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(got[i], GST_BUFFER_FLAG_DISCONT)) << "buffer " << i;
+  }
+}
+
+TEST_F(ServerTest, FramesQueuedAtTheSrcLeaveAsListsOfOneBufferEach) {
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  play_warmed_up(rx, tx);
+  ASSERT_FALSE(HasFailure());
+
+  // The src's thread held at its pad while the frames arrive: they wait in
+  // its queue, and more than one list's worth (64) of them.
+  GstPad* pad = gst_element_get_static_pad(rx["src"], "src");
+  std::atomic<int> lists{0};
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER_LIST, count_list, &lists, nullptr);
+  const gulong held = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, nullptr, nullptr);
+  GstElement* src = rx["src"];
+  const uint64_t received_before = stat(src, "frames-received");
+  const auto frames = numbered_frames(150, [](size_t) { return 100; });
+  std::vector<GstClockTime> sent_at;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    sent_at.push_back(running_time_of(rx.element()));
+    push(tx["in"], frames[i], (kFirstUnixMs + i) * GST_MSECOND);
+    std::this_thread::sleep_for(2ms);  // distinct arrival times
+  }
+  for (int i = 0; i < 100 && stat(src, "frames-received") < received_before + frames.size(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const GstClockTime released_at = running_time_of(rx.element());
+  gst_pad_remove_probe(pad, held);
+  gst_object_unref(pad);
+
+  auto got = pull_buffers(rx["out"], frames.size());
+  expect_frames_in_order(got, frames);
+  EXPECT_GE(lists.load(), 2) << "150 queued frames: at least two lists of at most 64";
+  // Each PTS is its own frame's arrival: after it was sent, before the src
+  // was let go, and in arrival order.
+  for (size_t i = 0; i < got.size() && i < frames.size(); ++i) {
+    const GstClockTime pts = GST_BUFFER_PTS(got[i]);
+    EXPECT_GE(pts, sent_at[i]) << "buffer " << i << " stamped before its frame was sent";
+    EXPECT_LE(pts, released_at) << "buffer " << i << " stamped after it had arrived (when the src was let go)";
+    if (i > 0) {
+      EXPECT_GE(pts, GST_BUFFER_PTS(got[i - 1])) << "buffer " << i;
+    }
+  }
+  if (got.size() == frames.size()) {
+    EXPECT_GT(GST_BUFFER_PTS(got.back()), GST_BUFFER_PTS(got.front())) << "one time for frames 300 ms apart";
+  }
+  for (auto* b : got) gst_buffer_unref(b);
+  EXPECT_EQ(stat(src, "dropped-queue-overflow"), 0u);
+}
+
+// Counts the buffers a pad pushes, alone or in lists.
+GstPadProbeReturn count_buffers(GstPad*, GstPadProbeInfo* info, gpointer count) {
+  auto& n = *static_cast<std::atomic<int>*>(count);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    n += int(gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info)));
+  } else {
+    ++n;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+TEST_F(ServerTest, NumBuffersCountsTheBuffersOfLists) {
+  Pipeline rx(receiver("bob", "alice", "telemetry", "num-buffers=40"));
+  Pipeline tx(sender("alice", "telemetry"));
+  GstPad* pad = gst_element_get_static_pad(rx["src"], "src");
+  std::atomic<int> pushed{0};
+  gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), count_buffers,
+                    &pushed, nullptr);
+  play_warmed_up(rx, tx);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_LT(pushed.load(), 10) << "the warm-up took most of num-buffers";
+  // 100 frames wait for the held src: lists of up to 64 would pass 40.
+  const gulong held = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, nullptr, nullptr);
+  GstElement* src = rx["src"];
+  const uint64_t received_before = stat(src, "frames-received");
+  for (uint32_t i = 0; i < 100; ++i) push(tx["in"], pattern(100, i));
+  for (int i = 0; i < 100 && stat(src, "frames-received") < received_before + 100; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  gst_pad_remove_probe(pad, held);
+  gst_object_unref(pad);
+  EXPECT_TRUE(wait_eos(rx["out"], 15s)) << "no EOS after num-buffers";
+  EXPECT_EQ(pushed.load(), 40);
+}
+
+TEST_F(ServerTest, TheSinkSendsEachBufferOfAListAsItsOwnFrame) {
+  Pipeline rx(receiver("bob", "alice", "telemetry"));
+  Pipeline tx(sender("alice", "telemetry"));
+  play_warmed_up(rx, tx);
+  ASSERT_FALSE(HasFailure());
+  GstElement* sink = tx["sink"];
+  const uint64_t sent_before = stat(sink, "frames-sent");
+
+  // Lists of 1, 2, 7 and 30 buffers of 2-251 bytes: 5 kB in all, under the
+  // 8 KiB livekit-server lets wait for a subscriber before it drops packets.
+  const auto frames = numbered_frames(40, [](size_t i) { return 2 + (i * 37) % 250; });
+  size_t next = 0;
+  for (size_t length : {1, 2, 7, 30}) {
+    GstBufferList* list = gst_buffer_list_new_sized(guint(length));
+    for (size_t k = 0; k < length; ++k, ++next) {
+      GstBuffer* b = gst_buffer_new_memdup(frames[next].data(), frames[next].size());
+      gst_buffer_add_reference_timestamp_meta(b, unix_caps(), (kFirstUnixMs + next) * GST_MSECOND, GST_CLOCK_TIME_NONE);
+      gst_buffer_list_add(list, b);
+    }
+    ASSERT_EQ(gst_app_src_push_buffer_list(GST_APP_SRC(tx["in"]), list), GST_FLOW_OK);
+  }
+  auto got = pull_buffers(rx["out"], frames.size());
+  expect_frames_in_order(got, frames);
+  for (auto* b : got) gst_buffer_unref(b);
+  EXPECT_EQ(stat(sink, "frames-sent"), sent_before + frames.size());
   EXPECT_FALSE(tx.wait_error(0ms));
 }
 

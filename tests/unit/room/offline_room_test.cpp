@@ -74,6 +74,36 @@ TEST_F(OfflineRoomTest, ABurstOfSmallFramesFitsTheDefaultQueue) {
   }
 }
 
+// read_batch takes the frames waiting, in order, up to its bounds: the count,
+// the payload bytes (the first frame always, whatever its size), and never
+// waits for more than the first.
+TEST_F(OfflineRoomTest, ReadBatchTakesWhatWaitsInOrderWithinItsBounds) {
+  auto sub = subscribed();
+  std::vector<ReceivedFrame> batch;
+  for (uint8_t i = 1; i <= 5; ++i) send_frame(7, pattern(i, 100));
+  ASSERT_TRUE(sub->read_batch(0, 3, 1 << 20, batch));
+  ASSERT_EQ(batch.size(), 3u) << "the count bound";
+  for (uint8_t i = 0; i < 3; ++i) EXPECT_EQ(batch[i].payload, pattern(uint8_t(i + 1), 100));
+  ASSERT_TRUE(sub->read_batch(0, 64, 1 << 20, batch));
+  ASSERT_EQ(batch.size(), 2u) << "what was left, without waiting for more";
+  EXPECT_EQ(batch[0].payload, pattern(4, 100));
+  EXPECT_EQ(batch[1].payload, pattern(5, 100));
+
+  send_frame(7, pattern(6, 3000));  // over the byte bound: taken alone
+  send_frame(7, pattern(7, 100));
+  send_frame(7, pattern(8, 100));
+  ASSERT_TRUE(sub->read_batch(0, 64, 250, batch));
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].payload, pattern(6, 3000));
+  ASSERT_TRUE(sub->read_batch(0, 64, 250, batch));
+  EXPECT_EQ(batch.size(), 2u) << "200 of 250 bytes";
+  auto none = sub->read_batch(0, 64, 250, batch);
+  ASSERT_FALSE(none) << "nothing waits";
+  EXPECT_EQ(none.error().kind, ErrorKind::Timeout);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(sub->stats().frames_received, 8u);
+}
+
 // Frames 2 and 3 lose every packet, frame 4 its Start: two missing (a gap in
 // frame numbers), one dropped in reassembly, the rest delivered.
 TEST_F(OfflineRoomTest, FramesThatLostEveryPacketAreCountedMissing) {
