@@ -529,8 +529,47 @@ TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
   EXPECT_GE(disconnected_ms, 2000) << "Disconnected well before the configured 3 s of silence";
   EXPECT_LE(disconnected_ms, 5000);
   EXPECT_LE(failed_ms, 11000);
-  EXPECT_FALSE(a->is_open()) << "channels close when the connection fails";
+  EXPECT_TRUE(a->is_open()) << "the association is kept for an ICE restart";
   EXPECT_FALSE(p.a.errors.empty());
+  p.a.pc->close();
+  EXPECT_FALSE(a->is_open()) << "channels close with the connection";
+}
+
+// The path lost long enough for ICE to fail on both sides, then back: an ICE
+// restart (new credentials, offer/answer) brings the same DTLS session and
+// SCTP association back, and what was sent meanwhile arrives.
+TEST(OursToOurs, IceRestartAfterIceFailedKeepsTheChannels) {
+  Configuration quick;
+  quick.disconnected_timeout_ms = 2000;
+  quick.failed_timeout_ms = 4000;
+  Pair p(quick);
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "kept");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  ASSERT_TRUE(run_command("iptables -I INPUT -j DROP")) << "needs root in a netns (scripts/netns-run.sh)";
+  ASSERT_TRUE(run_command("ip6tables -I INPUT -j DROP"));
+  const bool failed = p.loop.run_until([&] { return p.a.state() == PeerState::Failed && p.b.state() == PeerState::Failed; },
+                                       10000);
+  std::shared_ptr<DataChannel> sender = a;  // clang 14 cannot capture structured bindings
+  const bool queued = sender->send(pattern(5000, 7)).ok();  // while the path is gone
+  run_command("iptables -D INPUT -j DROP");
+  run_command("ip6tables -D INPUT -j DROP");
+  ASSERT_TRUE(failed) << to_string(p.a.state()) << " / " << to_string(p.b.state());
+  EXPECT_TRUE(queued) << "a failed path refuses sends";
+  EXPECT_TRUE(a->is_open() && b->is_open()) << "ICE failure closed the channels";
+
+  p.a.pc->restart_ice();
+  ASSERT_TRUE(p.negotiate());
+  ASSERT_TRUE(p.loop.run_until([&] {
+    return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected && !got.messages.empty();
+  })) << to_string(p.a.state()) << " / " << to_string(p.b.state()) << ", " << got.messages.size() << " received";
+  EXPECT_TRUE(p.a.has_state(PeerState::Connecting)) << "no Connecting while restarting";
+  EXPECT_TRUE(got.messages[0] == pattern(5000, 7)) << "the message sent while failed";
+  ASSERT_TRUE(sender->send(pattern(300, 8)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 2; }));
+  EXPECT_TRUE(got.messages[1] == pattern(300, 8));
 }
 
 TEST(OursToOurs, IceTcpCandidatesConnectWhenUdpIsBlocked) {
