@@ -265,6 +265,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // Resuming ("Resuming" in docs/protocol.md): only the signalling is opened
   // again; callbacks of a replaced signalling client carry an older epoch.
   bool resuming = false;
+  bool restarting_ice = false;  // resuming: the restart offer sent, the peer connection not back yet
   uint64_t signal_epoch = 0;
   lk::ScopedSource resume_deadline;
   std::string local_offer_sdp, remote_answer_sdp;  // of the publisher PC, for sync_state
@@ -465,11 +466,16 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     };
     auto offer = publisher->create_offer();
     if (!offer) return fail_connect(offer.error());
-    local_offer_sdp = *offer;
+    send_offer(*offer);
+  }
+
+  // Our offer of the publisher PC (kept for sync_state).
+  void send_offer(const std::string& sdp) {
+    local_offer_sdp = sdp;
     livekit::SignalRequest request;
     auto* sd = request.mutable_offer();
     sd->set_type("offer");
-    sd->set_sdp(*offer);
+    sd->set_sdp(sdp);
     sd->set_id(next_offer_id++);
     send(request);
   }
@@ -500,6 +506,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       if (stale(gen)) return;
       const char* which = target == livekit::PUBLISHER ? "publisher" : "subscriber";
       g_debug("%s peer connection: %s", which, rtc::to_string(state));
+      if (state == rtc::PeerState::Connected && restarting_ice) return finish_resume();
       if (state == rtc::PeerState::Connected) maybe_connected();
       if (state == rtc::PeerState::Failed) {
         connection_ended(make_error(ErrorKind::Network, std::string("the ") + which + " peer connection failed (ICE or DTLS)"),
@@ -1040,8 +1047,12 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void connection_ended(const lk::Error& error, Fault fault) {
     if (connect_pending && !reconnecting) return fail_connect(error);
     if (ended()) return;
+    if (resuming && !restarting_ice && fault == Fault::TransportLost && association_kept()) {
+      return g_debug("the peer connection lost its path while resuming: the resume restarts ICE");
+    }
     if (resuming) {  // the resume failed (or the transport did meanwhile): a full reconnect
       resuming = false;
+      restarting_ice = false;
       resume_deadline.reset();
       if (fault == Fault::SignalLost || fault == Fault::LeaveResume) fault = Fault::AttemptFailed;
     } else if (can_resume(fault)) {
@@ -1069,15 +1080,24 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // As livekit-client and livekit-server do (docs/protocol.md, "Resuming"):
   // the WebSocket opened again with reconnect=true and our participant sid;
   // the server answers `reconnect` and keeps the session, we tell it what we
-  // hold (sync_state). There is no ICE restart here, so only a v1 session
-  // whose peer connection is still up is resumed: in v0 the server restarts
-  // ICE on the subscriber PC.
+  // hold (sync_state); when the peer connection lost its path we restart ICE
+  // (a new offer) and the same DTLS session and SCTP association go on. Only
+  // v1: in v0 the server restarts ICE on the subscriber PC, which we do not
+  // follow yet.
 
   bool can_resume(Fault fault) const {
-    if (fault != Fault::SignalLost && fault != Fault::LeaveResume) return false;
-    return !offline && !reconnecting && in_use == Signalling::V1 && publisher &&
-           publisher->state() == rtc::PeerState::Connected && data_track_channel && data_track_channel->is_open() &&
+    const bool signal_lost = fault == Fault::SignalLost || fault == Fault::LeaveResume;
+    const bool path_lost = fault == Fault::TransportLost && publisher && publisher->state() == rtc::PeerState::Failed;
+    if (!signal_lost && !path_lost) return false;
+    return !offline && !reconnecting && in_use == Signalling::V1 && association_kept() &&
            join.client_configuration().resume_connection() != livekit::ClientConfigSetting::DISABLED;
+  }
+
+  // The publisher PC still holds its DTLS session and SCTP association (its
+  // channels open), whatever ICE does: what a resume keeps.
+  bool association_kept() const {
+    return publisher && publisher->state() != rtc::PeerState::Closed && data_track_channel &&
+           data_track_channel->is_open();
   }
 
   void start_resume(const lk::Error& error, Fault fault) {
@@ -1092,15 +1112,17 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     signal::JoinOptions join_options;
     join_options.reconnect = true;
     join_options.participant_sid = join.participant().sid();
-    join_options.reconnect_reason = livekit::RR_SIGNAL_DISCONNECTED;
+    join_options.reconnect_reason =
+        fault == Fault::TransportLost ? livekit::RR_PUBLISHER_FAILED : livekit::RR_SIGNAL_DISCONNECTED;
     auto request = signal::make_signal_request(server, token, protocol, join_options);
     if (!request) return connection_ended(request.error(), Fault::AttemptFailed);
     new_signalling();
     // Within the reconnect timeout too: a silent server must not hold it up.
     const unsigned wait_ms = std::min(options.connect_timeout_ms, policy.timeout_ms());
     resume_deadline = lk::ScopedSource::timeout(context, wait_ms, [this, wait_ms] {
-      connection_ended(make_error(ErrorKind::Timeout, "the server did not answer the resume within " +
-                                                          std::to_string(wait_ms) + " ms"),
+      const std::string what = restarting_ice ? "the peer connection did not reconnect (ICE restart)"
+                                              : "the server did not answer the resume";
+      connection_ended(make_error(ErrorKind::Timeout, what + " within " + std::to_string(wait_ms) + " ms"),
                        Fault::AttemptFailed);
       return false;
     });
@@ -1111,15 +1133,34 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
                         });
   }
 
-  // The server's `reconnect`: the session is ours again.
+  // The server's `reconnect`: the session is ours again; its peer connection
+  // too once ICE has a path (restarted here if it lost it).
   void on_resumed() {
-    if (!resuming) return g_debug("a reconnect response outside a resume ignored");
-    resuming = false;
-    resume_deadline.reset();
+    if (!resuming || restarting_ice) return g_debug("a reconnect response outside a resume ignored");
     if (join.ping_interval() > 0 && join.ping_timeout() > 0) {
       signalling->start_keepalive(unsigned(join.ping_interval()) * 1000, unsigned(join.ping_timeout()) * 1000);
     }
-    send(sync_state());
+    send(sync_state());  // what we hold now, as livekit-client (before its restart)
+    if (publisher->state() != rtc::PeerState::Connected) return restart_ice();
+    finish_resume();
+  }
+
+  // A new offer with new ICE credentials (our candidates inline); the
+  // server's answer and candidates bring the path back (its ICE servers in
+  // `reconnect` are not applied: lib/rtc sets them once, at creation).
+  void restart_ice() {
+    g_info("restarting ICE on the peer connection (%s)", rtc::to_string(publisher->state()));
+    publisher->restart_ice();
+    auto offer = publisher->create_offer();
+    if (!offer) return connection_ended(offer.error(), Fault::AttemptFailed);
+    restarting_ice = true;
+    publisher_answered = false;  // candidates for the new credentials wait for the answer
+    send_offer(*offer);
+  }
+
+  void finish_resume() {
+    resuming = restarting_ice = false;
+    resume_deadline.reset();
     outage_cause.reset();
     const int64_t outage_ms = policy.on_connected(now_ms());
     const std::string what = "resumed the session after " + std::to_string(outage_ms) + " ms (participant " +
@@ -1193,6 +1234,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // pushes count it as backed up) and subscriptions to be requested again.
   void drop_transport(const lk::Error& why) {
     ++generation;
+    restarting_ice = false;
     connect_deadline.reset();
     closed_grace.reset();
     resume_deadline.reset();
