@@ -611,6 +611,9 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
   switch (state) {
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
+      // Failed is left only through restart(), as in a browser: the peer may
+      // have given up the old credentials, and our owner is already acting on it.
+      if (self->state_ == State::Failed) break;
       self->ice_connected_ = true;
       self->last_receive_us_ = g_get_monotonic_time();  // a check the peer answered
       if (self->state_ != State::Disconnected) self->set_state(State::Connected);
