@@ -372,6 +372,12 @@ PeerConnection::~PeerConnection() {
 
 PeerState PeerConnection::state() const { return impl_->state; }
 
+bool PeerConnection::association_up() const {
+  const auto& s = *impl_;
+  const bool final_state = s.state == PeerState::Closed || (s.state == PeerState::Failed && !s.path_lost);
+  return !final_state && s.stack.sctp && s.stack.sctp->state() == SctpTransport::State::Connected;
+}
+
 size_t PeerConnection::sctp_outstanding_chunks() const {
   return impl_->stack.sctp ? impl_->stack.sctp->outstanding_chunks() : 0;
 }

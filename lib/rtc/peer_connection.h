@@ -117,6 +117,10 @@ class PeerConnection {
   void close();
 
   PeerState state() const;
+  // The DTLS session and SCTP association are up, whatever ICE does now
+  // (Connected, Disconnected, or Failed with only the path lost): what an
+  // ICE restart can carry on.
+  bool association_up() const;
   // "sha-256 AB:CD:..." of our certificate (what goes into a=fingerprint).
   std::string local_fingerprint() const;
   // SCTP DATA chunks not yet acknowledged by the peer (0 when not connected):
