@@ -48,9 +48,9 @@ struct ConnectOptions {
   // After a fault (signalling lost, peer connection failed or closed, server
   // leave with RESUME or RECONNECT, server restart): how long to keep trying
   // to reconnect before the connection ends (status() then says why);
-  // 0 = never reconnect. In v1, signalling lost (or leave{RESUME}) and a peer
+  // 0 = never reconnect. Signalling lost (or leave{RESUME}) and a peer
   // connection that lost its path (ICE failed) are first resumed while the
-  // peer connection keeps its DTLS and SCTP: only the WebSocket is opened
+  // peer connections keep their DTLS and SCTP: only the WebSocket is opened
   // again, and ICE restarted if the path is gone; the session (participant,
   // track sids and handles, subscriptions) stays. Anything else, or a resume
   // that fails, is a full reconnect (new join, tracks republished under the
