@@ -1130,8 +1130,8 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     // Within the reconnect timeout too: a silent server must not hold it up.
     const unsigned wait_ms = std::min(options.connect_timeout_ms, policy.timeout_ms());
     resume_deadline = lk::ScopedSource::timeout(context, wait_ms, [this, wait_ms] {
-      const std::string what = reconnect_answered ? "the peer connection did not reconnect (ICE restart)"
-                                              : "the server did not answer the resume";
+      const std::string what = reconnect_answered ? "the peer connections did not reconnect (ICE restart)"
+                                                  : "the server did not answer the resume";
       connection_ended(make_error(ErrorKind::Timeout, what + " within " + std::to_string(wait_ms) + " ms"),
                        Fault::AttemptFailed);
       return false;
