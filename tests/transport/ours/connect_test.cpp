@@ -566,9 +566,11 @@ TEST(OursToOurs, IceRestartAfterIceFailedKeepsTheChannels) {
 
   p.a.pc->restart_ice();
   ASSERT_TRUE(p.negotiate());
+  // SCTP sends again when its retransmission timer, backed off during the
+  // outage up to its 10 s maximum, fires.
   ASSERT_TRUE(p.loop.run_until([&] {
     return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected && !got.messages.empty();
-  })) << to_string(p.a.state()) << " / " << to_string(p.b.state()) << ", " << got.messages.size() << " received";
+  }, 30000)) << to_string(p.a.state()) << " / " << to_string(p.b.state()) << ", " << got.messages.size() << " received";
   EXPECT_TRUE(p.a.has_state(PeerState::Connecting)) << "no Connecting while restarting";
   EXPECT_TRUE(got.messages[0] == pattern(5000, 7)) << "the message sent while failed";
   ASSERT_TRUE(sender->send(pattern(300, 8)).ok());
