@@ -259,6 +259,14 @@ TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsResumed) {
   expect_resumed("bob", report);
 }
 
+// The same in v0: the server restarts ICE on bob's subscriber PC as it
+// resumes him (a new offer, new credentials), which he follows.
+TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsResumedInV0) {
+  signalling_ = Signalling::V0;
+  auto report = flow_across("leave{RESUME} to bob, v0", [&] { fault("leave-resume", {"bob"}); });
+  expect_resumed("bob", report);
+}
+
 // The publisher's signalling cut as a network blip would (no leave), her peer
 // connection up: the test server's hook, or a proxy in front of the real
 // server that alice alone joins through.
