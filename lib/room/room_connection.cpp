@@ -266,9 +266,11 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // Resuming ("Resuming" in docs/protocol.md): only the signalling is opened
   // again; callbacks of a replaced signalling client carry an older epoch.
   bool resuming = false;
+  bool reconnect_answered = false;  // resuming: the server said `reconnect`; waiting for the peer connections
   uint64_t signal_epoch = 0;
   lk::ScopedSource resume_deadline;
   std::string local_offer_sdp, remote_answer_sdp;  // of the publisher PC, for sync_state
+  std::string subscriber_offer_sdp, subscriber_answer_sdp;  // v0: of the subscriber PC, for sync_state
   std::vector<std::shared_ptr<LocalDataTrack::State>> to_republish;       // once joined again
   std::vector<std::shared_ptr<LocalDataTrack::State>> waiting_republish;  // on their republish_timer
   std::map<uint64_t, RoomListener> listeners;
@@ -467,11 +469,16 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     };
     auto offer = publisher->create_offer();
     if (!offer) return fail_connect(offer.error());
-    local_offer_sdp = *offer;
+    send_offer(*offer);
+  }
+
+  // Our offer of the publisher PC (kept for sync_state).
+  void send_offer(const std::string& sdp) {
+    local_offer_sdp = sdp;
     livekit::SignalRequest request;
     auto* sd = request.mutable_offer();
     sd->set_type("offer");
-    sd->set_sdp(*offer);
+    sd->set_sdp(sdp);
     sd->set_id(next_offer_id++);
     send(request);
   }
@@ -502,7 +509,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
       if (stale(gen)) return;
       const char* which = target == livekit::PUBLISHER ? "publisher" : "subscriber";
       g_debug("%s peer connection: %s", which, rtc::to_string(state));
-      if (state == rtc::PeerState::Connected) maybe_connected();
+      if (state == rtc::PeerState::Connected) return resuming ? maybe_resumed() : maybe_connected();
       if (state == rtc::PeerState::Failed) {
         connection_ended(make_error(ErrorKind::Network, std::string("the ") + which + " peer connection failed (ICE or DTLS)"),
                          Fault::TransportLost);
@@ -624,10 +631,12 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     auto set = subscriber->set_remote_description("offer", offer.sdp());
     if (!set) return connection_ended(set.error(), Fault::TransportLost);
     subscriber_described = true;
+    subscriber_offer_sdp = offer.sdp();
     for (auto& c : early_subscriber_candidates) add_candidate(*subscriber, c);
     early_subscriber_candidates.clear();
     auto answer = subscriber->create_answer();
     if (!answer) return connection_ended(answer.error(), Fault::TransportLost);
+    subscriber_answer_sdp = *answer;
     livekit::SignalRequest request;
     request.mutable_answer()->set_type("answer");
     request.mutable_answer()->set_sdp(*answer);
@@ -1042,8 +1051,16 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void connection_ended(const lk::Error& error, Fault fault) {
     if (connect_pending && !reconnecting) return fail_connect(error);
     if (ended()) return;
+    if (resuming && fault == Fault::TransportLost && association_kept()) {
+      // A path lost while resuming: we restart the publisher PC on `reconnect`
+      // (or now, if it came), the server the subscriber PC (v0) on resuming.
+      g_debug("a peer connection lost its path while resuming: ICE is restarted");
+      if (reconnect_answered && lost_path(publisher)) restart_ice();
+      return;
+    }
     if (resuming) {  // the resume failed (or the transport did meanwhile): a full reconnect
       resuming = false;
+      reconnect_answered = false;
       resume_deadline.reset();
       if (fault == Fault::SignalLost || fault == Fault::LeaveResume) fault = Fault::AttemptFailed;
     } else if (can_resume(fault)) {
@@ -1071,15 +1088,27 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // As livekit-client and livekit-server do (docs/protocol.md, "Resuming"):
   // the WebSocket opened again with reconnect=true and our participant sid;
   // the server answers `reconnect` and keeps the session, we tell it what we
-  // hold (sync_state). There is no ICE restart here, so only a v1 session
-  // whose peer connection is still up is resumed: in v0 the server restarts
-  // ICE on the subscriber PC.
+  // hold (sync_state); a peer connection that lost its path restarts ICE (we
+  // offer the publisher PC anew; in v0 the server offers the subscriber PC
+  // anew on every resume) and its DTLS session and SCTP association go on.
 
   bool can_resume(Fault fault) const {
-    if (fault != Fault::SignalLost && fault != Fault::LeaveResume) return false;
-    return !offline && !reconnecting && in_use == Signalling::V1 && publisher &&
-           publisher->state() == rtc::PeerState::Connected && data_track_channel && data_track_channel->is_open() &&
+    const bool signal_lost = fault == Fault::SignalLost || fault == Fault::LeaveResume;
+    const bool path_lost = fault == Fault::TransportLost && (lost_path(publisher) || lost_path(subscriber));
+    if (!signal_lost && !path_lost) return false;
+    return !offline && !reconnecting && association_kept() &&
            join.client_configuration().resume_connection() != livekit::ClientConfigSetting::DISABLED;
+  }
+
+  static bool lost_path(const std::unique_ptr<rtc::PeerConnection>& pc) {
+    return pc && pc->state() == rtc::PeerState::Failed && pc->association_up();
+  }
+
+  // Every peer connection still holds its DTLS session and SCTP association
+  // (our data-track channel open), whatever ICE does: what a resume keeps.
+  bool association_kept() const {
+    return publisher && publisher->association_up() && (!subscriber || subscriber->association_up()) &&
+           data_track_channel && data_track_channel->is_open();
   }
 
   void start_resume(const lk::Error& error, Fault fault) {
@@ -1094,15 +1123,18 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     signal::JoinOptions join_options;
     join_options.reconnect = true;
     join_options.participant_sid = join.participant().sid();
-    join_options.reconnect_reason = livekit::RR_SIGNAL_DISCONNECTED;
+    join_options.reconnect_reason = fault != Fault::TransportLost ? livekit::RR_SIGNAL_DISCONNECTED
+                                    : lost_path(subscriber)       ? livekit::RR_SUBSCRIBER_FAILED
+                                                                  : livekit::RR_PUBLISHER_FAILED;
     auto request = signal::make_signal_request(server, token, protocol, join_options);
     if (!request) return connection_ended(request.error(), Fault::AttemptFailed);
     new_signalling();
     // Within the reconnect timeout too: a silent server must not hold it up.
     const unsigned wait_ms = std::min(options.connect_timeout_ms, policy.timeout_ms());
     resume_deadline = lk::ScopedSource::timeout(context, wait_ms, [this, wait_ms] {
-      connection_ended(make_error(ErrorKind::Timeout, "the server did not answer the resume within " +
-                                                          std::to_string(wait_ms) + " ms"),
+      const std::string what = reconnect_answered ? "the peer connections did not reconnect (ICE restart)"
+                                                  : "the server did not answer the resume";
+      connection_ended(make_error(ErrorKind::Timeout, what + " within " + std::to_string(wait_ms) + " ms"),
                        Fault::AttemptFailed);
       return false;
     });
@@ -1113,15 +1145,42 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
                         });
   }
 
-  // The server's `reconnect`: the session is ours again.
+  // The server's `reconnect`: the session is ours again; its peer
+  // connections too once ICE has a path (restarted if it lost it).
   void on_resumed() {
-    if (!resuming) return g_debug("a reconnect response outside a resume ignored");
-    resuming = false;
-    resume_deadline.reset();
+    if (!resuming || reconnect_answered) return g_debug("a reconnect response outside a resume ignored");
+    reconnect_answered = true;
     if (join.ping_interval() > 0 && join.ping_timeout() > 0) {
       signalling->start_keepalive(unsigned(join.ping_interval()) * 1000, unsigned(join.ping_timeout()) * 1000);
     }
-    send(sync_state());
+    send(sync_state());  // what we hold now, as livekit-client (before its restart)
+    if (publisher->state() != rtc::PeerState::Connected) restart_ice();
+    maybe_resumed();
+  }
+
+  void maybe_resumed() {
+    if (!resuming || !reconnect_answered || publisher->state() != rtc::PeerState::Connected ||
+        (subscriber && subscriber->state() != rtc::PeerState::Connected)) {
+      return;
+    }
+    finish_resume();
+  }
+
+  // A new offer with new ICE credentials (our candidates inline); the
+  // server's answer and candidates bring the path back (its ICE servers in
+  // `reconnect` are not applied: lib/rtc sets them once, at creation).
+  void restart_ice() {
+    g_info("restarting ICE on the peer connection (%s)", rtc::to_string(publisher->state()));
+    publisher->restart_ice();
+    auto offer = publisher->create_offer();
+    if (!offer) return connection_ended(offer.error(), Fault::AttemptFailed);
+    publisher_answered = false;  // candidates for the new credentials wait for the answer
+    send_offer(*offer);
+  }
+
+  void finish_resume() {
+    resuming = reconnect_answered = false;
+    resume_deadline.reset();
     outage_cause.reset();
     const int64_t outage_ms = policy.on_connected(now_ms());
     const std::string what = "resumed the session after " + std::to_string(outage_ms) + " ms (participant " +
@@ -1132,16 +1191,18 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     notify(event);
   }
 
-  // What we hold, for the server to check: the one peer connection's offer
-  // and answer, no media subscriptions, and every published data track (one
-  // the server does not know makes it ask for a full reconnect).
+  // What we hold, for the server to check: the offer and answer of the
+  // primary peer connection as livekit-client sends them (v1: the one PC;
+  // v0: the subscriber PC's), no media subscriptions, and every published
+  // data track (one the server does not know makes it ask for a full reconnect).
   livekit::SignalRequest sync_state() const {
+    const bool v0 = in_use == Signalling::V0;
     livekit::SignalRequest request;
     auto* sync = request.mutable_sync_state();
     sync->mutable_offer()->set_type("offer");
-    sync->mutable_offer()->set_sdp(local_offer_sdp);
+    sync->mutable_offer()->set_sdp(v0 ? subscriber_offer_sdp : local_offer_sdp);
     sync->mutable_answer()->set_type("answer");
-    sync->mutable_answer()->set_sdp(remote_answer_sdp);
+    sync->mutable_answer()->set_sdp(v0 ? subscriber_answer_sdp : remote_answer_sdp);
     sync->mutable_subscription()->set_subscribe(true);
     for (const auto& [handle, track] : published) {
       std::lock_guard lock(track->mutex);
@@ -1195,6 +1256,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // pushes count it as backed up) and subscriptions to be requested again.
   void drop_transport(const lk::Error& why) {
     ++generation;
+    reconnect_answered = false;
     connect_deadline.reset();
     closed_grace.reset();
     resume_deadline.reset();

@@ -473,6 +473,11 @@ void IceTransport::restart() {
   nice_agent_restart_stream(agent_, stream_);
   keep_secret(local_credentials().pwd);
   g_debug("ICE restart: new local credentials");
+  if (ice_connected_ && (state_ == State::Disconnected || state_ == State::Failed)) {
+    // The path was lost: connected again once the peer is heard after this.
+    restarted_us_ = g_get_monotonic_time();
+    set_state(State::Checking);
+  }
 }
 
 bool IceTransport::send(std::span<const uint8_t> datagram) {
@@ -568,7 +573,13 @@ void IceTransport::log_selected_pair() {
 
 void IceTransport::on_watchdog() {
   if (!ice_connected_ || state_ == State::Failed || state_ == State::Closed) return;
-  int64_t silent_ms = (g_get_monotonic_time() - last_receive_us_.load()) / 1000;
+  const int64_t now = g_get_monotonic_time();
+  if (state_ == State::Checking) {  // restarted after the path was lost
+    if (last_receive_us_.load() > restarted_us_) set_state(State::Connected);
+    else if ((now - restarted_us_) / 1000 >= failed_timeout_ms_) set_state(State::Failed);
+    return;
+  }
+  int64_t silent_ms = (now - last_receive_us_.load()) / 1000;
   if (silent_ms >= failed_timeout_ms_) {
     g_debug("peer silent for %" G_GINT64_FORMAT " ms: failed", silent_ms);
     set_state(State::Failed);
@@ -603,10 +614,11 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
   switch (state) {
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
-      if (!self->ice_connected_) {
-        self->ice_connected_ = true;
-        self->last_receive_us_ = g_get_monotonic_time();
-      }
+      // Failed is left only through restart(), as in a browser: the peer may
+      // have given up the old credentials, and our owner is already acting on it.
+      if (self->state_ == State::Failed) break;
+      self->ice_connected_ = true;
+      self->last_receive_us_ = g_get_monotonic_time();  // a check the peer answered
       if (self->state_ != State::Disconnected) self->set_state(State::Connected);
       self->update_udp_path();
       break;
@@ -624,6 +636,9 @@ void IceTransport::on_component_state(NiceAgent*, guint, guint, guint state, gpo
 
 void IceTransport::on_selected_pair(NiceAgent*, guint, guint, void*, void*, gpointer data) {
   auto* self = static_cast<IceTransport*>(data);
+  // Nominated on a check the peer answered: it is reachable (after a restart
+  // libnice may report no new component state, only the new pair).
+  if (self->ice_connected_) self->last_receive_us_ = g_get_monotonic_time();
   self->tune_selected_socket();  // the pair (and socket) may change after the first one
   self->log_selected_pair();
   self->update_udp_path();

@@ -78,6 +78,9 @@ class IceTransport {
   bool gathering_done() const { return gathering_done_; }
   std::vector<std::string> local_candidates() const;
   // New local credentials, keeps the gathered candidates (ICE restart).
+  // After the path was lost (Disconnected, Failed) the state goes back to
+  // Checking, then Connected once the peer is heard again, or Failed when it
+  // stays silent for failed_timeout_ms.
   void restart();
   State state() const { return state_; }
 
@@ -152,6 +155,7 @@ class IceTransport {
   bool ice_connected_ = false;  // libnice says CONNECTED/READY
   unsigned disconnected_timeout_ms_, failed_timeout_ms_;
   std::atomic<int64_t> last_receive_us_{0};
+  int64_t restarted_us_ = 0;  // the last restart() after the path was lost
   std::atomic<unsigned> send_failures_{0};  // through libnice
   std::atomic<uint64_t> sent_{0}, received_{0};  // datagrams, for debug logs
   mutable std::mutex path_mutex_;

@@ -66,6 +66,9 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   PeerState state = PeerState::New;
   lk::ScopedSource connect_deadline;  // armed on the first Connecting, gone once Connected
   bool connected_once = false;
+  // Failed only because ICE lost the path: DTLS, SCTP and the channels are
+  // kept for an ICE restart to bring back.
+  bool path_lost = false;
   uint64_t session_id = 0, session_version = 0;
 
   explicit Impl(Configuration c) : config(std::move(c)) {
@@ -82,6 +85,7 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
   void post(std::function<void(Impl&)> fn) { lk::post_weak(context, weak_from_this(), std::move(fn)); }
   void set_state(PeerState s);
   void fail(const lk::Error& error);
+  void lose_path(const lk::Error& error);
   void teardown();
   lk::Result<void> apply_remote(sdp::Description d, bool is_offer);
   lk::Result<void> ensure_dtls(bool client);
@@ -145,9 +149,10 @@ lk::Result<void> PeerConnection::Impl::init() {
 
 void PeerConnection::Impl::set_state(PeerState s) {
   if (state == s || state == PeerState::Closed) return;
-  if (state == PeerState::Failed && s != PeerState::Closed) return;
+  if (state == PeerState::Failed && s != PeerState::Closed && !path_lost) return;
   g_debug("peer connection %s -> %s", to_string(state), to_string(s));
   state = s;
+  if (s != PeerState::Failed) path_lost = false;
   // One deadline for the first connection, whatever happens meanwhile (a
   // Disconnected while connecting does not restart it).
   if (s == PeerState::Connecting && !connect_deadline && !connected_once && config.connect_timeout_ms)
@@ -161,10 +166,19 @@ void PeerConnection::Impl::set_state(PeerState s) {
 }
 
 void PeerConnection::Impl::fail(const lk::Error& error) {
-  if (state == PeerState::Failed || state == PeerState::Closed) return;
+  if ((state == PeerState::Failed && !path_lost) || state == PeerState::Closed) return;
   g_debug("failed: %s", error.message.c_str());
+  path_lost = false;
   if (owner->on_error) owner->on_error(error);
   channels->detach();
+  set_state(PeerState::Failed);
+}
+
+void PeerConnection::Impl::lose_path(const lk::Error& error) {
+  if (state == PeerState::Failed || state == PeerState::Closed) return;
+  g_debug("failed, the association kept for an ICE restart: %s", error.message.c_str());
+  if (owner->on_error) owner->on_error(error);
+  path_lost = true;  // before the callback, which may restart ICE at once
   set_state(PeerState::Failed);
 }
 
@@ -210,9 +224,14 @@ void PeerConnection::Impl::on_ice_state(IceTransport::State s) {
       set_state(PeerState::Disconnected);
       break;
     case IceTransport::State::Failed:
-      fail(make_error(ErrorKind::Network, state == PeerState::New || state == PeerState::Connecting
-                                              ? "ICE failed: no candidate pair could connect"
-                                              : "peer unreachable: nothing received within the liveness timeout"));
+      if (stack.sctp && stack.sctp->state() == SctpTransport::State::Connected) {
+        // Only the path is gone (or an ICE restart found none): the peer
+        // still holds the association, so keep ours for a restart.
+        lose_path(make_error(ErrorKind::Network, "peer unreachable: nothing received within the liveness timeout"
+                                                 " (restart ICE to go on, or close)"));
+      } else {
+        fail(make_error(ErrorKind::Network, "ICE failed: no candidate pair could connect"));
+      }
       break;
     default:
       break;
@@ -353,6 +372,12 @@ PeerConnection::~PeerConnection() {
 }
 
 PeerState PeerConnection::state() const { return impl_->state; }
+
+bool PeerConnection::association_up() const {
+  const auto& s = *impl_;
+  const bool final_state = s.state == PeerState::Closed || (s.state == PeerState::Failed && !s.path_lost);
+  return !final_state && s.stack.sctp && s.stack.sctp->state() == SctpTransport::State::Connected;
+}
 
 size_t PeerConnection::sctp_outstanding_chunks() const {
   return impl_->stack.sctp ? impl_->stack.sctp->outstanding_chunks() : 0;

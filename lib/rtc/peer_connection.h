@@ -76,6 +76,10 @@ struct Configuration {
 // Failed: ICE failed, DTLS failed (e.g. fingerprint mismatch), not connected
 //         within connect_timeout_ms, or silent past failed_timeout_ms. Closed: close() called, or the peer closed
 //         cleanly (DTLS close_notify or SCTP shutdown/abort).
+//         Once connected, a Failed for silence (the path lost) keeps DTLS, SCTP
+//         and the channels (sends queue, as while Disconnected): restart_ice()
+//         and a new offer/answer bring the same association back (Connecting,
+//         then Connected), as in a browser. Any other Failed is final.
 enum class PeerState { New, Connecting, Connected, Disconnected, Failed, Closed };
 const char* to_string(PeerState state);
 
@@ -104,7 +108,8 @@ class PeerConnection {
   // candidate: "candidate:..." (an "a=" prefix is accepted). mid may be "".
   lk::Result<void> add_remote_candidate(std::string_view candidate, std::string_view mid);
   void add_remote_end_of_candidates();
-  // The next create_offer carries new ICE credentials (and our candidates inline).
+  // The next create_offer carries new ICE credentials (and our candidates
+  // inline); also the way back from a Failed that lost only the path.
   void restart_ice();
   // Sends DTLS close_notify and drops the SCTP association at once: messages
   // still queued or in flight are dropped. To deliver everything first, close
@@ -113,6 +118,10 @@ class PeerConnection {
   void close();
 
   PeerState state() const;
+  // The DTLS session and SCTP association are up, whatever ICE does now
+  // (Connected, Disconnected, or Failed with only the path lost): what an
+  // ICE restart can carry on.
+  bool association_up() const;
   // "sha-256 AB:CD:..." of our certificate (what goes into a=fingerprint).
   std::string local_fingerprint() const;
   // SCTP DATA chunks not yet acknowledged by the peer (0 when not connected):

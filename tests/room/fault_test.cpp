@@ -52,6 +52,7 @@ class FaultTest : public lk::test::ServerFixture {
     if (url_of_.count(identity)) o.url = url_of_[identity];
     o.connect_timeout_ms = 10000;
     o.reconnect_timeout_ms = reconnect_timeout_ms;
+    o.signalling = signalling_;
     return connect(o);
   }
 
@@ -174,6 +175,40 @@ class FaultTest : public lk::test::ServerFixture {
         << identity << ": not one resume (a full reconnect is Reconnecting)";
   }
 
+  // Long enough for ICE to fail (12 s of silence): alice's session is
+  // resumed with an ICE restart, DTLS and SCTP kept under her track. UDP
+  // comes back as soon as she resumes; bob, failing at about the same time,
+  // resumes too or (heard again just in time) never notices.
+  void expect_resumed_after_ice_failure() {
+    auto report = flow_across(std::string("UDP blocked until ICE failed, ") + to_string(signalling_), [&] {
+      ASSERT_EQ(std::system("iptables -I INPUT -p udp -j DROP && iptables -I OUTPUT -p udp -j DROP"), 0);
+      const auto blocked = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - blocked < 25s) {
+        {
+          std::lock_guard lock(events_mutex_);
+          if (!events_["alice"].empty()) break;
+        }
+        std::this_thread::sleep_for(50ms);
+      }
+      ASSERT_EQ(std::system("iptables -D INPUT -p udp -j DROP && iptables -D OUTPUT -p udp -j DROP"), 0);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - blocked);
+      std::cout << "[fault] UDP blocked for " << ms.count() << " ms" << std::endl;
+    });
+    // As a resume, but the frames of the outage are lost: alice's channel
+    // backed up (her pushes timed out) and the lossy channel gave up the rest.
+    EXPECT_TRUE(participant_kept_["alice"]) << "alice came back as another participant";
+    EXPECT_TRUE(participant_kept_["bob"]) << "bob came back as another participant";
+    EXPECT_FALSE(sid_changed_) << "alice's track was published again instead of kept";
+    EXPECT_TRUE(handle_kept_) << "alice's track changed its handle";
+    EXPECT_EQ(report.resubscribed, 0u) << "bob's subscription ended";
+    EXPECT_EQ(report.after_gap_flags, 0u) << "bob saw a transport dropped";
+    const std::vector<RoomEvent::Kind> resumed{RoomEvent::Kind::Resuming, RoomEvent::Kind::Reconnected};
+    std::lock_guard lock(events_mutex_);
+    EXPECT_EQ(events_["alice"], resumed) << "alice: not one resume (a full reconnect is Reconnecting)";
+    EXPECT_TRUE(events_["bob"].empty() || events_["bob"] == resumed) << "bob: not one resume, nor none";
+  }
+
+  Signalling signalling_ = Signalling::Auto;
   std::map<std::string, std::string> url_of_;  // identity -> server URL, when not server_'s
   bool sid_changed_ = false, handle_kept_ = false;
   std::map<std::string, bool> participant_kept_;
@@ -201,6 +236,15 @@ TEST_F(FaultTest, UdpBlockedForFourSecondsIsSurvived) {
   });
 }
 
+TEST_F(FaultTest, UdpBlockedUntilIceFailsIsResumedWithAnIceRestart) { expect_resumed_after_ice_failure(); }
+
+// v0: the server restarts ICE on the subscriber PC itself (its offer), we
+// on the publisher PC.
+TEST_F(FaultTest, UdpBlockedUntilIceFailsIsResumedWithAnIceRestartInV0) {
+  signalling_ = Signalling::V0;
+  expect_resumed_after_ice_failure();
+}
+
 // Both at once: bob's subscription ends when alice leaves, so no after_gap
 // is asserted (the one bob opens again may start after his own reconnect).
 TEST_F(FaultTest, ClosedPeerConnectionsAreSurvived) {
@@ -212,6 +256,14 @@ TEST_F(FaultTest, ClosedPeerConnectionsAreSurvived) {
 // his subscription and its frames go on.
 TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsResumed) {
   auto report = flow_across("leave{RESUME} to bob", [&] { fault("leave-resume", {"bob"}); });
+  expect_resumed("bob", report);
+}
+
+// The same in v0: the server restarts ICE on bob's subscriber PC as it
+// resumes him (a new offer, new credentials), which he follows.
+TEST_F(FaultTest, ALeaveWithResumeToTheSubscriberIsResumedInV0) {
+  signalling_ = Signalling::V0;
+  auto report = flow_across("leave{RESUME} to bob, v0", [&] { fault("leave-resume", {"bob"}); });
   expect_resumed("bob", report);
 }
 

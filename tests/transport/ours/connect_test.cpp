@@ -545,27 +545,36 @@ bool run_command(const char* cmd) {
   return ok && g_spawn_check_wait_status(status, nullptr);
 }
 
-TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
+// Drops (or stops dropping) every packet coming in: the network goes black
+// (these tests run in their own network namespace).
+bool blackout(bool on) {
+  const std::string op = on ? "-I" : "-D";
+  return run_command(("iptables " + op + " INPUT -j DROP").c_str()) &&
+         run_command(("ip6tables " + op + " INPUT -j DROP").c_str());
+}
+
+Configuration quick_liveness(unsigned disconnected_timeout_ms, unsigned failed_timeout_ms) {
   Configuration quick;
-  quick.disconnected_timeout_ms = 3000;
-  quick.failed_timeout_ms = 6000;
-  Pair p(quick);
+  quick.disconnected_timeout_ms = disconnected_timeout_ms;
+  quick.failed_timeout_ms = failed_timeout_ms;
+  return quick;
+}
+
+TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
+  Pair p(quick_liveness(3000, 6000));
   ASSERT_TRUE(p.connect());
   auto [a, b] = open_channel(p, "c");
   ASSERT_TRUE(a && b);
   p.loop.run_for(5000);  // idle but healthy, longer than the 3 s: heartbeats keep it Connected
   EXPECT_EQ(p.a.state(), PeerState::Connected);
   EXPECT_FALSE(p.a.has_state(PeerState::Disconnected));
-  // The network goes black (this test runs in its own network namespace).
-  ASSERT_TRUE(run_command("iptables -I INPUT -j DROP")) << "needs root in a netns (scripts/netns-run.sh)";
-  ASSERT_TRUE(run_command("ip6tables -I INPUT -j DROP"));
+  ASSERT_TRUE(blackout(true)) << "needs root in a netns (scripts/netns-run.sh)";
   gint64 start = g_get_monotonic_time();
   bool disconnected = p.loop.run_until([&] { return p.a.state() == PeerState::Disconnected; }, 5000);
   gint64 disconnected_ms = (g_get_monotonic_time() - start) / 1000;
   bool failed = p.loop.run_until([&] { return p.a.state() == PeerState::Failed; }, 6000);
   gint64 failed_ms = (g_get_monotonic_time() - start) / 1000;
-  run_command("iptables -D INPUT -j DROP");
-  run_command("ip6tables -D INPUT -j DROP");
+  blackout(false);
   EXPECT_TRUE(disconnected) << "not Disconnected within 5 s";
   EXPECT_TRUE(failed) << "not Failed within 11 s";
   // Silence counts from the last packet, which may have come a heartbeat
@@ -573,8 +582,44 @@ TEST(OursToOurs, VanishedPeerIsDetectedWithinTheLivenessTimeouts) {
   EXPECT_GE(disconnected_ms, 2000) << "Disconnected well before the configured 3 s of silence";
   EXPECT_LE(disconnected_ms, 5000);
   EXPECT_LE(failed_ms, 11000);
-  EXPECT_FALSE(a->is_open()) << "channels close when the connection fails";
+  EXPECT_TRUE(a->is_open()) << "the association is kept for an ICE restart";
   EXPECT_FALSE(p.a.errors.empty());
+  p.a.pc->close();
+  EXPECT_FALSE(a->is_open()) << "channels close with the connection";
+}
+
+// The path lost long enough for ICE to fail on both sides, then back: an ICE
+// restart (new credentials, offer/answer) brings the same DTLS session and
+// SCTP association back, and what was sent meanwhile arrives.
+TEST(OursToOurs, IceRestartAfterIceFailedKeepsTheChannels) {
+  Pair p(quick_liveness(2000, 4000));
+  ASSERT_TRUE(p.connect());
+  auto [a, b] = open_channel(p, "kept");
+  ASSERT_TRUE(a && b);
+  Received got;
+  got.attach(*b);
+  ASSERT_TRUE(blackout(true)) << "needs root in a netns (scripts/netns-run.sh)";
+  const bool failed = p.loop.run_until([&] { return p.a.state() == PeerState::Failed && p.b.state() == PeerState::Failed; },
+                                       10000);
+  std::shared_ptr<DataChannel> sender = a;  // clang 14 cannot capture structured bindings
+  const bool queued = sender->send(pattern(5000, 7)).ok();  // while the path is gone
+  blackout(false);
+  ASSERT_TRUE(failed) << to_string(p.a.state()) << " / " << to_string(p.b.state());
+  EXPECT_TRUE(queued) << "a failed path refuses sends";
+  EXPECT_TRUE(a->is_open() && b->is_open()) << "ICE failure closed the channels";
+
+  p.a.pc->restart_ice();
+  ASSERT_TRUE(p.negotiate());
+  // SCTP sends again when its retransmission timer, backed off during the
+  // outage up to its 10 s maximum, fires.
+  ASSERT_TRUE(p.loop.run_until([&] {
+    return p.a.state() == PeerState::Connected && p.b.state() == PeerState::Connected && !got.messages.empty();
+  }, 30000)) << to_string(p.a.state()) << " / " << to_string(p.b.state()) << ", " << got.messages.size() << " received";
+  EXPECT_TRUE(p.a.has_state(PeerState::Connecting)) << "no Connecting while restarting";
+  EXPECT_TRUE(got.messages[0] == pattern(5000, 7)) << "the message sent while failed";
+  ASSERT_TRUE(sender->send(pattern(300, 8)).ok());
+  ASSERT_TRUE(p.loop.run_until([&] { return got.messages.size() == 2; }));
+  EXPECT_TRUE(got.messages[1] == pattern(300, 8));
 }
 
 TEST(OursToOurs, IceTcpCandidatesConnectWhenUdpIsBlocked) {
