@@ -1051,13 +1051,6 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   void connection_ended(const lk::Error& error, Fault fault) {
     if (connect_pending && !reconnecting) return fail_connect(error);
     if (ended()) return;
-    if (resuming && fault == Fault::TransportLost && association_kept()) {
-      // A path lost while resuming: we restart the publisher PC on `reconnect`
-      // (or now, if it came), the server the subscriber PC (v0) on resuming.
-      g_debug("a peer connection lost its path while resuming: ICE is restarted");
-      if (reconnect_answered && lost_path(publisher)) restart_ice();
-      return;
-    }
     if (resuming) {  // the resume failed (or the transport did meanwhile): a full reconnect
       resuming = false;
       reconnect_answered = false;
@@ -1088,20 +1081,20 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
   // As livekit-client and livekit-server do (docs/protocol.md, "Resuming"):
   // the WebSocket opened again with reconnect=true and our participant sid;
   // the server answers `reconnect` and keeps the session, we tell it what we
-  // hold (sync_state); a peer connection that lost its path restarts ICE (we
+  // hold (sync_state); a peer connection not Connected then restarts ICE (we
   // offer the publisher PC anew; in v0 the server offers the subscriber PC
   // anew on every resume) and its DTLS session and SCTP association go on.
+  //
+  // Only a lost signalling is resumed. A path lost for the 12 s that make ICE
+  // fail is a full reconnect: after an ICE restart both SCTP ends (ours up to
+  // 10 s, livekit-server's pion up to 60 s) wait out their backed-off
+  // retransmission timers, so frames came back 15-21 s after the fault where
+  // a fresh association gave 10 s (docs/protocol.md, "Resuming").
 
   bool can_resume(Fault fault) const {
-    const bool signal_lost = fault == Fault::SignalLost || fault == Fault::LeaveResume;
-    const bool path_lost = fault == Fault::TransportLost && (lost_path(publisher) || lost_path(subscriber));
-    if (!signal_lost && !path_lost) return false;
+    if (fault != Fault::SignalLost && fault != Fault::LeaveResume) return false;
     return !offline && !reconnecting && association_kept() &&
            join.client_configuration().resume_connection() != livekit::ClientConfigSetting::DISABLED;
-  }
-
-  static bool lost_path(const std::unique_ptr<rtc::PeerConnection>& pc) {
-    return pc && pc->state() == rtc::PeerState::Failed && pc->association_up();
   }
 
   // Every peer connection still holds its DTLS session and SCTP association
@@ -1123,9 +1116,7 @@ struct RoomConnection::Impl : std::enable_shared_from_this<Impl> {
     signal::JoinOptions join_options;
     join_options.reconnect = true;
     join_options.participant_sid = join.participant().sid();
-    join_options.reconnect_reason = fault != Fault::TransportLost ? livekit::RR_SIGNAL_DISCONNECTED
-                                    : lost_path(subscriber)       ? livekit::RR_SUBSCRIBER_FAILED
-                                                                  : livekit::RR_PUBLISHER_FAILED;
+    join_options.reconnect_reason = livekit::RR_SIGNAL_DISCONNECTED;
     auto request = signal::make_signal_request(server, token, protocol, join_options);
     if (!request) return connection_ended(request.error(), Fault::AttemptFailed);
     new_signalling();

@@ -48,13 +48,13 @@ struct ConnectOptions {
   // After a fault (signalling lost, peer connection failed or closed, server
   // leave with RESUME or RECONNECT, server restart): how long to keep trying
   // to reconnect before the connection ends (status() then says why);
-  // 0 = never reconnect. Signalling lost (or leave{RESUME}) and a peer
-  // connection that lost its path (ICE failed) are first resumed while the
-  // peer connections keep their DTLS and SCTP: only the WebSocket is opened
-  // again, and ICE restarted if the path is gone; the session (participant,
-  // track sids and handles, subscriptions) stays. Anything else, or a resume
-  // that fails, is a full reconnect (new join, tracks republished under the
-  // same names, subscriptions requested again).
+  // 0 = never reconnect. Signalling lost (or leave{RESUME}) is first resumed
+  // while the peer connections keep their DTLS and SCTP: only the WebSocket
+  // is opened again, and ICE restarted on a peer connection not Connected;
+  // the session (participant, track sids and handles, subscriptions) stays.
+  // Anything else (an ICE failure included), or a resume that fails, is a
+  // full reconnect (new join, tracks republished under the same names,
+  // subscriptions requested again).
   unsigned reconnect_timeout_ms = 60000;
 };
 
@@ -62,7 +62,7 @@ struct ConnectOptions {
 // the room thread: do not block, do not call back into the connection.
 struct RoomEvent {
   enum class Kind {
-    Resuming,         // signalling or the ICE path lost, DTLS and SCTP kept: resuming the session
+    Resuming,         // signalling lost, DTLS and SCTP kept: resuming the session
     Reconnecting,     // a fault: a full reconnect follows (attempt, what happened)
     Reconnected,      // resumed or joined again (outage_ms: how long it lasted)
     TrackRepublished, // a local track is published again (new sid and handle)
