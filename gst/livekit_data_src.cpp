@@ -28,6 +28,7 @@ enum {
   PROP_CAPS,
   PROP_TIMESTAMP_MODE,
   PROP_ON_UNPUBLISHED,
+  PROP_BUFFER_LISTS,
   PROP_E2EE_PASSPHRASE,  // then key file, key index: lkgst::E2eeProperty's order
   PROP_E2EE_KEY_FILE,
   PROP_E2EE_KEY_INDEX,
@@ -81,6 +82,7 @@ struct Src {
   GstCaps* caps = nullptr;
   TimestampMode timestamp_mode = TimestampMode::Arrival;
   OnUnpublished on_unpublished = OnUnpublished::Eos;
+  bool buffer_lists = false;
   lkgst::E2eeSettings e2ee;
 
   // Between start and stop. `subscription` and `unlocked` under the object
@@ -151,6 +153,7 @@ static void lkdsrc_set_property(GObject* object, guint prop_id, const GValue* va
     }
     case PROP_TIMESTAMP_MODE: s.timestamp_mode = TimestampMode(g_value_get_enum(value)); break;
     case PROP_ON_UNPUBLISHED: s.on_unpublished = OnUnpublished(g_value_get_enum(value)); break;
+    case PROP_BUFFER_LISTS: s.buffer_lists = g_value_get_boolean(value); break;
     case PROP_E2EE_RATCHET_WINDOW: s.e2ee.ratchet_window = g_value_get_uint(value); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -199,6 +202,7 @@ static void lkdsrc_get_property(GObject* object, guint prop_id, GValue* value, G
     case PROP_CAPS: gst_value_set_caps(value, s.caps); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, int(s.timestamp_mode)); break;
     case PROP_ON_UNPUBLISHED: g_value_set_enum(value, int(s.on_unpublished)); break;
+    case PROP_BUFFER_LISTS: g_value_set_boolean(value, s.buffer_lists); break;
     case PROP_E2EE_RATCHET_WINDOW: g_value_set_uint(value, s.e2ee.ratchet_window); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
@@ -268,6 +272,13 @@ static void gst_livekit_data_src_class_init(GstLiveKitDataSrcClass* klass) {
                         "When the track is unpublished or its publisher leaves: end the stream, or wait for the "
                         "same participant to publish the same track name again (wait-timeout applies)",
                         on_unpublished_get_type(), int(OnUnpublished::Eos), rw));
+  g_object_class_install_property(
+      gobject_class, PROP_BUFFER_LISTS,
+      g_param_spec_boolean("buffer-lists", "Buffer lists",
+                           "Push the frames waiting in the queue as one buffer list (up to 64 frames or 64 kB, each "
+                           "still its own buffer): fewer pushes for many small frames. Off by default: some elements "
+                           "treat a list as one unit (multifilesink writes it to one file)",
+                           FALSE, rw));
   lkgst::install_e2ee_properties(gobject_class, PROP_E2EE_PASSPHRASE);
   g_object_class_install_property(
       gobject_class, PROP_E2EE_RATCHET_WINDOW,
@@ -628,6 +639,10 @@ static GstBuffer* lkdsrc_frame_buffer(GstLiveKitDataSrc* self, lk::room::Receive
 // num-buffers counts buffers, where GstBaseSrc counts create() calls (this
 // one already): a list takes no more than are left, and counts the rest.
 static size_t lkdsrc_list_frames(GstLiveKitDataSrc* self) {
+  GST_OBJECT_LOCK(self);
+  const bool lists = self->src->buffer_lists;
+  GST_OBJECT_UNLOCK(self);
+  if (!lists) return 1;
   const gint left = GST_BASE_SRC(self)->num_buffers_left;
   return left >= 0 ? std::min(kMaxListFrames, size_t(left) + 1) : kMaxListFrames;
 }
@@ -636,8 +651,9 @@ static void lkdsrc_count_list(GstLiveKitDataSrc* self, size_t buffers) {
   if (left >= 0) left -= gint(buffers - 1);
 }
 
-// The frames waiting (kMaxListFrames, kMaxListBytes at most): one as a
-// buffer, more as one buffer list, each still its own buffer.
+// The frames waiting (one, or with buffer-lists kMaxListFrames and
+// kMaxListBytes at most): one as a buffer, more as one buffer list, each
+// still its own buffer.
 static GstFlowReturn lkdsrc_create(GstPushSrc* push, GstBuffer** out) {
   auto* self = GST_LIVEKIT_DATA_SRC(push);
   Src& s = *self->src;

@@ -11,6 +11,8 @@
 // application thread, not the sink's (docs/benchmarks.md compares the two).
 // LKT_E2E_LIST=N pushes the frames in buffer lists of N (the last of a command
 // shorter), as an element that batches does: the sink's render_list.
+// The receiver's src runs with buffer-lists=true (appsink takes each buffer
+// of a list as its own sample); LKT_E2E_SRC_LISTS=0 measures the default.
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -137,7 +139,9 @@ GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
 
 int receiver(const Endpoint& e) {
   Arrivals arrivals;
+  const bool lists = g_strcmp0(g_getenv("LKT_E2E_SRC_LISTS"), "0") != 0;
   GstElement* pipeline = play(parse("livekitdatasrc participant=" + e.participant + connection(e) +
+                                    (lists ? " buffer-lists=true" : "") +
                                     " ! appsink name=sink sync=false max-buffers=0"));
   auto* sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
   GstAppSinkCallbacks callbacks{};

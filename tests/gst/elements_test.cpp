@@ -311,10 +311,12 @@ TEST_F(ElementTest, PropertiesHaveTheirDefaults) {
 
   gint wait = 0, src_mode = -1, on_unpublished = -1;
   guint partial = 0, queue = 0, queue_bytes = 0;
+  gboolean buffer_lists = TRUE;
   GstCaps* caps = nullptr;
   g_object_get(src, "wait-timeout", &wait, "max-partial-frames", &partial, "queue-size", &queue, "queue-max-bytes",
-               &queue_bytes, "caps", &caps,
-               "timestamp-mode", &src_mode, "on-unpublished", &on_unpublished, nullptr);
+               &queue_bytes, "caps", &caps, "timestamp-mode", &src_mode, "on-unpublished", &on_unpublished,
+               "buffer-lists", &buffer_lists, nullptr);
+  EXPECT_FALSE(buffer_lists);
   EXPECT_EQ(wait, -1);
   EXPECT_EQ(src_mode, 0);        // arrival
   EXPECT_EQ(on_unpublished, 0);  // eos
@@ -1194,52 +1196,62 @@ void expect_frames_in_order(const std::vector<GstBuffer*>& got, const std::vecto
   }
 }
 
+// With buffer-lists the frames waiting in the src's queue leave as lists of
+// one buffer per frame; by default one buffer per push, as downstream
+// elements such as multifilesink treat a list as one unit.
 TEST_F(ServerTest, FramesQueuedAtTheSrcLeaveAsListsOfOneBufferEach) {
-  Pipeline rx(receiver("bob", "alice", "telemetry"));
-  Pipeline tx(sender("alice", "telemetry"));
-  play_warmed_up(rx, tx);
-  ASSERT_FALSE(HasFailure());
+  for (const bool lists : {false, true}) {
+    SCOPED_TRACE(lists ? "buffer-lists=true" : "default");
+    Pipeline rx(receiver("bob", "alice", "telemetry", lists ? "buffer-lists=true" : ""));
+    Pipeline tx(sender("alice", "telemetry"));
+    play_warmed_up(rx, tx);
+    ASSERT_FALSE(HasFailure());
 
-  // The src's thread held at its pad while the frames arrive: they wait in
-  // its queue, and more than one list's worth (64) of them.
-  GstPad* pad = gst_element_get_static_pad(rx["src"], "src");
-  std::atomic<int> lists{0};
-  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER_LIST, count_list, &lists, nullptr);
-  const gulong held = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, nullptr, nullptr);
-  GstElement* src = rx["src"];
-  const uint64_t received_before = stat(src, "frames-received");
-  const auto frames = numbered_frames(150, [](size_t) { return 100; });
-  std::vector<GstClockTime> sent_at;
-  for (size_t i = 0; i < frames.size(); ++i) {
-    sent_at.push_back(running_time_of(rx.element()));
-    push(tx["in"], frames[i], (kFirstUnixMs + i) * GST_MSECOND);
-    std::this_thread::sleep_for(2ms);  // distinct arrival times
-  }
-  for (int i = 0; i < 100 && stat(src, "frames-received") < received_before + frames.size(); ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
-  const GstClockTime released_at = running_time_of(rx.element());
-  gst_pad_remove_probe(pad, held);
-  gst_object_unref(pad);
-
-  auto got = pull_buffers(rx["out"], frames.size());
-  expect_frames_in_order(got, frames);
-  EXPECT_GE(lists.load(), 2) << "150 queued frames: at least two lists of at most 64";
-  // Each PTS is its own frame's arrival: after it was sent, before the src
-  // was let go, and in arrival order.
-  for (size_t i = 0; i < got.size() && i < frames.size(); ++i) {
-    const GstClockTime pts = GST_BUFFER_PTS(got[i]);
-    EXPECT_GE(pts, sent_at[i]) << "buffer " << i << " stamped before its frame was sent";
-    EXPECT_LE(pts, released_at) << "buffer " << i << " stamped after it had arrived (when the src was let go)";
-    if (i > 0) {
-      EXPECT_GE(pts, GST_BUFFER_PTS(got[i - 1])) << "buffer " << i;
+    // The src's thread held at its pad while the frames arrive: they wait in
+    // its queue, and more than one list's worth (64) of them.
+    GstPad* pad = gst_element_get_static_pad(rx["src"], "src");
+    std::atomic<int> pushed_lists{0};
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER_LIST, count_list, &pushed_lists, nullptr);
+    const gulong held = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, nullptr, nullptr);
+    GstElement* src = rx["src"];
+    const uint64_t received_before = stat(src, "frames-received");
+    const auto frames = numbered_frames(150, [](size_t) { return 100; });
+    std::vector<GstClockTime> sent_at;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      sent_at.push_back(running_time_of(rx.element()));
+      push(tx["in"], frames[i], (kFirstUnixMs + i) * GST_MSECOND);
+      std::this_thread::sleep_for(2ms);  // distinct arrival times
     }
+    for (int i = 0; i < 100 && stat(src, "frames-received") < received_before + frames.size(); ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    const GstClockTime released_at = running_time_of(rx.element());
+    gst_pad_remove_probe(pad, held);
+    gst_object_unref(pad);
+
+    auto got = pull_buffers(rx["out"], frames.size());
+    expect_frames_in_order(got, frames);
+    if (lists) {
+      EXPECT_GE(pushed_lists.load(), 2) << "150 queued frames: at least two lists of at most 64";
+    } else {
+      EXPECT_EQ(pushed_lists.load(), 0) << "a list without buffer-lists (multifilesink writes a list as one file)";
+    }
+    // Each PTS is its own frame's arrival: after it was sent, before the src
+    // was let go, and in arrival order.
+    for (size_t i = 0; i < got.size() && i < frames.size(); ++i) {
+      const GstClockTime pts = GST_BUFFER_PTS(got[i]);
+      EXPECT_GE(pts, sent_at[i]) << "buffer " << i << " stamped before its frame was sent";
+      EXPECT_LE(pts, released_at) << "buffer " << i << " stamped after it had arrived (when the src was let go)";
+      if (i > 0) {
+        EXPECT_GE(pts, GST_BUFFER_PTS(got[i - 1])) << "buffer " << i;
+      }
+    }
+    if (got.size() == frames.size()) {
+      EXPECT_GT(GST_BUFFER_PTS(got.back()), GST_BUFFER_PTS(got.front())) << "one time for frames 300 ms apart";
+    }
+    for (auto* b : got) gst_buffer_unref(b);
+    EXPECT_EQ(stat(src, "dropped-queue-overflow"), 0u);
   }
-  if (got.size() == frames.size()) {
-    EXPECT_GT(GST_BUFFER_PTS(got.back()), GST_BUFFER_PTS(got.front())) << "one time for frames 300 ms apart";
-  }
-  for (auto* b : got) gst_buffer_unref(b);
-  EXPECT_EQ(stat(src, "dropped-queue-overflow"), 0u);
 }
 
 // Counts the buffers a pad pushes, alone or in lists.
@@ -1254,7 +1266,7 @@ GstPadProbeReturn count_buffers(GstPad*, GstPadProbeInfo* info, gpointer count) 
 }
 
 TEST_F(ServerTest, NumBuffersCountsTheBuffersOfLists) {
-  Pipeline rx(receiver("bob", "alice", "telemetry", "num-buffers=40"));
+  Pipeline rx(receiver("bob", "alice", "telemetry", "num-buffers=40 buffer-lists=true"));
   Pipeline tx(sender("alice", "telemetry"));
   GstPad* pad = gst_element_get_static_pad(rx["src"], "src");
   std::atomic<int> pushed{0};
