@@ -96,6 +96,7 @@ struct Src {
   bool track_caps_set = false;  // a subscription's track keeps its encoding
   // timestamp-mode=sender: real time minus running time, as last adopted (ns).
   std::optional<GstClockTimeDiff> realtime_offset;
+  GstClockTime last_arrival_pts = GST_CLOCK_TIME_NONE;  // arrival PTS never go back
   lk::room::SubscriptionStats ended_stats;  // subscriptions since start that are gone, summed
   std::vector<lk::room::ReceivedFrame> batch;  // create()'s frames, the vector reused
 };
@@ -373,6 +374,7 @@ static gboolean lkdsrc_start(GstBaseSrc* base) {
   s.ended_stats = {};
   s.discont = false;
   s.realtime_offset.reset();
+  s.last_arrival_pts = GST_CLOCK_TIME_NONE;
   GST_OBJECT_UNLOCK(self);
   if (!named) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -612,9 +614,17 @@ static GstBuffer* lkdsrc_frame_buffer(GstLiveKitDataSrc* self, lk::room::Receive
   // A user timestamp that fits in nanoseconds (UNIX ms as the SDKs send it).
   const bool unix_time = frame.user_timestamp && *frame.user_timestamp <= G_MAXUINT64 / GST_MSECOND;
   GstBuffer* buffer = lkdsrc_wrap(frame);
-  GST_BUFFER_PTS(buffer) = mode == TimestampMode::Sender && unix_time
-                               ? lkdsrc_sender_running_time(self, *frame.user_timestamp)
-                               : lkdsrc_arrival_running_time(clock, frame);
+  if (mode == TimestampMode::Sender && unix_time) {
+    GST_BUFFER_PTS(buffer) = lkdsrc_sender_running_time(self, *frame.user_timestamp);
+  } else {
+    // Arrivals are in microseconds and each create() reads the clock anew:
+    // frames a microsecond apart could come out a few ns out of order.
+    GstClockTime pts = lkdsrc_arrival_running_time(clock, frame);
+    if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(s.last_arrival_pts)) {
+      pts = std::max(pts, s.last_arrival_pts);
+    }
+    GST_BUFFER_PTS(buffer) = s.last_arrival_pts = pts;
+  }
   // Frame numbers count up by one per frame at the publisher: a jump means
   // frames lost on the way or dropped from a full queue.
   if (s.last_frame_number && frame.frame_number != uint16_t(*s.last_frame_number + 1)) {

@@ -1205,7 +1205,7 @@ TEST_F(ServerTest, FramesQueuedAtTheSrcLeaveAsListsOfOneBufferEach) {
     Pipeline rx(receiver("bob", "alice", "telemetry", lists ? "buffer-lists=true" : ""));
     Pipeline tx(sender("alice", "telemetry"));
     play_warmed_up(rx, tx);
-    ASSERT_FALSE(HasFailure());
+    if (HasFailure()) return;
 
     // The src's thread held at its pad while the frames arrive: they wait in
     // its queue, and more than one list's worth (64) of them.
